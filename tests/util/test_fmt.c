@@ -1,0 +1,127 @@
+/* Tests for util/fmt.c: Go-compatible float formatting, durations, times. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util/fmt.h"
+#include "util/labels.h"
+
+static void check_float(double v, char mode, const char *want)
+{
+	char out[FMT_FLOAT_MAX];
+	fmt_float_go(out, v, mode);
+	assert_string_equal(out, want);
+}
+
+static void test_float_go(void **state)
+{
+	(void)state;
+	check_float(0, 'f', "0");
+	check_float(-0.0, 'f', "-0");
+	check_float(1, 'f', "1");
+	check_float(0.1, 'f', "0.1");
+	check_float(1.5, 'f', "1.5");
+	check_float(100, 'f', "100");
+	check_float(1e21, 'f', "1000000000000000000000");
+	check_float(0.001, 'f', "0.001");
+	check_float(1.0 / 3, 'f', "0.3333333333333333");
+	check_float(NAN, 'f', "NaN");
+	check_float(INFINITY, 'f', "+Inf");
+	check_float(-INFINITY, 'f', "-Inf");
+	check_float(1e-7, 'e', "1e-07");
+	check_float(1.5e300, 'e', "1.5e+300");
+	check_float(1000000, 'g', "1e+06");
+	check_float(123456, 'g', "123456");
+	check_float(0.0001, 'g', "0.0001");
+	check_float(0.00001, 'g', "1e-05");
+	check_float(0.999, 'g', "0.999");
+}
+
+static void test_float_prom(void **state)
+{
+	(void)state;
+	char out[FMT_FLOAT_MAX];
+	fmt_float_prom(out, 1e-7);
+	assert_string_equal(out, "1e-07");
+	fmt_float_prom(out, 2e21);
+	assert_string_equal(out, "2e+21");
+	fmt_float_prom(out, 12345.678);
+	assert_string_equal(out, "12345.678");
+	fmt_float_prom(out, 0);
+	assert_string_equal(out, "0");
+}
+
+static void test_duration(void **state)
+{
+	(void)state;
+	int64_t ms;
+	assert_int_equal(parse_duration_ms("1h30m", 5, &ms), 0);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(parse_duration_ms("5m", 2, &ms), 0);
+	assert_int_equal(ms, 300000);
+	assert_int_equal(parse_duration_ms("30d", 3, &ms), 0);
+	assert_int_equal(ms, 30LL * 86400000);
+	assert_int_equal(parse_duration_ms("100ms", 5, &ms), 0);
+	assert_int_equal(ms, 100);
+	assert_int_equal(parse_duration_ms("1m1h", 4, &ms), -1);
+	assert_int_equal(parse_duration_ms("1.5h", 4, &ms), -1);
+	assert_int_equal(parse_duration_ms("", 0, &ms), -1);
+	assert_int_equal(parse_duration_ms("5", 1, &ms), -1);
+	char out[64];
+	fmt_duration_ms(out, sizeof out, 30LL * 86400000);
+	assert_string_equal(out, "4w2d");
+	fmt_duration_ms(out, sizeof out, 5400000);
+	assert_string_equal(out, "1h30m");
+}
+
+static void test_time(void **state)
+{
+	(void)state;
+	int64_t ms;
+	assert_int_equal(parse_time_ms("1700000000.5", &ms), 0);
+	assert_int_equal(ms, 1700000000500LL);
+	assert_int_equal(parse_time_ms("2023-11-14T22:13:20Z", &ms), 0);
+	assert_int_equal(ms, 1700000000000LL);
+	assert_int_equal(parse_time_ms("2023-11-14T23:13:20.250+01:00", &ms), 0);
+	assert_int_equal(ms, 1700000000250LL);
+	assert_int_equal(parse_time_ms("yesterday", &ms), -1);
+	char out[64];
+	fmt_rfc3339_ms(out, sizeof out, 1700000000250LL);
+	assert_string_equal(out, "2023-11-14T22:13:20.250Z");
+}
+
+static void test_labels(void **state)
+{
+	(void)state;
+	slod_label v[] = {{"job", "a"}, {"__name__", "up"}, {"instance", "x\"y"}};
+	slod_labels ls = {v, 3};
+	labels_sort(&ls);
+	assert_string_equal(ls.v[0].name, "__name__");
+	assert_int_equal(labels_find_duplicate(&ls), -1);
+	buf b;
+	buf_init(&b, 0);
+	labels_format_metric(&ls, &b);
+	assert_string_equal(b.data, "up{instance=\"x\\\"y\", job=\"a\"}");
+	buf_deinit(&b);
+	slod_label w[] = {{"__name__", "up"}, {"instance", "x\"y"}, {"job", "a"}};
+	slod_labels ws = {w, 3};
+	assert_true(labels_equal(&ls, &ws));
+	assert_int_equal(labels_hash(&ls), labels_hash(&ws));
+	assert_true(labels_valid_name("a_b1", 4));
+	assert_false(labels_valid_name("1a", 2));
+	assert_true(utf8_valid("h\xc3\xa9", 3));
+	assert_false(utf8_valid("\xc3", 1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_float_go),  cmocka_unit_test(test_float_prom), cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_time),      cmocka_unit_test(test_labels),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,185 @@
+/*
+ * tsdb.h — slod's storage engine: series identified by label sets, samples in Gorilla/XOR chunks,
+ * a write-ahead log, snapshots and retention. Public API; knows nothing of PromQL or HTTP.
+ *
+ * Concurrency: every function is thread-safe unless noted. Any number of appenders and queriers
+ * may run at once; no lock is held across a whole request.
+ *
+ * Durability: tsdb_appender_commit() returns 0 only after the batch is in the WAL according to the
+ * fsync policy (see docs/ARCHITECTURE.md): with TSDB_FSYNC_ALWAYS (default) the WAL is fsynced
+ * (group commit: concurrent commits share one fsync) before commit returns.
+ *
+ * Time is int64 milliseconds since the Unix epoch. Values are IEEE doubles stored bit-exactly
+ * (the Prometheus stale marker NaN 0x7ff0000000000002 survives storage and WAL).
+ */
+#ifndef SLOD_TSDB_H
+#define SLOD_TSDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/labels.h"
+#include "util/log.h"
+
+#define TSDB_STALE_NAN_BITS 0x7ff0000000000002ULL
+
+/* Error codes (negative). */
+enum {
+	TSDB_OK = 0,
+	TSDB_ERR_NOMEM = -1,
+	TSDB_ERR_IO = -2,
+	TSDB_ERR_OUT_OF_ORDER = -3,  /* older than the series' newest sample minus the OOO window */
+	TSDB_ERR_TOO_OLD = -4,       /* older than the retention horizon */
+	TSDB_ERR_DUPLICATE = -5,     /* same timestamp, different value */
+	TSDB_ERR_INVALID = -6,       /* bad labels or arguments */
+	TSDB_ERR_LIMIT = -7,         /* series limit reached */
+	TSDB_ERR_CLOSED = -8,
+};
+
+typedef enum tsdb_fsync_policy {
+	TSDB_FSYNC_ALWAYS = 0, /* fsync before commit returns (group commit) */
+	TSDB_FSYNC_INTERVAL,   /* write() before commit returns, fsync every fsync_interval_ms */
+	TSDB_FSYNC_NEVER,      /* write() before commit returns; the OS decides */
+} tsdb_fsync_policy;
+
+typedef struct tsdb_options {
+	const char *dir;            /* data directory; NULL = memory only, no WAL */
+	int64_t retention_ms;       /* 0 = keep forever */
+	int64_t ooo_window_ms;      /* accept samples this much older than a series' newest */
+	tsdb_fsync_policy fsync_policy;
+	int64_t fsync_interval_ms;
+	size_t max_series;          /* 0 = unlimited */
+	slod_logger logger;         /* replay progress, torn-tail truncation, retention */
+} tsdb_options;
+
+/* Fills defaults: memory only, retention 35d, OOO window 0, fsync always. */
+void tsdb_options_default(tsdb_options *o);
+
+typedef struct tsdb tsdb;
+typedef uint64_t tsdb_ref;  /* series id, > 0, stable for the life of the series */
+
+/* Opens (creating dir if needed) and replays snapshot + WAL. On failure returns a negative code,
+ * *out is NULL and err holds a message. */
+int tsdb_open(const tsdb_options *opt, tsdb **out, char *err, size_t errlen);
+/* Flushes the WAL and frees everything. NULL is a no-op. */
+void tsdb_close(tsdb *db);
+
+/* ---- appending ---- */
+
+typedef struct tsdb_appender tsdb_appender;
+
+/* An appender batches samples of one request; it is not shared between threads. */
+tsdb_appender *tsdb_appender_new(tsdb *db);
+/* Looks up or creates the series for ls (canonical: sorted, unique names, no empty values; the
+ * strings are copied/interned) and stages one sample. Returns 0, 1 if the sample was a duplicate
+ * dropped quietly (same t and same value bits), or a negative code (the sample is not staged and
+ * the appender stays usable). *ref, if not NULL, receives the series id. */
+int tsdb_appender_add(tsdb_appender *a, const slod_labels *ls, int64_t t, double v, tsdb_ref *ref);
+/* Same with a label-set hash computed by the caller (labels_hash) to avoid hashing twice. */
+int tsdb_appender_add_hashed(tsdb_appender *a, const slod_labels *ls, uint64_t hash, int64_t t, double v,
+			     tsdb_ref *ref);
+/* Stages a sample for a known series id. */
+int tsdb_appender_add_ref(tsdb_appender *a, tsdb_ref ref, int64_t t, double v);
+/* Writes the staged samples to the WAL (per the fsync policy) and makes them visible to queries.
+ * Returns 0 or TSDB_ERR_IO (nothing from this batch is visible then). The appender is reset and
+ * may be reused. */
+int tsdb_appender_commit(tsdb_appender *a);
+/* Drops staged samples. */
+void tsdb_appender_rollback(tsdb_appender *a);
+void tsdb_appender_free(tsdb_appender *a);
+
+/* ---- querying ---- */
+
+typedef enum tsdb_match_type {
+	TSDB_MATCH_EQ,
+	TSDB_MATCH_NEQ,
+	TSDB_MATCH_RE,
+	TSDB_MATCH_NRE,
+} tsdb_match_type;
+
+/* A label matcher. For RE/NRE the caller supplies the compiled regex as a callback (the regex
+ * engine belongs to the query language, not to storage); it must be fully anchored. A missing label
+ * matches as the empty string, as in Prometheus. */
+typedef struct tsdb_matcher {
+	tsdb_match_type type;
+	const char *name;
+	const char *value;  /* EQ/NEQ: the value; RE/NRE: the pattern text (informational) */
+	bool (*re_match)(void *re, const char *s, size_t len);
+	void *re;
+} tsdb_matcher;
+
+typedef struct tsdb_sample {
+	int64_t t;
+	double v;
+} tsdb_sample;
+
+/* A querier pins the series it returns: labels stay valid until tsdb_querier_close(), even if
+ * retention drops the series meanwhile. It sees samples committed before it was opened (and
+ * possibly later ones). */
+typedef struct tsdb_querier tsdb_querier;
+
+typedef struct tsdb_series {
+	tsdb_ref ref;
+	const slod_labels *labels;  /* borrowed; valid until the querier closes */
+} tsdb_series;
+
+tsdb_querier *tsdb_querier_open(tsdb *db, int64_t mint, int64_t maxt);
+void tsdb_querier_close(tsdb_querier *q);
+/* Series matching all matchers with at least one sample in [mint, maxt] of the querier, sorted by
+ * labels_cmp. *out is owned by the querier (freed at close). Returns 0 or a negative code. */
+int tsdb_querier_select(tsdb_querier *q, const tsdb_matcher *m, size_t nm, tsdb_series **out, size_t *n);
+/* Decodes the samples of ref with mint <= t <= maxt, in time order, into *buf (realloc'd as needed;
+ * *cap is its capacity; the caller frees *buf). Returns the number of samples or a negative code. */
+long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t maxt, tsdb_sample **buf,
+			  size_t *cap);
+/* Sorted unique label names (or values of one name) over series matching m (nm may be 0 = all
+ * series) in the querier's time range. Strings are borrowed from the querier; *out is owned by it. */
+int tsdb_querier_label_names(tsdb_querier *q, const tsdb_matcher *m, size_t nm, const char ***out, size_t *n);
+int tsdb_querier_label_values(tsdb_querier *q, const char *name, const tsdb_matcher *m, size_t nm,
+			      const char ***out, size_t *n);
+
+/* ---- maintenance and stats ---- */
+
+/* Drops chunks wholly older than now_ms - retention and series left empty. Bounded work per call
+ * is not required; returns the number of chunks dropped. */
+long tsdb_apply_retention(tsdb *db, int64_t now_ms);
+/* Writes a snapshot and truncates the WAL before it. Returns 0 or a negative code. */
+int tsdb_checkpoint(tsdb *db, char *err, size_t errlen);
+
+typedef struct tsdb_stats {
+	uint64_t series;
+	uint64_t samples_appended;
+	uint64_t samples_out_of_order;   /* rejected */
+	uint64_t samples_too_old;        /* rejected */
+	uint64_t samples_duplicate;      /* dropped quietly */
+	uint64_t chunks;
+	uint64_t chunk_bytes;            /* compressed sample bytes in all chunks */
+	uint64_t chunk_samples;          /* samples held in chunks */
+	uint64_t label_bytes;            /* interned string bytes */
+	uint64_t wal_bytes;
+	uint64_t wal_fsyncs;
+	double wal_fsync_seconds_total;
+	int64_t min_time, max_time;      /* over all samples; INT64_MAX/INT64_MIN when empty */
+} tsdb_stats;
+
+void tsdb_get_stats(tsdb *db, tsdb_stats *st);
+
+/* Cardinality for /api/v1/status/tsdb: the top `limit` entries of each list. Caller frees with
+ * tsdb_cardinality_free. */
+typedef struct tsdb_card_entry {
+	char *name;
+	uint64_t value;
+} tsdb_card_entry;
+
+typedef struct tsdb_cardinality {
+	tsdb_card_entry *series_by_metric;      size_t n_series_by_metric;
+	tsdb_card_entry *values_by_label;       size_t n_values_by_label;
+	tsdb_card_entry *series_by_label_pair;  size_t n_series_by_label_pair;  /* name "k=v" */
+	tsdb_card_entry *memory_by_label;       size_t n_memory_by_label;
+} tsdb_cardinality;
+
+int tsdb_get_cardinality(tsdb *db, size_t limit, tsdb_cardinality *out);
+void tsdb_cardinality_free(tsdb_cardinality *c);
+
+#endif
