@@ -20,8 +20,38 @@ struct arena_block {
 	_Alignas(16) unsigned char data[];
 };
 
+struct arena_cleanup {
+	arena_cleanup *next;
+	void (*fn)(void *ud);
+	void *ud;
+};
+
+static void run_cleanups(arena *a)
+{
+	arena_cleanup *c = a->cleanups;
+	a->cleanups = NULL;
+	while (c) {
+		arena_cleanup *next = c->next; /* c lives in the arena: read before fn */
+		c->fn(c->ud);
+		c = next;
+	}
+}
+
+int arena_on_release(arena *a, void (*fn)(void *ud), void *ud)
+{
+	arena_cleanup *c = arena_alloc(a, sizeof(*c));
+	if (!c)
+		return -1;
+	c->fn = fn;
+	c->ud = ud;
+	c->next = a->cleanups;
+	a->cleanups = c;
+	return 0;
+}
+
 void arena_init(arena *a, size_t limit)
 {
+	a->cleanups = NULL;
 	a->head = NULL;
 	a->used = 0;
 	a->limit = limit;
@@ -29,6 +59,7 @@ void arena_init(arena *a, size_t limit)
 
 void arena_deinit(arena *a)
 {
+	run_cleanups(a);
 	arena_block *b = a->head;
 	while (b) {
 		arena_block *next = b->next;
@@ -44,6 +75,7 @@ void arena_reset(arena *a)
 #ifdef SLOD_ARENA_DEBUG
 	arena_deinit(a);
 #else
+	run_cleanups(a);
 	arena_block *keep = a->head;
 	if (!keep) {
 		a->used = 0;

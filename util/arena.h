@@ -11,6 +11,10 @@
  *
  * An optional byte limit bounds the total: past it arena_alloc() returns NULL (callers turn that
  * into "too large" errors at trust boundaries).
+ *
+ * Cleanups: arena_on_release() registers a callback (e.g. freeing a compiled regex held by an
+ * object in the arena); arena_reset() and arena_deinit() run them newest first, before freeing
+ * the blocks.
  */
 #ifndef SLOD_UTIL_ARENA_H
 #define SLOD_UTIL_ARENA_H
@@ -20,11 +24,13 @@
 #define ARENA_BLOCK_MIN (64 * 1024)
 
 typedef struct arena_block arena_block;
+typedef struct arena_cleanup arena_cleanup;
 
 typedef struct arena {
 	arena_block *head;  /* newest block, or NULL */
 	size_t used;        /* bytes handed out, for limits and stats */
 	size_t limit;       /* 0 = unlimited */
+	arena_cleanup *cleanups; /* newest first; run by reset/deinit */
 } arena;
 
 /* Initialises caller storage. limit is the most bytes arena_alloc() may hand out (0: no limit). */
@@ -41,6 +47,10 @@ void *arena_calloc(arena *a, size_t count, size_t size);
 /* Copies len bytes of s and a NUL; returns NULL on failure. */
 char *arena_strndup(arena *a, const char *s, size_t len);
 char *arena_strdup(arena *a, const char *s);
+/* Registers fn(ud) to run once at the next arena_reset()/arena_deinit() (newest first, before the
+ * blocks are freed). Returns 0, or -1 on allocation failure (nothing registered: the caller still
+ * owns whatever ud refers to). */
+int arena_on_release(arena *a, void (*fn)(void *ud), void *ud);
 /* printf into the arena; returns NULL on failure. */
 char *arena_sprintf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
