@@ -5,7 +5,7 @@
 #   scripts/deps.sh bench    plus the benchmark peers (victoria-metrics)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsnappy-dev libprotobuf-c-dev protobuf-c-compiler
-      libyaml-dev libjemalloc-dev libcmocka-dev libcurl4-openssl-dev libpcre2-dev libxxhash-dev curl python3
+      libyaml-dev libjemalloc-dev libcmocka-dev libcurl4-openssl-dev libpcre2-dev libxxhash-dev libssl-dev curl python3
       prometheus)
 case "${1:-}" in
   test)  pkgs+=(clang libclang-rt-14-dev prometheus-alertmanager procps) ;;

@@ -1,0 +1,164 @@
+/*
+ * persist.c — the per-target state file, so a restart loses no pending notification and does not
+ * re-notify groups that were already notified.
+ *
+ * File: STATE_DIR/alerting-<target>.state, text header lines and length-prefixed bodies:
+ *
+ *   slod-alerting-state 1
+ *   next_id <u64>
+ *   am <last_sig u64> <last_post_ms i64>
+ *   group <last_sig u64> <last_notify_ms i64> <key_len>\n<key bytes>\n        (repeated)
+ *   pending <id> <created_ms> <attempts> <next_attempt_ms> <len>\n<body bytes>\n (repeated, FIFO order)
+ *   end
+ *
+ * Written as <file>.tmp, fsynced, renamed over the old file, so a crash leaves the old or the new
+ * state, never a torn one. A file without the final "end" line is reported and what was read up to
+ * the damage is kept. Cost: O(queue bytes) per change; queues are small.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alerting/alerting_int.h"
+
+static void state_path(const alerting *a, const alert__target *t, char *out, size_t cap, const char *suffix)
+{
+	char name[128];
+	size_t k = 0;
+	for (const char *p = t->cfg.name; *p && k < sizeof name - 1; p++)
+		name[k++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			     *p == '-' || *p == '_')
+				    ? *p
+				    : '_';
+	name[k] = '\0';
+	snprintf(out, cap, "%s/alerting-%s.state%s", a->state_dir, name, suffix);
+}
+
+int alert__persist(alerting *a, alert__target *t)
+{
+	if (!a->state_dir)
+		return 0;
+	char path[4096], tmp[4096];
+	state_path(a, t, path, sizeof path, "");
+	state_path(a, t, tmp, sizeof tmp, ".tmp");
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		slod_log(&a->logger, SLOD_LOG_ERROR, "alerting", "cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "slod-alerting-state 1\nnext_id %llu\nam %llu %lld\n", (unsigned long long)t->next_id,
+		(unsigned long long)t->am_last_sig, (long long)t->am_last_post_ms);
+	for (size_t i = 0; i < t->n_groups; i++) {
+		const alert__group *g = &t->groups[i];
+		fprintf(f, "group %llu %lld %zu\n%s\n", (unsigned long long)g->last_sig, (long long)g->last_notify_ms,
+			strlen(g->key), g->key);
+	}
+	for (const alert__pending *p = t->head; p; p = p->next) {
+		fprintf(f, "pending %llu %lld %u %lld %zu\n", (unsigned long long)p->id, (long long)p->created_ms,
+			p->attempts, (long long)p->next_attempt_ms, p->body_len);
+		fwrite(p->body, 1, p->body_len, f);
+		fputc('\n', f);
+	}
+	fputs("end\n", f);
+	int rc = 0;
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -1;
+	if (rc != 0)
+		slod_log(&a->logger, SLOD_LOG_ERROR, "alerting", "cannot persist %s: %s", path, strerror(errno));
+	return rc;
+}
+
+static char *read_exact(FILE *f, size_t len)
+{
+	if (len > 256u * 1024 * 1024)
+		return NULL;
+	char *s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	if (fread(s, 1, len, f) != len || fgetc(f) != '\n') {
+		free(s);
+		return NULL;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+int alert__load(alerting *a, alert__target *t, char *err, size_t errlen)
+{
+	char path[4096], line[256];
+	state_path(a, t, path, sizeof path, "");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno)), -1);
+	bool complete = false;
+	size_t loaded = 0;
+	if (!fgets(line, sizeof line, f) || strcmp(line, "slod-alerting-state 1\n") != 0)
+		goto done;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long u1, u2;
+		long long i1, i2;
+		unsigned att;
+		size_t len;
+		if (strcmp(line, "end\n") == 0) {
+			complete = true;
+			break;
+		} else if (sscanf(line, "next_id %llu", &u1) == 1) {
+			t->next_id = u1;
+		} else if (sscanf(line, "am %llu %lld", &u1, &i1) == 2) {
+			t->am_last_sig = u1;
+			t->am_last_post_ms = i1;
+		} else if (sscanf(line, "group %llu %lld %zu", &u1, &i1, &len) == 3) {
+			char *key = read_exact(f, len);
+			if (!key)
+				break;
+			if (t->n_groups == t->cap_groups) {
+				size_t cap = t->cap_groups ? t->cap_groups * 2 : 8;
+				alert__group *ng = realloc(t->groups, cap * sizeof(*ng));
+				if (!ng) {
+					free(key);
+					break;
+				}
+				t->groups = ng;
+				t->cap_groups = cap;
+			}
+			t->groups[t->n_groups++] = (alert__group){key, u1, i1};
+		} else if (sscanf(line, "pending %llu %lld %u %lld %zu", &u2, &i1, &att, &i2, &len) == 5) {
+			char *body = read_exact(f, len);
+			alert__pending *p = body ? calloc(1, sizeof(*p)) : NULL;
+			if (!p) {
+				free(body);
+				break;
+			}
+			*p = (alert__pending){.id = u2, .created_ms = i1, .attempts = att, .next_attempt_ms = i2,
+					      .body = body, .body_len = len};
+			if (t->tail)
+				t->tail->next = p;
+			else
+				t->head = p;
+			t->tail = p;
+			t->queued++;
+			loaded++;
+			if (p->id >= t->next_id)
+				t->next_id = p->id + 1;
+		} else {
+			break;
+		}
+	}
+done:
+	fclose(f);
+	if (!complete)
+		slod_log(&a->logger, SLOD_LOG_ERROR, "alerting",
+			 "state file %s is damaged; kept the %zu pending notifications read before the damage", path,
+			 loaded);
+	else if (loaded)
+		slod_log(&a->logger, SLOD_LOG_INFO, "alerting", "target %s: %zu pending notifications restored",
+			 t->cfg.name, loaded);
+	return 0;
+}
