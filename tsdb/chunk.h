@@ -14,8 +14,10 @@
 
 #define TSDB_CHUNK_TARGET_SAMPLES 120
 #define TSDB_CHUNK_MAX_SAMPLES 65535
-/* Worst case per sample: 4+64 bits of timestamp + 2+5+6+64 bits of value, rounded up. */
-#define TSDB_CHUNK_MAX_SAMPLE_BYTES 19
+/* Worst-case growth of the chunk length for one append: the second sample can take a 10-byte
+ * uvarint delta plus 2+5+6+64 bits of value starting byte-aligned (157 bits -> 20 bytes); later
+ * samples take at most 4+64 + 2+5+6+64 = 145 bits (19 bytes). */
+#define TSDB_CHUNK_MAX_SAMPLE_BYTES 20
 
 /* Appender state over a caller-owned byte buffer. */
 typedef struct tsdb__chunk_app {
@@ -28,15 +30,26 @@ typedef struct tsdb__chunk_app {
 	uint8_t leading, trailing; /* of the last XOR-encoded value; leading == 0xff: none yet */
 } tsdb__chunk_app;
 
-/* Starts an empty chunk in data[0..cap). cap must be >= 2. */
+/* Starts an empty chunk in data[0..cap): writes the 2-byte header (count 0). cap must be >= 2. */
 void tsdb__chunk_app_init(tsdb__chunk_app *a, uint8_t *data, size_t cap);
-/* Resumes appending to an existing encoded chunk of len bytes (decodes it to recover state).
- * Returns 0 or -1 if the chunk is corrupt. */
+/* Resumes appending to an existing encoded chunk of len bytes (decodes it to recover state, O(n)).
+ * len <= cap. Appending afterwards produces the same bytes as if every sample had been appended
+ * through one appender. Returns 0, or -1 if the chunk is corrupt (decode error, or len is not
+ * exactly the encoded length); *a is then left zeroed with no buffer and must not be used. */
 int tsdb__chunk_app_resume(tsdb__chunk_app *a, uint8_t *data, size_t len, size_t cap);
-/* Appends (t, v). Precondition: t > last t (the caller orders). Returns 0, or -1 if the buffer
- * lacks room (nothing written; grow the buffer, re-point a->data/a->cap, and retry) or the chunk
- * is full. */
+/* Appends (t, v). The caller keeps t strictly increasing (the codec itself round-trips any int64
+ * sequence, with wrapping arithmetic). v's bits are stored exactly (NaN payloads included).
+ * Returns 0, or -1 if the buffer lacks room or the chunk is full (count == TSDB_CHUNK_MAX_SAMPLES).
+ * On -1 neither the buffer nor *a is modified: grow the buffer to at least
+ * tsdb__chunk_app_need(a, t, v) bytes (copying data[0..len)), re-point a->data/a->cap, and retry. */
 int tsdb__chunk_app_append(tsdb__chunk_app *a, int64_t t, double v);
+/* Chunk length in bytes that appending (t, v) would produce; does not modify anything. */
+size_t tsdb__chunk_app_need(const tsdb__chunk_app *a, int64_t t, double v);
+/* True when the chunk holds TSDB_CHUNK_MAX_SAMPLES samples and cannot take another. */
+static inline bool tsdb__chunk_app_full(const tsdb__chunk_app *a)
+{
+	return a->count >= TSDB_CHUNK_MAX_SAMPLES;
+}
 /* Bytes used so far (header + bit stream rounded up). */
 static inline size_t tsdb__chunk_app_len(const tsdb__chunk_app *a)
 {
@@ -55,10 +68,14 @@ typedef struct tsdb__chunk_it {
 	bool err;
 } tsdb__chunk_it;
 
+/* Starts iterating data[0..len) (borrowed; must outlive the iterator). Never reads outside it.
+ * len < 2 is corrupt: the first next() then returns false with it->err set. */
 void tsdb__chunk_it_init(tsdb__chunk_it *it, const uint8_t *data, size_t len);
-/* Advances; returns true and sets *t, *v, or false at the end or on corruption (it->err). */
+/* Advances; returns true and sets *t, *v (bit-exact), or false at the end or on corruption
+ * (it->err set: a field runs past len, an overlong varint, an impossible XOR window). Once false,
+ * it stays false. */
 bool tsdb__chunk_it_next(tsdb__chunk_it *it, int64_t *t, double *v);
-/* Sample count from the header. */
+/* Sample count from the header; 0 if len < 2. */
 uint16_t tsdb__chunk_count(const uint8_t *data, size_t len);
 
 #endif

@@ -1,0 +1,1 @@
+slod_unit_test(tsdb.chunk SOURCES test_chunk.c DEPS slod_tsdb)

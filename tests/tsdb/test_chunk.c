@@ -1,0 +1,752 @@
+/* Tests for tsdb/chunk.c: the Gorilla/XOR codec (format in docs/format/chunk.md). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <float.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "tsdb/chunk.h"
+
+#define STALE_BITS 0x7ff0000000000002ULL
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double fromb(uint64_t u)
+{
+	double d;
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+static uint64_t tob(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof u);
+	return u;
+}
+
+/* Encodes n samples into buf (cap bytes) with one appender; returns the length. */
+static size_t encode(uint8_t *buf, size_t cap, const int64_t *ts, const uint64_t *vs, size_t n)
+{
+	tsdb__chunk_app a;
+	tsdb__chunk_app_init(&a, buf, cap);
+	for (size_t i = 0; i < n; i++) {
+		size_t need = tsdb__chunk_app_need(&a, ts[i], fromb(vs[i]));
+		assert_int_equal(tsdb__chunk_app_append(&a, ts[i], fromb(vs[i])), 0);
+		assert_int_equal(tsdb__chunk_app_len(&a), need);
+	}
+	assert_int_equal(tsdb__chunk_count(buf, tsdb__chunk_app_len(&a)), n);
+	return tsdb__chunk_app_len(&a);
+}
+
+/* Decodes from an exactly-sized heap copy (so ASan catches any overread) and compares. */
+static void check_decode(const uint8_t *buf, size_t len, const int64_t *ts, const uint64_t *vs, size_t n)
+{
+	uint8_t *copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	tsdb__chunk_it it;
+	tsdb__chunk_it_init(&it, copy, len);
+	int64_t t;
+	double v;
+	size_t i = 0;
+	while (tsdb__chunk_it_next(&it, &t, &v)) {
+		assert_true(i < n);
+		assert_int_equal(t, ts[i]);
+		assert_int_equal(tob(v), vs[i]);
+		i++;
+	}
+	assert_false(it.err);
+	assert_int_equal(i, n);
+	assert_false(tsdb__chunk_it_next(&it, &t, &v));
+	free(copy);
+}
+
+static void roundtrip(const int64_t *ts, const uint64_t *vs, size_t n)
+{
+	size_t cap = 2 + n * TSDB_CHUNK_MAX_SAMPLE_BYTES;
+	uint8_t *buf = malloc(cap);
+	assert_non_null(buf);
+	size_t len = encode(buf, cap, ts, vs, n);
+	assert_true(len <= cap);
+	check_decode(buf, len, ts, vs, n);
+	free(buf);
+}
+
+/* ---- golden bytes: the worked example of docs/format/chunk.md ---- */
+
+static void test_golden_example(void **state)
+{
+	(void)state;
+	static const uint8_t want[] = {0x00, 0x03, 0xD0, 0x0F, 0x3F, 0xF0, 0x00, 0x00, 0x00, 0x00, 0x00,
+				       0x00, 0x98, 0x75, 0xC2, 0x5F, 0xFF, 0x80, 0x05, 0xD8, 0x0C};
+	int64_t ts[] = {1000, 16000, 31005};
+	uint64_t vs[] = {tob(1.0), tob(2.0), tob(3.0)};
+	uint8_t buf[64];
+	memset(buf, 0xAA, sizeof buf); /* garbage must not leak into the encoding */
+	size_t len = encode(buf, sizeof buf, ts, vs, 3);
+	assert_int_equal(len, sizeof want);
+	assert_memory_equal(buf, want, sizeof want);
+	check_decode(want, sizeof want, ts, vs, 3);
+}
+
+/* A second golden chunk exercising '0' dod, '10' window reuse and '0' same value. */
+static void test_golden_reuse(void **state)
+{
+	(void)state;
+	/* (0,0.5) (10,0.75) (20,0.75) (30,0.625): dod 0,0; x(0.75^0.5)=0x0008000000000000 -> '11'
+	 * L=12 M=1; 0.75==0.75 -> '0'; x(0.625^0.75)=0x000C000000000000 -> clz 12, ctz 50: does not
+	 * fit window (12,51) -> '11' 01100 000010 11. */
+	int64_t ts[] = {0, 10, 20, 30};
+	uint64_t vs[] = {tob(0.5), tob(0.75), tob(0.75), tob(0.625)};
+	/* 00 04 | 00 (zz 0) | 3FE0000000000000 | 0A | '11 01100 000001 1' '0' '0' '0' '11 01100 000010 11' */
+	/* bits after 0A: 11011000 00001100 01101100 00001011 -> D8 0C 6C 0B */
+	static const uint8_t want[] = {0x00, 0x04, 0x00, 0x3F, 0xE0, 0x00, 0x00, 0x00, 0x00,
+				       0x00, 0x00, 0x0A, 0xD8, 0x0C, 0x6C, 0x0B};
+	uint8_t buf[64];
+	size_t len = encode(buf, sizeof buf, ts, vs, 4);
+	assert_int_equal(len, sizeof want);
+	assert_memory_equal(buf, want, sizeof want);
+	check_decode(want, sizeof want, ts, vs, 4);
+
+	/* '10' reuse: x(3.0^1.0) = 0x7FF8000000000000 sets window (1, 51); x(2.0^3.0) =
+	 * 0x0008000000000000 (clz 12, ctz 51) fits it -> '10' + 12 bits, after a '0' dod. */
+	tsdb__chunk_app a;
+	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	assert_int_equal(tsdb__chunk_app_append(&a, 0, 1.0), 0);
+	assert_int_equal(tsdb__chunk_app_append(&a, 1, 3.0), 0);
+	assert_int_equal(a.leading, 1);
+	assert_int_equal(a.trailing, 51);
+	size_t b = a.nbits;
+	assert_int_equal(tsdb__chunk_app_append(&a, 2, 2.0), 0);
+	assert_int_equal(a.nbits - b, 1 + 2 + 12);
+	assert_int_equal(a.leading, 1);
+	assert_int_equal(a.trailing, 51);
+	int64_t ts2[] = {0, 1, 2};
+	uint64_t vs2[] = {tob(1.0), tob(3.0), tob(2.0)};
+	check_decode(buf, tsdb__chunk_app_len(&a), ts2, vs2, 3);
+}
+
+/* ---- bucket boundaries: exact bit costs match Prometheus's bitRange ---- */
+
+static size_t dod_cost(int64_t dod)
+{
+	/* Samples at 0, 1000, 2000+dod with the same value: third sample costs dod bits + 1. */
+	uint8_t buf[64];
+	tsdb__chunk_app a;
+	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	assert_int_equal(tsdb__chunk_app_append(&a, 0, 1.0), 0);
+	assert_int_equal(tsdb__chunk_app_append(&a, 1000, 1.0), 0);
+	size_t before = a.nbits;
+	assert_int_equal(tsdb__chunk_app_append(&a, 2000 + dod, 1.0), 0);
+	int64_t ts[] = {0, 1000, 2000 + dod};
+	uint64_t vs[] = {tob(1.0), tob(1.0), tob(1.0)};
+	check_decode(buf, tsdb__chunk_app_len(&a), ts, vs, 3);
+	return a.nbits - before - 1;
+}
+
+static void test_dod_buckets(void **state)
+{
+	(void)state;
+	assert_int_equal(dod_cost(0), 1);
+	assert_int_equal(dod_cost(1), 16);
+	assert_int_equal(dod_cost(-1), 16);
+	assert_int_equal(dod_cost(8192), 16);
+	assert_int_equal(dod_cost(-8191), 16);
+	assert_int_equal(dod_cost(-8192), 20);
+	assert_int_equal(dod_cost(8193), 20);
+	assert_int_equal(dod_cost(65536), 20);
+	assert_int_equal(dod_cost(-65535), 20);
+	assert_int_equal(dod_cost(-65536), 24);
+	assert_int_equal(dod_cost(65537), 24);
+	assert_int_equal(dod_cost(524288), 24);
+	assert_int_equal(dod_cost(-524287), 24);
+	assert_int_equal(dod_cost(-524288), 68);
+	assert_int_equal(dod_cost(524289), 68);
+	assert_int_equal(dod_cost((int64_t)1 << 40), 68);
+}
+
+static void test_value_costs(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	tsdb__chunk_app a;
+	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	assert_int_equal(tsdb__chunk_app_append(&a, 0, 0.0), 0);
+	size_t b = a.nbits;
+	/* x = all 64 bits set: L=0 T=0 M=64 written as 0. */
+	assert_int_equal(tsdb__chunk_app_append(&a, 1, fromb(~0ULL)), 0);
+	assert_int_equal(a.nbits - b, 8 + 2 + 5 + 6 + 64);
+	assert_int_equal(a.leading, 0);
+	assert_int_equal(a.trailing, 0);
+	/* x = 1: clz 63 capped to 31, T=0 -> fits window (0,0): '10' + 64 bits. */
+	b = a.nbits;
+	assert_int_equal(tsdb__chunk_app_append(&a, 2, fromb(~0ULL ^ 1)), 0);
+	assert_int_equal(a.nbits - b, 1 + 2 + 64);
+	/* same value -> '0' */
+	b = a.nbits;
+	assert_int_equal(tsdb__chunk_app_append(&a, 3, fromb(~0ULL ^ 1)), 0);
+	assert_int_equal(a.nbits - b, 1 + 1);
+	int64_t ts[] = {0, 1, 2, 3};
+	uint64_t vs[] = {0, ~0ULL, ~0ULL ^ 1, ~0ULL ^ 1};
+	check_decode(buf, tsdb__chunk_app_len(&a), ts, vs, 4);
+
+	/* Leading zeros capped at 31: x = 1 with a fresh window -> L'=31, M=33. */
+	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	assert_int_equal(tsdb__chunk_app_append(&a, 0, fromb(0)), 0);
+	b = a.nbits;
+	assert_int_equal(tsdb__chunk_app_append(&a, 1, fromb(1)), 0);
+	assert_int_equal(a.nbits - b, 8 + 2 + 5 + 6 + 33);
+	assert_int_equal(a.leading, 31);
+	assert_int_equal(a.trailing, 0);
+}
+
+/* ---- round trips ---- */
+
+static void test_adversarial_values(void **state)
+{
+	(void)state;
+	uint64_t specials[] = {
+		STALE_BITS,
+		0x7ff8000000000000ULL, /* quiet NaN */
+		0xfff8000000000001ULL, /* negative NaN with payload */
+		0x7ff0000000000001ULL, /* signalling NaN */
+		0x7fffffffffffffffULL,
+		0xffffffffffffffffULL,
+		tob(INFINITY),
+		tob(-INFINITY),
+		tob(0.0),
+		tob(-0.0),
+		0x0000000000000001ULL, /* smallest denormal */
+		0x800fffffffffffffULL, /* largest negative denormal */
+		tob(DBL_MAX),
+		tob(-DBL_MAX),
+		tob(DBL_MIN),
+		tob(1.0),
+		tob(1.0) ^ 1,
+		0x8000000000000000ULL,
+		0x0000000100000000ULL,
+		0x0000000080000000ULL,
+	};
+	size_t ns = sizeof specials / sizeof specials[0];
+	enum { N = 2000 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	/* every ordered pair of specials, in sequence */
+	size_t n = 0;
+	for (size_t i = 0; i < ns; i++)
+		for (size_t j = 0; j < ns; j++) {
+			vs[n] = specials[i];
+			ts[n] = (int64_t)n * 15000;
+			n++;
+			vs[n] = specials[j];
+			ts[n] = (int64_t)n * 15000;
+			n++;
+		}
+	roundtrip(ts, vs, n);
+	/* random picks */
+	for (size_t i = 0; i < N; i++) {
+		vs[i] = specials[rnd() % ns];
+		ts[i] = -1000000 + (int64_t)i * 7;
+	}
+	roundtrip(ts, vs, N);
+}
+
+static void test_adversarial_timestamps(void **state)
+{
+	(void)state;
+	enum { N = 300 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	for (size_t i = 0; i < N; i++)
+		vs[i] = tob((double)i);
+
+	/* equal gaps, negative timestamps */
+	for (size_t i = 0; i < N; i++)
+		ts[i] = -5000000 + (int64_t)i * 15000;
+	roundtrip(ts, vs, N);
+
+	/* extremes of int64: INT64_MIN, then a jump near INT64_MAX (uvarint delta of 10 bytes) */
+	ts[0] = INT64_MIN;
+	ts[1] = INT64_MAX - 1000;
+	ts[2] = INT64_MAX;
+	roundtrip(ts, vs, 3);
+	ts[0] = INT64_MIN;
+	ts[1] = INT64_MIN + 1;
+	ts[2] = INT64_MAX; /* dod needs the 64-bit bucket */
+	ts[3] = INT64_MAX;
+	roundtrip(ts, vs, 3);
+
+	/* huge gaps alternating with tiny ones */
+	int64_t t = INT64_MIN / 2;
+	for (size_t i = 0; i < N; i++) {
+		ts[i] = t;
+		t += (i & 1) ? 1 : ((int64_t)1 << 50) + (int64_t)(rnd() % 1000000);
+	}
+	roundtrip(ts, vs, N);
+
+	/* random deltas from every bucket */
+	static const int64_t spans[] = {1, 8192, 65536, 524288, (int64_t)1 << 40};
+	t = -1;
+	for (size_t i = 0; i < N; i++) {
+		ts[i] = t;
+		t += 1 + (int64_t)(rnd() % (uint64_t)spans[rnd() % 5]);
+	}
+	roundtrip(ts, vs, N);
+
+	/* non-monotonic timestamps also round-trip (wrapping arithmetic) */
+	for (size_t i = 0; i < N; i++)
+		ts[i] = (int64_t)rnd();
+	roundtrip(ts, vs, N);
+}
+
+static void test_random_roundtrip(void **state)
+{
+	(void)state;
+	enum { N = 1000 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	for (int round = 0; round < 50; round++) {
+		size_t n = 1 + rnd() % N;
+		int64_t t = (int64_t)(rnd() % 2000000000000ULL) - 1000000000000LL;
+		double g = 0;
+		for (size_t i = 0; i < n; i++) {
+			ts[i] = t;
+			t += 15000 + (int64_t)(rnd() % 11) - 5;
+			switch (round % 4) {
+			case 0:
+				vs[i] = rnd();
+				break;
+			case 1:
+				g += (double)(rnd() % 100) / 100.0;
+				vs[i] = tob(g);
+				break;
+			case 2:
+				vs[i] = tob((double)(rnd() % 4));
+				break;
+			default:
+				vs[i] = (rnd() % 5 == 0) ? STALE_BITS : tob((double)(int64_t)(rnd() % 1000) * 0.1);
+			}
+		}
+		roundtrip(ts, vs, n);
+	}
+}
+
+static void test_full_chunk(void **state)
+{
+	(void)state;
+	enum { N = TSDB_CHUNK_TARGET_SAMPLES };
+	int64_t ts[N];
+	uint64_t vs[N];
+	for (size_t i = 0; i < N; i++) {
+		ts[i] = 1790000000000LL + (int64_t)i * 15000;
+		vs[i] = tob(100.0 + (double)i * 3);
+	}
+	roundtrip(ts, vs, N);
+
+	/* the hard limit of 65535 samples: the next append fails even with room */
+	size_t cap = 2 + (size_t)TSDB_CHUNK_MAX_SAMPLES * 4 + 64;
+	uint8_t *buf = malloc(cap);
+	assert_non_null(buf);
+	tsdb__chunk_app a;
+	tsdb__chunk_app_init(&a, buf, cap);
+	for (int64_t i = 0; i < TSDB_CHUNK_MAX_SAMPLES; i++)
+		assert_int_equal(tsdb__chunk_app_append(&a, i * 10, (double)(i % 7)), 0);
+	assert_true(tsdb__chunk_app_full(&a));
+	tsdb__chunk_app before = a;
+	assert_int_equal(tsdb__chunk_app_append(&a, TSDB_CHUNK_MAX_SAMPLES * 10, 1.0), -1);
+	assert_memory_equal(&a, &before, sizeof a);
+	assert_int_equal(tsdb__chunk_count(buf, tsdb__chunk_app_len(&a)), TSDB_CHUNK_MAX_SAMPLES);
+	tsdb__chunk_it it;
+	tsdb__chunk_it_init(&it, buf, tsdb__chunk_app_len(&a));
+	int64_t t;
+	double v;
+	int64_t i = 0;
+	while (tsdb__chunk_it_next(&it, &t, &v)) {
+		assert_int_equal(t, i * 10);
+		assert_true(v == (double)(i % 7));
+		i++;
+	}
+	assert_false(it.err);
+	assert_int_equal(i, TSDB_CHUNK_MAX_SAMPLES);
+	free(buf);
+}
+
+/* ---- buffer too small: atomic failure, then success after growing ---- */
+
+static void test_buffer_too_small(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	for (size_t i = 0; i < N; i++) {
+		ts[i] = (int64_t)(i * 15000 + rnd() % 7);
+		vs[i] = (i % 3 == 0) ? rnd() : tob((double)(rnd() % 50));
+	}
+	if (N > 5)
+		ts[5] = ts[4] + ((int64_t)1 << 45); /* a 64-bit dod */
+
+	uint8_t ref[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+	size_t ref_len = encode(ref, sizeof ref, ts, vs, N);
+
+	/* Grow by one byte at a time; every failure must leave buffer and state untouched. */
+	uint8_t *buf = malloc(2);
+	assert_non_null(buf);
+	size_t cap = 2;
+	tsdb__chunk_app a;
+	tsdb__chunk_app_init(&a, buf, cap);
+	size_t failures = 0;
+	for (size_t i = 0; i < N; i++) {
+		for (;;) {
+			tsdb__chunk_app snap = a;
+			uint8_t *copy = malloc(cap);
+			assert_non_null(copy);
+			memcpy(copy, buf, cap);
+			size_t need = tsdb__chunk_app_need(&a, ts[i], fromb(vs[i]));
+			int rc = tsdb__chunk_app_append(&a, ts[i], fromb(vs[i]));
+			if (rc == 0) {
+				assert_true(need <= cap);
+				free(copy);
+				break;
+			}
+			assert_int_equal(rc, -1);
+			assert_true(need > cap);
+			assert_memory_equal(&a, &snap, sizeof a);
+			assert_memory_equal(buf, copy, cap);
+			free(copy);
+			failures++;
+			cap++;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+			a.data = buf;
+			a.cap = cap;
+		}
+	}
+	assert_true(failures > 0);
+	assert_int_equal(tsdb__chunk_app_len(&a), ref_len);
+	assert_memory_equal(buf, ref, ref_len);
+	check_decode(buf, ref_len, ts, vs, N);
+	free(buf);
+
+	/* growing straight to need() succeeds in one retry */
+	uint8_t small[2];
+	tsdb__chunk_app b;
+	tsdb__chunk_app_init(&b, small, sizeof small);
+	assert_int_equal(tsdb__chunk_app_append(&b, 1, 1.0), -1);
+	size_t need = tsdb__chunk_app_need(&b, 1, 1.0);
+	assert_int_equal(need, 2 + 1 + 8);
+	uint8_t big[11];
+	memcpy(big, small, 2);
+	b.data = big;
+	b.cap = need;
+	assert_int_equal(tsdb__chunk_app_append(&b, 1, 1.0), 0);
+	assert_int_equal(tsdb__chunk_app_len(&b), need);
+}
+
+/* ---- resume ---- */
+
+static void test_resume(void **state)
+{
+	(void)state;
+	enum { N = 150 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	for (int shape = 0; shape < 3; shape++) {
+		for (size_t i = 0; i < N; i++) {
+			ts[i] = 1700000000000LL + (int64_t)i * 15000 + (int64_t)(rnd() % 3);
+			if (shape == 0)
+				vs[i] = tob(5.0); /* no '11' window for a long time */
+			else if (shape == 1)
+				vs[i] = rnd();
+			else
+				vs[i] = i < 60 ? tob(5.0) : tob((double)(rnd() % 1000));
+		}
+		uint8_t ref[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+		size_t ref_len = encode(ref, sizeof ref, ts, vs, N);
+		for (size_t k = 0; k <= N; k += (k < 5 ? 1 : 7)) {
+			uint8_t buf[sizeof ref];
+			memset(buf, 0x55, sizeof buf);
+			size_t len = encode(buf, sizeof buf, ts, vs, k);
+			tsdb__chunk_app a;
+			assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), 0);
+			assert_int_equal(a.count, k);
+			for (size_t i = k; i < N; i++)
+				assert_int_equal(tsdb__chunk_app_append(&a, ts[i], fromb(vs[i])), 0);
+			assert_int_equal(tsdb__chunk_app_len(&a), ref_len);
+			assert_memory_equal(buf, ref, ref_len);
+		}
+	}
+
+	/* resume rejects corrupt input and a wrong length */
+	uint8_t buf[64];
+	int64_t ts3[] = {1000, 16000, 31005};
+	uint64_t vs3[] = {tob(1.0), tob(2.0), tob(3.0)};
+	size_t len = encode(buf, sizeof buf, ts3, vs3, 3);
+	tsdb__chunk_app a;
+	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), 0);
+	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len - 1, sizeof buf), -1);
+	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len + 1, sizeof buf), -1);
+	assert_int_equal(tsdb__chunk_app_resume(&a, buf, 1, sizeof buf), -1);
+	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, len - 1), -1);
+	/* claims more samples than encoded (4 would still decode: the 2 padding bits read as a
+	 * '0' dod and a '0' value, an ambiguity of the format itself) */
+	buf[1] = 5;
+	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), -1);
+
+	/* stray padding bits are cleared by the next append */
+	buf[1] = 3;
+	buf[len - 1] |= 0x03;
+	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), 0);
+	assert_int_equal(tsdb__chunk_app_append(&a, 46005, 3.0), 0);
+	int64_t ts4[] = {1000, 16000, 31005, 46005};
+	uint64_t vs4[] = {tob(1.0), tob(2.0), tob(3.0), tob(3.0)};
+	check_decode(buf, tsdb__chunk_app_len(&a), ts4, vs4, 4);
+}
+
+/* A chunk as Prometheus's appender writes it after being resumed on a 1-sample chunk: window
+ * (0, 0) assumed, so the second value is '10' + 64 bits. The decoder must accept it. */
+static void test_prometheus_resumed_form(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	tsdb__chunk_app a;
+	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	assert_int_equal(tsdb__chunk_app_append(&a, 100, 1.5), 0);
+	a.leading = 0;
+	a.trailing = 0;
+	size_t b = a.nbits;
+	assert_int_equal(tsdb__chunk_app_append(&a, 200, 2.5), 0);
+	assert_int_equal(a.nbits - b, 8 + 2 + 64);
+	assert_int_equal(tsdb__chunk_app_append(&a, 300, 2.75), 0);
+	int64_t ts[] = {100, 200, 300};
+	uint64_t vs[] = {tob(1.5), tob(2.5), tob(2.75)};
+	check_decode(buf, tsdb__chunk_app_len(&a), ts, vs, 3);
+	/* resuming it continues with window (0, 0) like Prometheus would */
+	tsdb__chunk_app r;
+	assert_int_equal(tsdb__chunk_app_resume(&r, buf, tsdb__chunk_app_len(&a), sizeof buf), 0);
+	assert_int_equal(r.leading, a.leading);
+	assert_int_equal(r.trailing, a.trailing);
+}
+
+/* ---- corrupt and truncated input never reads out of bounds ---- */
+
+static size_t drain(const uint8_t *buf, size_t len, bool *err)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	tsdb__chunk_it it;
+	tsdb__chunk_it_init(&it, copy, len);
+	int64_t t;
+	double v;
+	size_t n = 0;
+	while (tsdb__chunk_it_next(&it, &t, &v))
+		n++;
+	assert_true(it.pos <= len * 8);
+	assert_true(n <= it.total);
+	assert_false(tsdb__chunk_it_next(&it, &t, &v));
+	*err = it.err;
+	free(copy);
+	return n;
+}
+
+static void test_corrupt(void **state)
+{
+	(void)state;
+	enum { N = 120 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	for (size_t i = 0; i < N; i++) {
+		ts[i] = (int64_t)i * 15000 + (int64_t)(rnd() % 100);
+		vs[i] = (i % 2) ? rnd() : tob((double)i);
+	}
+	uint8_t buf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+	size_t len = encode(buf, sizeof buf, ts, vs, N);
+	bool err;
+
+	/* every truncation: a correct prefix, then an error */
+	for (size_t l = 0; l < len; l++) {
+		uint8_t *copy = malloc(l ? l : 1);
+		assert_non_null(copy);
+		memcpy(copy, buf, l);
+		tsdb__chunk_it it;
+		tsdb__chunk_it_init(&it, copy, l);
+		int64_t t;
+		double v;
+		size_t n = 0;
+		while (tsdb__chunk_it_next(&it, &t, &v)) {
+			assert_int_equal(t, ts[n]);
+			assert_int_equal(tob(v), vs[n]);
+			n++;
+		}
+		assert_true(it.err);
+		assert_true(n < N);
+		free(copy);
+	}
+	assert_int_equal(drain(buf, len, &err), N);
+	assert_false(err);
+
+	/* random bit flips and byte garbage: no crash, no overread (ASan build), bounded output */
+	uint8_t mut[sizeof buf];
+	for (int round = 0; round < 3000; round++) {
+		memcpy(mut, buf, len);
+		int flips = 1 + (int)(rnd() % 4);
+		for (int f = 0; f < flips; f++)
+			mut[rnd() % len] ^= (uint8_t)(1u << (rnd() % 8));
+		(void)drain(mut, len, &err);
+	}
+	for (int round = 0; round < 3000; round++) {
+		size_t l = rnd() % 64;
+		for (size_t i = 0; i < l; i++)
+			mut[i] = (uint8_t)rnd();
+		if (l >= 2 && (round & 1))
+			mut[0] = 0; /* small counts more often */
+		(void)drain(mut, l, &err);
+	}
+
+	/* specific corruptions */
+	uint8_t empty[2] = {0, 0};
+	assert_int_equal(drain(empty, 2, &err), 0);
+	assert_false(err);
+	assert_int_equal(drain(empty, 1, &err), 0);
+	assert_true(err);
+	assert_int_equal(tsdb__chunk_count(empty, 1), 0);
+	/* overlong varint: 11 continuation bytes */
+	uint8_t ov[32] = {0, 1};
+	memset(ov + 2, 0xff, 11);
+	assert_int_equal(drain(ov, sizeof ov, &err), 0);
+	assert_true(err);
+	/* tenth varint byte > 1 overflows */
+	memset(ov + 2, 0x80, 9);
+	ov[11] = 0x02;
+	assert_int_equal(drain(ov, sizeof ov, &err), 0);
+	assert_true(err);
+	/* '11' window with L' + M > 64: L'=31, M=40 */
+	uint8_t bad[] = {0x00, 0x02, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+			 /* 11 11111 101000 then zeros */ 0xFF, 0xD0, 0, 0, 0, 0, 0, 0};
+	assert_int_equal(drain(bad, sizeof bad, &err), 1);
+	assert_true(err);
+}
+
+/* ---- sizes for typical data (informational; numbers go to docs/format/chunk.md) ---- */
+
+static double bytes_per_sample(int shape)
+{
+	enum { N = TSDB_CHUNK_TARGET_SAMPLES, CHUNKS = 200 };
+	uint8_t buf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+	int64_t ts[N];
+	uint64_t vs[N];
+	size_t total = 0;
+	double counter = 1e6;
+	for (int c = 0; c < CHUNKS; c++) {
+		for (size_t i = 0; i < N; i++) {
+			int64_t base = 1790000000000LL + ((int64_t)c * N + (int64_t)i) * 15000;
+			ts[i] = shape == 3 ? base + (int64_t)(rnd() % 11) - 5 : base;
+			switch (shape) {
+			case 0:
+				vs[i] = tob(42.0);
+				break;
+			case 1:
+				counter += (double)(rnd() % 11);
+				vs[i] = tob(counter);
+				break;
+			default:
+				vs[i] = tob((double)(rnd() % 10000) / 100.0);
+			}
+		}
+		size_t len = encode(buf, sizeof buf, ts, vs, N);
+		check_decode(buf, len, ts, vs, N);
+		total += len;
+	}
+	return (double)total / (CHUNKS * N);
+}
+
+static void test_sizes(void **state)
+{
+	(void)state;
+	double constant = bytes_per_sample(0);
+	double counter = bytes_per_sample(1);
+	double gauge = bytes_per_sample(2);
+	double jitter = bytes_per_sample(3);
+	printf("chunk bytes/sample (120-sample chunks, 15s scrape): constant %.2f, counter +0..10 %.2f, "
+	       "gauge 2-decimal %.2f, gauge with 5ms jitter %.2f\n",
+	       constant, counter, gauge, jitter);
+	/* sanity bounds, loose: compression must actually happen */
+	assert_true(constant < 0.5);
+	assert_true(counter < 2.5);
+	assert_true(gauge < 10.0);
+	assert_true(constant < counter && counter < gauge && gauge < jitter);
+}
+
+/* Decode speed (informational). */
+static void test_decode_speed(void **state)
+{
+	(void)state;
+	enum { N = TSDB_CHUNK_TARGET_SAMPLES };
+	uint8_t buf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+	int64_t ts[N];
+	uint64_t vs[N];
+	double counter = 0;
+	for (size_t i = 0; i < N; i++) {
+		ts[i] = 1790000000000LL + (int64_t)i * 15000 + (int64_t)(rnd() % 3);
+		counter += (double)(rnd() % 11);
+		vs[i] = tob(counter);
+	}
+	size_t len = encode(buf, sizeof buf, ts, vs, N);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	uint64_t sink = 0;
+	size_t samples = 0;
+	for (int r = 0; r < 20000; r++) {
+		tsdb__chunk_it it;
+		tsdb__chunk_it_init(&it, buf, len);
+		int64_t t;
+		double v;
+		while (tsdb__chunk_it_next(&it, &t, &v)) {
+			sink += (uint64_t)t ^ tob(v);
+			samples++;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	printf("chunk decode: %zu samples in %.3fs = %.1fM samples/s (sink %llx)\n", samples, secs,
+	       (double)samples / secs / 1e6, (unsigned long long)(sink & 0xf));
+	assert_int_equal(samples, (size_t)20000 * N);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_example),
+		cmocka_unit_test(test_golden_reuse),
+		cmocka_unit_test(test_dod_buckets),
+		cmocka_unit_test(test_value_costs),
+		cmocka_unit_test(test_adversarial_values),
+		cmocka_unit_test(test_adversarial_timestamps),
+		cmocka_unit_test(test_random_roundtrip),
+		cmocka_unit_test(test_full_chunk),
+		cmocka_unit_test(test_buffer_too_small),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_prometheus_resumed_form),
+		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_decode_speed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
