@@ -18,6 +18,8 @@
  *   - appender: data[0..1] holds a->count; a->nbits is the exact end of the last sample; bits of
  *     the last byte past a->nbits are zero (the writer clears them, so resuming on a chunk with
  *     stray pad bits is still correct); a->leading == 0xff until the first '11' window is written.
+ *   - resume accepts one extra trailing zero byte after a byte-aligned end (Prometheus's writer
+ *     leaves one there); the appender then drops it: tsdb__chunk_app_len() is the minimal length.
  *   - an append either writes the whole sample and bumps the count, or (no room / full) touches
  *     nothing: its exact bit cost is computed first (sample_plan) and checked against cap.
  *   - iterator: it->pos is a bit offset from data[0] (header included), pos <= len * 8 always; no
@@ -241,7 +243,12 @@ int tsdb__chunk_app_resume(tsdb__chunk_app *a, uint8_t *data, size_t len, size_t
 	tsdb__chunk_it_init(&it, data, len);
 	while (tsdb__chunk_it_next(&it, &t, &v))
 		;
-	if (it.err || (it.pos + 7) / 8 != len)
+	if (it.err)
+		return -1;
+	/* Exact length, or Prometheus's form: its bit writer leaves one extra zero byte when the
+	 * stream ends byte-aligned after a whole-byte write (e.g. every 1-sample chunk). */
+	size_t used = (it.pos + 7) / 8;
+	if (len != used && !(len == used + 1 && it.pos % 8 == 0 && data[len - 1] == 0))
 		return -1;
 	a->data = data;
 	a->cap = cap;

@@ -34,8 +34,10 @@ typedef struct tsdb__chunk_app {
 void tsdb__chunk_app_init(tsdb__chunk_app *a, uint8_t *data, size_t cap);
 /* Resumes appending to an existing encoded chunk of len bytes (decodes it to recover state, O(n)).
  * len <= cap. Appending afterwards produces the same bytes as if every sample had been appended
- * through one appender. Returns 0, or -1 if the chunk is corrupt (decode error, or len is not
- * exactly the encoded length); *a is then left zeroed with no buffer and must not be used. */
+ * through one appender. len may include the one extra zero byte Prometheus's writer leaves after a
+ * byte-aligned end; tsdb__chunk_app_len() then reports len - 1. Returns 0, or -1 if the chunk is
+ * corrupt (decode error, or len is not the encoded length as above); *a is then left zeroed with
+ * no buffer and must not be used. */
 int tsdb__chunk_app_resume(tsdb__chunk_app *a, uint8_t *data, size_t len, size_t cap);
 /* Appends (t, v). The caller keeps t strictly increasing (the codec itself round-trips any int64
  * sequence, with wrapping arithmetic). v's bits are stored exactly (NaN payloads included).
