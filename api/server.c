@@ -1,0 +1,384 @@
+/*
+ * server.c — the libmicrohttpd glue: daemon lifecycle, per-request context, body accumulation with
+ * a size limit, routing and dispatch, response queueing and per-route request counters.
+ *
+ * Request flow (MHD calls on_access several times per request):
+ *   1st call   allocate api_req (its arena, body buf bounded by max_body_bytes); if Content-Length
+ *              already exceeds the limit, answer 413 at once (MHD closes the connection).
+ *   data calls append to r->body; past the limit the body is dropped and body_too_large is set.
+ *   last call  collect query parameters, api__dispatch() (route lookup, form body, readiness,
+ *              handler), queue r->out as the response, count it in the metrics.
+ *   completion on_completed frees the api_req.
+ * Costs: one arena + two bufs per request; route lookup is a linear scan of ~20 patterns.
+ * Threads: MHD's internal epoll thread pool; an api_req is touched by one thread at a time.
+ */
+#include "api/internal.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+const int api__codes[API_N_CODES] = {200, 204, 301, 400, 404, 405, 406, 413, 415, 422, 429, 500, 503, 0};
+
+size_t api__code_slot(int status)
+{
+	for (size_t i = 0; i + 1 < API_N_CODES; i++)
+		if (api__codes[i] == status)
+			return i;
+	return API_N_CODES - 1;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void api_options_default(api_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->listen_address = "127.0.0.1:9099";
+	o->max_body_bytes = API_DEFAULT_MAX_BODY_BYTES;
+	o->threads = 0;
+	o->version = "unknown";
+}
+
+static unsigned method_bit(const char *m)
+{
+	if (strcmp(m, "GET") == 0)
+		return API_GET;
+	if (strcmp(m, "POST") == 0)
+		return API_POST;
+	if (strcmp(m, "HEAD") == 0)
+		return API_HEAD;
+	if (strcmp(m, "PUT") == 0)
+		return API_PUT;
+	if (strcmp(m, "DELETE") == 0)
+		return API_DELETE;
+	return API_OTHER;
+}
+
+const char *api__header(api_req *r, const char *name)
+{
+	if (!r->conn)
+		return NULL;
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static bool starts_with_ci(const char *s, const char *prefix)
+{
+	return s && strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void api__dispatch(api_req *r)
+{
+	const api_route *hit = NULL;
+	bool path_known = false;
+	for (size_t i = 0; i < api__n_routes; i++) {
+		const api_route *rt = &api__routes[i];
+		size_t np = 0;
+		if (!api__route_match(rt->pattern, r->path, NULL, NULL, NULL))
+			continue;
+		path_known = true;
+		unsigned m = rt->methods;
+		if (m & API_GET)
+			m |= API_HEAD;
+		if (!(m & r->method))
+			continue;
+		if (!api__route_match(rt->pattern, r->path, &r->arena, r->path_params, &np)) {
+			api__reply_text(r, 500, "out of memory");
+			return;
+		}
+		r->n_path_params = np;
+		hit = rt;
+		r->route = rt;
+		r->route_index = i;
+		break;
+	}
+	if (!hit) {
+		if (path_known)
+			api__reply_text(r, 405, "method not allowed");
+		else
+			api__reply_text(r, 404, "404 page not found");
+		return;
+	}
+	if (r->method == API_POST && starts_with_ci(api__header(r, "Content-Type"), "application/x-www-form-urlencoded")) {
+		if (api__form_parse(r, r->body.data ? r->body.data : "", r->body.len) != 0) {
+			api__reply_error(r, API_ERR_BAD_DATA, "error parsing form values: invalid URL escape");
+			return;
+		}
+	}
+	if (hit->needs_backend) {
+		if (!atomic_load_explicit(&r->srv->ready, memory_order_acquire)) {
+			api__reply_text(r, 503, "Service Unavailable");
+			return;
+		}
+		r->be = &r->srv->backend;
+	}
+	hit->fn(r);
+	if (!r->replied)
+		api__reply_text(r, 500, "handler produced no reply");
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	api_req *r = cls;
+	(void)kind;
+	if (!value)
+		value = "";
+	if (api__param_add(r, key, strlen(key), value, strlen(value)) != 0)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+static void count(api_req *r)
+{
+	api_server *s = r->srv;
+	size_t row = r->route ? r->route_index : api__n_routes;
+	atomic_fetch_add_explicit(&s->metrics.http[row * API_N_CODES + api__code_slot(r->status)], 1,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->metrics.http_duration_us, (uint64_t)(mono_us() - r->t0_us),
+				  memory_order_relaxed);
+}
+
+static enum MHD_Result queue_reply(struct MHD_Connection *c, api_req *r)
+{
+	size_t len = r->out.len;
+	char *data = buf_steal(&r->out);
+	if (!data)
+		return MHD_NO;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	if (r->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	count(r);
+	enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static void req_free(api_req *r)
+{
+	if (!r)
+		return;
+	buf_deinit(&r->body);
+	buf_deinit(&r->out);
+	arena_deinit(&r->arena);
+	free(r);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				 const char *version, const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	api_server *s = cls;
+	api_req *r = *con_cls;
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		r->srv = s;
+		r->conn = c;
+		r->t0_us = mono_us();
+		arena_init(&r->arena, 0);
+		buf_init(&r->body, s->opt.max_body_bytes);
+		buf_init(&r->out, 0);
+		r->method = method_bit(method);
+		r->path = arena_strdup(&r->arena, url);
+		if (!r->path)
+			return MHD_NO;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > s->opt.max_body_bytes) {
+			r->body_too_large = true;
+			atomic_fetch_add_explicit(&s->metrics.body_too_large, 1, memory_order_relaxed);
+			api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
+			return queue_reply(c, r);
+		}
+		return MHD_YES;
+	}
+	if (r->replied) {
+		/* early 413 already queued: swallow the rest of the upload */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->body_too_large && buf_append(&r->body, upload_data, *upload_data_size) != 0) {
+			r->body_too_large = true;
+			buf_deinit(&r->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->body_too_large) {
+		atomic_fetch_add_explicit(&s->metrics.body_too_large, 1, memory_order_relaxed);
+		api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
+	} else if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r) < 0) {
+		api__reply_text(r, 500, "out of memory");
+	} else {
+		api__dispatch(r);
+	}
+	return queue_reply(c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	api_server *s = cls;
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	slod_log(&s->opt.logger, SLOD_LOG_WARN, "http", "%s", msg);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int api_server_start(const api_options *o, api_server **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	api_server *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->opt = *o;
+	if (!s->opt.max_body_bytes)
+		s->opt.max_body_bytes = API_DEFAULT_MAX_BODY_BYTES;
+	if (!s->opt.clock.now_ms)
+		s->opt.clock = slod_clock_system();
+	copy_str(s->version, sizeof s->version, o->version ? o->version : "unknown");
+	copy_str(s->revision, sizeof s->revision, o->revision);
+	s->opt.version = s->version;
+	s->opt.revision = s->revision;
+	s->opt.listen_address = NULL; /* not kept: borrowed only during start */
+	s->metrics.start_ms = slod_clock_now(&s->opt.clock);
+	s->metrics.http = calloc((api__n_routes + 1) * API_N_CODES, sizeof *s->metrics.http);
+	atomic_init(&s->ready, false);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	if (!s->metrics.http) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+
+	char host[256];
+	uint16_t port;
+	const char *addr = o->listen_address ? o->listen_address : "127.0.0.1:9099";
+	if (api__split_hostport(addr, host, sizeof host, &port) != 0) {
+		snprintf(err, errlen, "invalid listen address \"%s\" (want HOST:PORT)", addr);
+		goto fail;
+	}
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (host[0] == '\0') {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = htons(port);
+	} else {
+		struct addrinfo hints, *res = NULL;
+		memset(&hints, 0, sizeof hints);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		int gai = getaddrinfo(host, NULL, &hints, &res);
+		if (gai != 0 || !res) {
+			snprintf(err, errlen, "cannot resolve listen host \"%s\": %s", host, gai_strerror(gai));
+			goto fail;
+		}
+		memcpy(&ss, res->ai_addr, res->ai_addrlen);
+		freeaddrinfo(res);
+		if (ss.ss_family == AF_INET6) {
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+			flags |= MHD_USE_IPv6;
+		} else {
+			((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		}
+	}
+	unsigned threads = o->threads;
+	if (!threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_access, s,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_THREAD_POOL_SIZE, threads,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+				  MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+				  MHD_OPTION_END);
+	if (!s->mhd) {
+		snprintf(err, errlen, "cannot listen on %s (address in use or not available)", addr);
+		goto fail;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : port;
+	*out = s;
+	return 0;
+fail:
+	pthread_mutex_destroy(&s->pool_lock);
+	free(s->metrics.http);
+	free(s);
+	return -1;
+}
+
+uint16_t api_server_port(const api_server *s)
+{
+	return s->port;
+}
+
+void api_server_set_backend(api_server *s, const api_backend *b)
+{
+	s->backend = *b;
+	if (b->ingest_limits) {
+		s->ingest_limits = *b->ingest_limits;
+	} else {
+		ingest_limits_default(&s->ingest_limits);
+		if (s->ingest_limits.max_body_bytes < s->opt.max_body_bytes)
+			s->ingest_limits.max_body_bytes = s->opt.max_body_bytes;
+		if (s->ingest_limits.max_decompressed_bytes < 2 * s->opt.max_body_bytes)
+			s->ingest_limits.max_decompressed_bytes = 2 * s->opt.max_body_bytes;
+	}
+	s->backend.ingest_limits = &s->ingest_limits;
+	atomic_store_explicit(&s->ready, true, memory_order_release);
+}
+
+void api_server_stop(api_server *s)
+{
+	if (!s)
+		return;
+	if (s->mhd)
+		MHD_stop_daemon(s->mhd);
+	for (size_t i = 0; i < s->npool; i++)
+		ingest_ctx_free(s->pool[i]);
+	pthread_mutex_destroy(&s->pool_lock);
+	free(s->metrics.http);
+	free(s);
+}
