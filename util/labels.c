@@ -3,6 +3,7 @@
  */
 #include "util/labels.h"
 
+#include <stdlib.h>
 #include <string.h>
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -176,4 +177,34 @@ bool utf8_valid(const char *str, size_t n)
 		i += len;
 	}
 	return true;
+}
+
+int labels_dup(slod_labels *dst, const slod_labels *src)
+{
+	size_t bytes = src->n * sizeof(slod_label);
+	for (size_t i = 0; i < src->n; i++)
+		bytes += strlen(src->v[i].name) + strlen(src->v[i].value) + 2;
+	dst->n = 0;
+	dst->v = malloc(bytes ? bytes : 1);
+	if (!dst->v)
+		return -1;
+	char *p = (char *)(dst->v + src->n);
+	for (size_t i = 0; i < src->n; i++) {
+		size_t ln = strlen(src->v[i].name) + 1, lv = strlen(src->v[i].value) + 1;
+		memcpy(p, src->v[i].name, ln);
+		dst->v[i].name = p;
+		p += ln;
+		memcpy(p, src->v[i].value, lv);
+		dst->v[i].value = p;
+		p += lv;
+	}
+	dst->n = src->n;
+	return 0;
+}
+
+void labels_free_dup(slod_labels *ls)
+{
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
 }

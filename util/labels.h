@@ -42,6 +42,10 @@ const char *labels_get(const slod_labels *ls, const char *name);
 int labels_format(const slod_labels *ls, buf *out);
 /* Appends `name{a="b"}` with __name__ hoisted out, as the PromQL test files and promtool print. */
 int labels_format_metric(const slod_labels *ls, buf *out);
+/* Deep copy of src in ONE heap allocation (array and strings); free with labels_free_dup.
+ * Returns 0 or -1 (out of memory; *dst left empty). */
+int labels_dup(slod_labels *dst, const slod_labels *src);
+void labels_free_dup(slod_labels *ls);
 /* Prometheus label name rule [a-zA-Z_][a-zA-Z0-9_]* (legacy validation). */
 bool labels_valid_name(const char *s, size_t n);
 /* Metric name rule [a-zA-Z_:][a-zA-Z0-9_:]*. */
