@@ -365,7 +365,7 @@ static int parse_sample(text_parser *p, text_entry **tail, size_t *nsamples)
 	lab[nl++] = (slod_label){SLOD_METRIC_NAME, mname};
 	if (mlen > lim->max_label_value_len)
 		bad = BAD_VALUE_LEN;
-	skip_ws(p);
+	size_t ws = skip_ws(p);
 	if (peek(p) == '{') {
 		p->pos++;
 		skip_ws(p);
@@ -408,8 +408,9 @@ static int parse_sample(text_parser *p, text_entry **tail, size_t *nsamples)
 			}
 		}
 		p->pos++; /* '}' */
+		ws = skip_ws(p);
 	}
-	if (skip_ws(p) == 0 || at_eol(p))
+	if (ws == 0 || at_eol(p))
 		return perr(p, at_eol(p) ? "expected a value" : "expected whitespace before the value");
 	size_t vs = p->pos;
 	size_t vn = scan_token(p);
