@@ -115,20 +115,27 @@ bench_stop() {
 # bench_result_field LINE KEY: value of key=value in an rwgen RESULT line (empty if absent).
 bench_result_field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
-# bench_count_samples NAME PORT SERIES EVAL_MS: total number of stored samples, summed over one
-# PromQL query per metric name: sum(count_over_time(NAME[3h])) at EVAL_MS (a single query over
-# all names would make Prometheus fail on duplicate label sets once __name__ is dropped).
-# Prints the count, or "n/a" if the receiver has no query API.
+# bench_count_samples NAME PORT SERIES EVAL_MS: total number of stored samples, one request per
+# metric name. Prometheus and VictoriaMetrics: PromQL sum(count_over_time(NAME[3h])) at EVAL_MS (a
+# single query over all names would make Prometheus fail on duplicate label sets once __name__ is
+# dropped). slod: its raw /api/v1/export (JSON lines, one per series), counting timestamps, so the
+# count does not depend on slod's PromQL engine. Prints the count, or "n/a" on any failure.
 bench_count_samples() {
   local name=$1 port=$2 series=$3 t total=0 n q
   t=$(bench_calc "$4 / 1000")
   for n in $("$RWGEN" --list-names --series "$series"); do
-    q=$(curl -s --max-time 120 "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=sum(count_over_time($n[3h]))" \
-          --data-urlencode "time=$t" --data-urlencode "nocache=1") || { echo n/a; return; }
-    q=$(python3 -c 'import json,sys
+    if [ "$name" = slod ]; then
+      q=$(curl -sf --max-time 300 "http://127.0.0.1:$port/api/v1/export" --data-urlencode "match[]=$n" |
+            python3 -c 'import json,sys
+print(sum(len(json.loads(l)["timestamps"]) for l in sys.stdin if l.strip()))' 2>/dev/null) || q=err
+      [ -n "$q" ] || q=err
+    else
+      q=$(curl -s --max-time 300 "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=sum(count_over_time($n[3h]))" \
+            --data-urlencode "time=$t" --data-urlencode "nocache=1" | python3 -c 'import json,sys
 d=json.loads(sys.stdin.read())
 r=d.get("data",{}).get("result",[]) if d.get("status")=="success" else None
-print("err" if r is None else (r[0]["value"][1] if r else "0"))' <<<"$q" 2>/dev/null) || q=err
+print("err" if r is None else (r[0]["value"][1] if r else "0"))' 2>/dev/null) || q=err
+    fi
     [ "$q" = err ] && { echo n/a; return; }
     total=$(bench_calc "$total + $q")
   done

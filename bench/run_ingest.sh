@@ -10,6 +10,8 @@
 #
 # Usage: bench/run_ingest.sh [receiver ...]      (default: slod prometheus vm; slod is skipped
 #        with a note when its binary is missing)
+# When slod is measured, a second slod run with counters only (rwgen --only counters) gives the
+# bytes/sample of counter chunks (COUNTERS_RUN=0 skips it).
 # Environment: SERIES (100000), SAMPLES (120), CONNS (4), BATCH (2500), SETTLE (3 s), SEED (1),
 #              BUILD/RWGEN/SLOD/PROMETHEUS/VICTORIA (see lib.sh), OUT (bench/out/ingest.md).
 set -euo pipefail
@@ -37,45 +39,57 @@ START_MS=$(( START_MS - START_MS % STEP_MS ))
 
 declare -A R_RATE R_CPU R_HWM R_RSS0 R_BPS R_ACK R_SENT R_FAIL R_WALL R_GENCPU R_P99 R_CPUM
 ran=()
+
+# ingest_one RECEIVER KEY [rwgen args...]: one fresh receiver, one load, results under KEY.
+ingest_one() {
+  local rx=$1 key=$2 line cpu0 cpu1 b
+  shift 2
+  bench_log "$key: starting $rx"
+  bench_start "$rx"
+  sleep 1
+  cpu0=$(bench_cpu_s "$BENCH_PID")
+  R_RSS0[$key]=$(bench_status_kb "$BENCH_PID" VmRSS)
+  bench_log "$key: ready on :$BENCH_PORT (pid $BENCH_PID, RSS $((R_RSS0[$key] / 1024)) MiB); sending $SERIES series x $SAMPLES samples"
+  set +e
+  line=$("$RWGEN" --url "http://127.0.0.1:$BENCH_PORT$(bench_write_path "$rx")" --series "$SERIES" \
+           --samples "$SAMPLES" --batch "$BATCH" --conns "$CONNS" --seed "$SEED" --start-ms "$START_MS" \
+           --step-ms "$STEP_MS" "$@" | grep '^RESULT')
+  set -e
+  [ -n "$line" ] || bench_die "$key: rwgen produced no result"
+  sleep "$SETTLE"
+  cpu1=$(bench_cpu_s "$BENCH_PID")
+  R_HWM[$key]=$(bench_status_kb "$BENCH_PID" VmHWM)
+  R_ACK[$key]=$(bench_result_field "$line" acked_samples)
+  R_SENT[$key]=$(bench_result_field "$line" sent_samples)
+  R_FAIL[$key]=$(( $(bench_result_field "$line" non2xx) + $(bench_result_field "$line" net_errors) ))
+  R_RATE[$key]=$(bench_result_field "$line" samples_per_s)
+  R_WALL[$key]=$(bench_result_field "$line" wall_s)
+  R_GENCPU[$key]=$(bench_result_field "$line" gen_cpu_s)
+  R_P99[$key]=$(bench_result_field "$line" lat_p99_ms)
+  R_CPU[$key]=$(bench_calc "$cpu1 - $cpu0")
+  R_CPUM[$key]=$(bench_calc "${R_CPU[$key]} * 1000000 / (${R_ACK[$key]} > 0 ? ${R_ACK[$key]} : 1)")
+  R_BPS[$key]=n/a
+  if [ "$rx" = slod ]; then
+    b=$(bench_json_get "http://127.0.0.1:$BENCH_PORT/api/v1/status/tsdb" 'd["data"]["slod"]["bytesPerSample"]')
+    [ -n "$b" ] && R_BPS[$key]=$b
+  fi
+  bench_log "$key: ${R_ACK[$key]}/${R_SENT[$key]} acked, ${R_RATE[$key]} samples/s, CPU ${R_CPU[$key]} s, peak RSS $((R_HWM[$key] / 1024)) MiB"
+  bench_stop TERM
+  rm -rf "$BENCH_DIR"
+  ran+=("$key")
+}
+
 for rx in "${RECEIVERS[@]}"; do
   if [ "$rx" = slod ] && [ ! -x "$SLOD" ]; then
     bench_log "slod: binary $SLOD missing, skipped"
     continue
   fi
-  bench_log "$rx: starting"
-  bench_start "$rx"
-  sleep 1
-  cpu0=$(bench_cpu_s "$BENCH_PID")
-  R_RSS0[$rx]=$(bench_status_kb "$BENCH_PID" VmRSS)
-  bench_log "$rx: ready on :$BENCH_PORT (pid $BENCH_PID, RSS $((R_RSS0[$rx] / 1024)) MiB); sending $SERIES series x $SAMPLES samples"
-  set +e
-  line=$("$RWGEN" --url "http://127.0.0.1:$BENCH_PORT$(bench_write_path "$rx")" --series "$SERIES" \
-           --samples "$SAMPLES" --batch "$BATCH" --conns "$CONNS" --seed "$SEED" --start-ms "$START_MS" \
-           --step-ms "$STEP_MS" | grep '^RESULT')
-  set -e
-  [ -n "$line" ] || bench_die "$rx: rwgen produced no result"
-  sleep "$SETTLE"
-  cpu1=$(bench_cpu_s "$BENCH_PID")
-  R_HWM[$rx]=$(bench_status_kb "$BENCH_PID" VmHWM)
-  R_ACK[$rx]=$(bench_result_field "$line" acked_samples)
-  R_SENT[$rx]=$(bench_result_field "$line" sent_samples)
-  R_FAIL[$rx]=$(( $(bench_result_field "$line" non2xx) + $(bench_result_field "$line" net_errors) ))
-  R_RATE[$rx]=$(bench_result_field "$line" samples_per_s)
-  R_WALL[$rx]=$(bench_result_field "$line" wall_s)
-  R_GENCPU[$rx]=$(bench_result_field "$line" gen_cpu_s)
-  R_P99[$rx]=$(bench_result_field "$line" lat_p99_ms)
-  R_CPU[$rx]=$(bench_calc "$cpu1 - $cpu0")
-  R_CPUM[$rx]=$(bench_calc "${R_CPU[$rx]} * 1000000 / (${R_ACK[$rx]} > 0 ? ${R_ACK[$rx]} : 1)")
-  R_BPS[$rx]=n/a
-  if [ "$rx" = slod ]; then
-    b=$(bench_json_get "http://127.0.0.1:$BENCH_PORT/api/v1/status/tsdb" 'd["data"]["slod"]["bytesPerSample"]')
-    [ -n "$b" ] && R_BPS[$rx]=$b
-  fi
-  bench_log "$rx: ${R_ACK[$rx]}/${R_SENT[$rx]} acked, ${R_RATE[$rx]} samples/s, CPU ${R_CPU[$rx]} s, peak RSS $((R_HWM[$rx] / 1024)) MiB"
-  bench_stop TERM
-  rm -rf "$BENCH_DIR"
-  ran+=("$rx")
+  ingest_one "$rx" "$rx"
 done
+# Counters alone, for the product target on counter compression (bytes/sample in chunks).
+if [[ " ${ran[*]} " == *" slod "* ]] && [ "${COUNTERS_RUN:-1}" = 1 ]; then
+  ingest_one slod slod-counters --only counters
+fi
 
 # ---- report ----
 mkdir -p "$(dirname "$OUT")"

@@ -150,6 +150,7 @@ static void usage(FILE *f)
 	        "  --conns N          concurrent connections (default 4)\n"
 	        "  --rate S           pace to S samples/s (default 0 = as fast as acknowledged)\n"
 	        "  --seed N           value/model seed (default 1)\n"
+	        "  --only KIND        counters | gauges: restrict the model to one class of series\n"
 	        "  --encode-only      build the plan, print its size, send nothing\n"
 	        "  --list-names       print the model's metric names (with --series: those present) and exit\n");
 }
@@ -160,13 +161,14 @@ int main(int argc, char **argv)
 	long long series = 100000, samples = 120, step_ms = 15000, start_ms = -1, batch = 2500, conns = 4, seed = 1;
 	double rate = 0;
 	bool encode_only = false, list_names = false;
+	int only = RWGEN_ONLY_ALL;
 	static const struct option opts[] = {
 		{"url", required_argument, NULL, 'u'},     {"series", required_argument, NULL, 's'},
 		{"samples", required_argument, NULL, 'n'}, {"step-ms", required_argument, NULL, 'p'},
 		{"start-ms", required_argument, NULL, 't'}, {"batch", required_argument, NULL, 'b'},
 		{"conns", required_argument, NULL, 'c'},   {"rate", required_argument, NULL, 'r'},
 		{"seed", required_argument, NULL, 'S'},    {"encode-only", no_argument, NULL, 'E'},
-		{"list-names", no_argument, NULL, 'L'},
+		{"list-names", no_argument, NULL, 'L'},    {"only", required_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},          {0},
 	};
 	int o;
@@ -183,6 +185,14 @@ int main(int argc, char **argv)
 		case 'S': seed = atoll(optarg); break;
 		case 'E': encode_only = true; break;
 		case 'L': list_names = true; break;
+		case 'O':
+			if (strcmp(optarg, "counters") == 0)
+				only = RWGEN_ONLY_COUNTERS;
+			else if (strcmp(optarg, "gauges") == 0)
+				only = RWGEN_ONLY_GAUGES;
+			else
+				only = -1;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -208,8 +218,8 @@ int main(int argc, char **argv)
 	rwgen_model m;
 	rwgen_plan plan;
 	char err[256];
-	if (rwgen_model_init(&m, (size_t)series, (uint64_t)seed) != 0) {
-		fprintf(stderr, "rwgen: out of memory\n");
+	if (rwgen_model_init(&m, (size_t)series, (uint64_t)seed, only) != 0) {
+		fprintf(stderr, "rwgen: out of memory or bad --only\n");
 		return 2;
 	}
 	if (list_names) {

@@ -53,8 +53,13 @@ typedef struct rwgen_model {
 	uint64_t seed;
 } rwgen_model;
 
-/* Builds the model for n_series series. Returns 0, or -1 on ENOMEM (model left zeroed). */
-int rwgen_model_init(rwgen_model *m, size_t n_series, uint64_t seed);
+#define RWGEN_ONLY_ALL 0
+#define RWGEN_ONLY_COUNTERS 1 /* template restricted to counter series (bytes/sample of counters) */
+#define RWGEN_ONLY_GAUGES 2
+
+/* Builds the model for n_series series; `only` is RWGEN_ONLY_ALL or restricts the template to
+ * one class of series. Returns 0, or -1 on ENOMEM or a bad `only` (model left zeroed). */
+int rwgen_model_init(rwgen_model *m, size_t n_series, uint64_t seed, int only);
 void rwgen_model_deinit(rwgen_model *m);
 /* Number of distinct metric names in the template. */
 size_t rwgen_model_n_names(const rwgen_model *m);

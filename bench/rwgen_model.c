@@ -19,6 +19,7 @@
  */
 #include "bench/rwgen.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,12 +171,25 @@ static size_t family_expand(const family *f, rwgen_tmpl *out)
 	return total;
 }
 
-int rwgen_model_init(rwgen_model *m, size_t n_series, uint64_t seed)
+static bool is_counter(rwgen_kind k)
+{
+	return k == RWGEN_COUNTER_INT || k == RWGEN_COUNTER_FLOAT;
+}
+
+static bool family_wanted(const family *f, int only)
+{
+	return only == RWGEN_ONLY_ALL || (only == RWGEN_ONLY_COUNTERS) == is_counter(f->kind);
+}
+
+int rwgen_model_init(rwgen_model *m, size_t n_series, uint64_t seed, int only)
 {
 	size_t n_tmpl = 0;
 	memset(m, 0, sizeof(*m));
+	if (only != RWGEN_ONLY_ALL && only != RWGEN_ONLY_COUNTERS && only != RWGEN_ONLY_GAUGES)
+		return -1;
 	for (size_t f = 0; f < N_FAMILIES; f++)
-		n_tmpl += family_expand(&FAMILIES[f], NULL);
+		if (family_wanted(&FAMILIES[f], only))
+			n_tmpl += family_expand(&FAMILIES[f], NULL);
 	m->tmpl = calloc(n_tmpl, sizeof(*m->tmpl));
 	m->n_targets = n_series ? (n_series + n_tmpl - 1) / n_tmpl : 0;
 	m->instance = calloc(m->n_targets ? m->n_targets : 1, sizeof(*m->instance));
@@ -186,7 +200,8 @@ int rwgen_model_init(rwgen_model *m, size_t n_series, uint64_t seed)
 		return -1;
 	}
 	for (size_t f = 0, at = 0; f < N_FAMILIES; f++)
-		at += family_expand(&FAMILIES[f], &m->tmpl[at]);
+		if (family_wanted(&FAMILIES[f], only))
+			at += family_expand(&FAMILIES[f], &m->tmpl[at]);
 	m->n_tmpl = n_tmpl;
 	m->n_series = n_series;
 	m->seed = seed;

@@ -40,9 +40,10 @@ static void test_model_unique_sorted(void **state)
 	(void)state;
 	rwgen_model m;
 	size_t n = 5000;
-	assert_int_equal(rwgen_model_init(&m, n, 7), 0);
+	assert_int_equal(rwgen_model_init(&m, n, 7, RWGEN_ONLY_ALL), 0);
 	assert_true(rwgen_model_n_names(&m) >= 45 && rwgen_model_n_names(&m) <= 60);
 	assert_true(m.n_tmpl >= 200);
+	size_t n_all = m.n_tmpl;
 	assert_int_equal(m.n_targets, (n + m.n_tmpl - 1) / m.n_tmpl);
 	char **keys = calloc(n, sizeof(*keys));
 	for (size_t i = 0; i < n; i++) {
@@ -70,8 +71,28 @@ static void test_model_unique_sorted(void **state)
 	assert_int_equal(rwgen_model_labels(&m, n, small, 2), -1);
 	rwgen_model_deinit(&m);
 
+	/* counters only: every series is a counter, still unique and named */
+	assert_int_equal(rwgen_model_init(&m, 3000, 7, RWGEN_ONLY_COUNTERS), 0);
+	for (size_t i = 0; i < 3000; i++) {
+		rwgen_kind k = rwgen_model_kind(&m, i);
+		assert_true(k == RWGEN_COUNTER_INT || k == RWGEN_COUNTER_FLOAT);
+	}
+	size_t nc = m.n_tmpl;
+	rwgen_model_deinit(&m);
+	assert_int_equal(rwgen_model_init(&m, 3000, 7, RWGEN_ONLY_GAUGES), 0);
+	for (size_t i = 0; i < 3000; i++) {
+		rwgen_kind k = rwgen_model_kind(&m, i);
+		assert_true(k != RWGEN_COUNTER_INT && k != RWGEN_COUNTER_FLOAT);
+	}
+	assert_true(nc > 0 && m.n_tmpl > 0);
+	rwgen_model_deinit(&m);
+	assert_int_equal(rwgen_model_init(&m, 10, 7, 99), -1);
+	assert_int_equal(rwgen_model_init(&m, 10, 7, RWGEN_ONLY_ALL), 0);
+	assert_int_equal(m.n_tmpl, n_all);
+	rwgen_model_deinit(&m);
+
 	/* 100k series spread over hundreds of targets */
-	assert_int_equal(rwgen_model_init(&m, 100000, 1), 0);
+	assert_int_equal(rwgen_model_init(&m, 100000, 1, RWGEN_ONLY_ALL), 0);
 	assert_true(m.n_targets >= 100 && m.n_targets <= 1000);
 	rwgen_model_deinit(&m);
 }
@@ -82,7 +103,7 @@ static void test_values_shapes(void **state)
 	rwgen_model m;
 	rwgen_values vs;
 	size_t n = 2000;
-	assert_int_equal(rwgen_model_init(&m, n, 3), 0);
+	assert_int_equal(rwgen_model_init(&m, n, 3, RWGEN_ONLY_ALL), 0);
 	assert_int_equal(rwgen_values_init(&vs, &m), 0);
 	double *prev = calloc(n, sizeof(double)), *first = calloc(n, sizeof(double));
 	int counters = 0, gauges = 0, changed_counters = 0;
@@ -170,7 +191,7 @@ static void test_plan_roundtrip(void **state)
 	size_t n = 1000;
 	uint32_t steps = 3, batch = 300;
 	int64_t start = 1700000000000, step = 15000;
-	assert_int_equal(rwgen_model_init(&m, n, 11), 0);
+	assert_int_equal(rwgen_model_init(&m, n, 11, RWGEN_ONLY_ALL), 0);
 	assert_int_equal(rwgen_plan_build(&p, &m, steps, batch, start, step, err, sizeof(err)), 0);
 	assert_int_equal(p.n_blocks, 4);
 	assert_int_equal(p.n_reqs, 12);
