@@ -1,0 +1,990 @@
+/*
+ * load.c — files and directories → YAML trees (yaml_tree.c) → the SLO model (slo.h).
+ *
+ * Formats, told apart by their top-level keys:
+ *   version: prometheus/v1                                  Sloth's plain spec (snake_case fields)
+ *   apiVersion: sloth.slok.dev/v1, kind: PrometheusServiceLevel   Sloth's CRD (camelCase fields)
+ *   apiVersion: openslo/v1alpha, kind: SLO                   OpenSLO v1alpha (ratioMetrics only)
+ *   apiVersion: sloth.slok.dev/v1, kind: AlertWindows        window catalogs (windows path only)
+ * Field names match ASCII case-insensitively (as Sloth's JSON-based decoding does). Unknown fields
+ * are warnings (Sloth ignores them), with a "did you mean" when the other spelling of a field
+ * (snake_case vs camelCase) was written. Wrong types are errors at the value's position.
+ *
+ * Invariants: every string in the model is NUL-terminated and lives in the set's arena; every
+ * slo_pos names the file (an arena copy of the path). A document with an error still yields its
+ * group when the structure was readable, so validation can report everything in one pass; the
+ * error count on the set says whether anything failed.
+ *
+ * Cost: O(file size); directories are walked recursively with entries sorted by name.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "slo/slo_int.h"
+#include "util/fmt.h"
+
+/* ---- set ------------------------------------------------------------------------------------ */
+
+static const char default_windows_yaml[] =
+	"apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 30d\n"
+	"  page:\n    quick: {errorBudgetPercent: 2, shortWindow: 5m, longWindow: 1h}\n"
+	"    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}\n"
+	"  ticket:\n    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n"
+	"    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n"
+	"---\n"
+	"apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 28d\n"
+	"  page:\n    quick: {errorBudgetPercent: 2, shortWindow: 5m, longWindow: 1h}\n"
+	"    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}\n"
+	"  ticket:\n    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n"
+	"    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n";
+
+slo_set *slo_set_new(void)
+{
+	slo_set *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	arena_init(&s->a, 0);
+	s->ylim = (slo__ylimits)SLO__YLIMITS_DEFAULT;
+	if (slo__load_windows_doc(s, "<builtin windows>", default_windows_yaml, sizeof default_windows_yaml - 1) != 0) {
+		slo_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void slo_set_free(slo_set *s)
+{
+	if (!s)
+		return;
+	arena_deinit(&s->a);
+	free(s->groups);
+	free(s->windows);
+	free(s->diags);
+	free(s);
+}
+
+size_t slo_set_groups(const slo_set *s, const slo_group **out)
+{
+	*out = s->groups;
+	return s->n_groups;
+}
+
+const slo_windows *slo_set_windows(const slo_set *s, int64_t period_ms)
+{
+	for (size_t i = 0; i < s->n_windows; i++)
+		if (s->windows[i].period_ms == period_ms)
+			return &s->windows[i];
+	return NULL;
+}
+
+size_t slo_set_diags(const slo_set *s, const slo_diag **out)
+{
+	*out = s->diags;
+	return s->n_diags;
+}
+
+size_t slo_set_error_count(const slo_set *s) { return s->n_errors; }
+
+int slo__diag(slo_set *s, slo_diag_severity sev, slo_pos pos, const char *fmt, ...)
+{
+	if (s->n_diags == s->cap_diags) {
+		size_t nc = s->cap_diags ? s->cap_diags * 2 : 16;
+		slo_diag *nd = realloc(s->diags, nc * sizeof *nd);
+		if (!nd)
+			return SLO_ERR_NOMEM;
+		s->diags = nd;
+		s->cap_diags = nc;
+	}
+	va_list ap;
+	buf b;
+	buf_init(&b, 4096);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	char *m = arena_strdup(&s->a, b.data ? b.data : "");
+	buf_deinit(&b);
+	if (!m)
+		return SLO_ERR_NOMEM;
+	s->diags[s->n_diags++] = (slo_diag){.severity = sev, .pos = pos, .msg = m};
+	if (sev == SLO_DIAG_ERROR)
+		s->n_errors++;
+	return 0;
+}
+
+int slo_diag_format(const slo_diag *d, char *out, size_t cap)
+{
+	const char *sev = d->severity == SLO_DIAG_WARNING ? "warning: " : "";
+	if (d->pos.line)
+		return snprintf(out, cap, "%s:%u:%u: %s%s", d->pos.file ? d->pos.file : "<input>", d->pos.line,
+				d->pos.col, sev, d->msg);
+	return snprintf(out, cap, "%s: %s%s", d->pos.file ? d->pos.file : "<input>", sev, d->msg);
+}
+
+int slo__labels_set(arena *a, slo_labels *l, const char *name, const char *value, slo_pos pos)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].name, name) == 0) {
+			l->v[i].value = value;
+			l->v[i].pos = pos;
+			return 0;
+		}
+	}
+	/* Grow by doubling at powers of two (arena memory: the old array is abandoned). */
+	if ((l->n & (l->n - 1)) == 0) {
+		size_t nc = l->n ? l->n * 2 : 4;
+		slo_label *nv = arena_alloc(a, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		if (l->n)
+			memcpy(nv, l->v, l->n * sizeof *nv);
+		l->v = nv;
+	} else if (l->n < 4) {
+		/* capacity 4 from the first allocation */
+	}
+	l->v[l->n++] = (slo_label){.name = name, .value = value, .pos = pos};
+	return 0;
+}
+
+const char *slo__labels_get(const slo_labels *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return l->v[i].value;
+	return NULL;
+}
+
+/* ---- loader context ------------------------------------------------------------------------- */
+
+typedef struct ld {
+	slo_set *s;
+	const char *file; /* arena copy */
+	const char *data;
+	size_t len;
+	bool k8s; /* camelCase field names */
+	int err;  /* OOM */
+	size_t errors_before;
+} ld;
+
+static slo_pos P(const ld *L, const slo__ynode *n)
+{
+	return (slo_pos){.file = L->file, .line = n ? n->line : 0, .col = n ? n->col : 0};
+}
+
+static void E(ld *L, const slo__ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void E(ld *L, const slo__ynode *n, const char *fmt, ...)
+{
+	char m[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	if (slo__diag(L->s, SLO_DIAG_ERROR, P(L, n), "%s", m) != 0)
+		L->err = SLO_ERR_NOMEM;
+}
+
+static void W(ld *L, const slo__ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void W(ld *L, const slo__ynode *n, const char *fmt, ...)
+{
+	char m[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	if (slo__diag(L->s, SLO_DIAG_WARNING, P(L, n), "%s", m) != 0)
+		L->err = SLO_ERR_NOMEM;
+}
+
+/* Lower-cases and drops '_' so "page_alert" and "pageAlert" compare equal. */
+static void squash(const char *in, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (; *in && k + 1 < cap; in++)
+		if (*in != '_' && *in != '-')
+			out[k++] = (char)((*in >= 'A' && *in <= 'Z') ? *in + 32 : *in);
+	out[k] = 0;
+}
+
+/* Warns about keys of m that are not in known (NULL-terminated). */
+static void check_fields(ld *L, const slo__ynode *m, const char *const *known, const char *where)
+{
+	if (!m || m->type != SLO__Y_MAP)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		const slo__ynode *k = m->items[2 * i];
+		bool ok = false;
+		for (const char *const *p = known; *p && !ok; p++)
+			ok = strcasecmp(k->str, *p) == 0;
+		if (ok)
+			continue;
+		char a[128], b[128];
+		const char *hint = NULL;
+		squash(k->str, a, sizeof a);
+		for (const char *const *p = known; *p && !hint; p++) {
+			squash(*p, b, sizeof b);
+			if (strcmp(a, b) == 0)
+				hint = *p;
+		}
+		if (hint)
+			W(L, k, "unknown field \"%s\" in %s is ignored; did you mean \"%s\"?", k->str, where, hint);
+		else
+			W(L, k, "unknown field \"%s\" in %s is ignored", k->str, where);
+	}
+	/* Duplicate keys: yaml.v2 rejects them. */
+	for (size_t i = 0; i < m->n; i++)
+		for (size_t j = i + 1; j < m->n; j++)
+			if (strcmp(m->items[2 * i]->str, m->items[2 * j]->str) == 0) {
+				E(L, m->items[2 * j], "duplicate field \"%s\" (first at line %u)", m->items[2 * j]->str,
+				  m->items[2 * i]->line);
+				break;
+			}
+}
+
+static const char *field(const ld *L, const char *snake, const char *camel)
+{
+	return L->k8s ? camel : snake;
+}
+
+/* A string field: NULL if absent/null; error if not a scalar. */
+static const char *get_str(ld *L, const slo__ynode *m, const char *key, const slo__ynode **vn)
+{
+	const slo__ynode *v = slo__ymap_get(m, key, NULL);
+	if (vn)
+		*vn = v;
+	if (!v || slo__yis_null(v))
+		return NULL;
+	if (v->type != SLO__Y_SCALAR) {
+		E(L, v, "field \"%s\" must be a string", key);
+		return NULL;
+	}
+	return v->str;
+}
+
+static bool get_bool(ld *L, const slo__ynode *m, const char *key)
+{
+	const slo__ynode *v = slo__ymap_get(m, key, NULL);
+	if (!v || slo__yis_null(v))
+		return false;
+	if (v->type == SLO__Y_SCALAR && v->style == SLO__Y_PLAIN) {
+		static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"};
+		static const char *const f[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"};
+		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+			if (strcmp(v->str, t[i]) == 0)
+				return true;
+		for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+			if (strcmp(v->str, f[i]) == 0)
+				return false;
+	}
+	E(L, v, "field \"%s\" must be true or false", key);
+	return false;
+}
+
+static bool get_num(ld *L, const slo__ynode *v, const char *key, double *out)
+{
+	if (!v || slo__yis_null(v))
+		return false;
+	if (v->type != SLO__Y_SCALAR || v->style != SLO__Y_PLAIN) {
+		E(L, v, "field \"%s\" must be a number", key);
+		return false;
+	}
+	char tmp[64];
+	size_t k = 0;
+	for (size_t i = 0; i < v->len && k + 1 < sizeof tmp; i++)
+		if (v->str[i] != '_')
+			tmp[k++] = v->str[i];
+	tmp[k] = 0;
+	char *end;
+	errno = 0;
+	double d = strtod(tmp, &end);
+	if (k == 0 || *end || errno == ERANGE || !isfinite(d) || v->len >= sizeof tmp) {
+		E(L, v, "field \"%s\" must be a number, not \"%s\"", key, v->str);
+		return false;
+	}
+	*out = d;
+	return true;
+}
+
+static void get_labels(ld *L, const slo__ynode *m, const char *key, slo_labels *out)
+{
+	const slo__ynode *v = slo__ymap_get(m, key, NULL);
+	if (!v || slo__yis_null(v))
+		return;
+	if (v->type != SLO__Y_MAP) {
+		E(L, v, "field \"%s\" must be a map of strings", key);
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const slo__ynode *k = v->items[2 * i], *val = v->items[2 * i + 1];
+		if (val->type != SLO__Y_SCALAR) {
+			E(L, val, "value of \"%s\" in %s must be a string", k->str, key);
+			continue;
+		}
+		const char *sv = slo__yis_null(val) ? "" : val->str;
+		if (slo__labels_set(&L->s->a, out, k->str, sv, P(L, k)) != 0)
+			L->err = SLO_ERR_NOMEM;
+	}
+}
+
+/* Column where the content of a block scalar starting at line `line` begins. */
+static uint32_t block_col(const ld *L, uint32_t line)
+{
+	size_t i = 0;
+	uint32_t cur = 1;
+	while (i < L->len && cur <= line) {
+		if (L->data[i] == '\n')
+			cur++;
+		i++;
+	}
+	while (i < L->len) {
+		size_t sp = 0;
+		while (i + sp < L->len && L->data[i + sp] == ' ')
+			sp++;
+		if (i + sp < L->len && L->data[i + sp] != '\n' && L->data[i + sp] != '\r')
+			return (uint32_t)sp + 1;
+		while (i < L->len && L->data[i] != '\n')
+			i++;
+		i++;
+	}
+	return 0;
+}
+
+static void get_query(ld *L, const slo__ynode *m, const char *key, slo_query *q)
+{
+	const slo__ynode *v;
+	const char *s = get_str(L, m, key, &v);
+	if (!s)
+		return;
+	q->text = s;
+	q->pos = P(L, v);
+	q->style = v->style;
+	if (v->style == SLO__Y_LITERAL || v->style == SLO__Y_FOLDED)
+		q->block_col = block_col(L, v->line);
+}
+
+static slo_group *new_group(ld *L, slo_format f, const slo__ynode *root)
+{
+	slo_set *s = L->s;
+	if (s->n_groups == s->cap_groups) {
+		size_t nc = s->cap_groups ? s->cap_groups * 2 : 8;
+		slo_group *ng = realloc(s->groups, nc * sizeof *ng);
+		if (!ng) {
+			L->err = SLO_ERR_NOMEM;
+			return NULL;
+		}
+		s->groups = ng;
+		s->cap_groups = nc;
+	}
+	slo_group *g = &s->groups[s->n_groups++];
+	memset(g, 0, sizeof *g);
+	g->format = f;
+	g->pos = P(L, root);
+	return g;
+}
+
+/* ---- Sloth prometheus/v1 and the PrometheusServiceLevel CRD ---------------------------------- */
+
+static void load_tier(ld *L, const slo__ynode *alerting, const char *key, slo_alert_tier *t,
+		      const slo_labels *base_labels, const slo_labels *base_ann)
+{
+	const slo__ynode *v = slo__ymap_get(alerting, key, NULL);
+	for (size_t i = 0; base_labels && i < base_labels->n; i++)
+		slo__labels_set(&L->s->a, &t->labels, base_labels->v[i].name, base_labels->v[i].value, base_labels->v[i].pos);
+	for (size_t i = 0; base_ann && i < base_ann->n; i++)
+		slo__labels_set(&L->s->a, &t->annotations, base_ann->v[i].name, base_ann->v[i].value, base_ann->v[i].pos);
+	t->pos = P(L, v ? v : alerting);
+	if (!v || slo__yis_null(v))
+		return;
+	if (v->type != SLO__Y_MAP) {
+		E(L, v, "field \"%s\" must be a map", key);
+		return;
+	}
+	static const char *const known[] = {"disable", "labels", "annotations", NULL};
+	check_fields(L, v, known, key);
+	t->disable = get_bool(L, v, "disable");
+	get_labels(L, v, "labels", &t->labels);
+	get_labels(L, v, "annotations", &t->annotations);
+}
+
+static void load_sloth_slo(ld *L, const slo__ynode *n, slo_spec *o, const char *service, const slo__ynode *service_node,
+			   const slo_labels *group_labels)
+{
+	static const char *const known_p[] = {"name", "description", "objective", "plugins", "labels", "sli", "alerting", NULL};
+	const slo__ynode *v;
+	o->pos = P(L, n);
+	if (n->type != SLO__Y_MAP) {
+		E(L, n, "an SLO must be a map");
+		return;
+	}
+	check_fields(L, n, known_p, "slo");
+	o->service = service ? service : "";
+	o->service_pos = P(L, service_node);
+	o->name = get_str(L, n, "name", &v);
+	o->name_pos = P(L, v ? v : n);
+	if (!o->name)
+		o->name = "";
+	o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+	o->description = get_str(L, n, "description", NULL);
+	v = slo__ymap_get(n, "objective", NULL);
+	o->objective_pos = P(L, v ? v : n);
+	o->has_objective = get_num(L, v, "objective", &o->objective);
+	for (size_t i = 0; group_labels && i < group_labels->n; i++)
+		slo__labels_set(&L->s->a, &o->labels, group_labels->v[i].name, group_labels->v[i].value, group_labels->v[i].pos);
+	get_labels(L, n, "labels", &o->labels);
+	if ((v = slo__ymap_get(n, "plugins", NULL)) && !slo__yis_null(v))
+		W(L, v, "SLO plugins are not supported by slod and are ignored");
+
+	const slo__ynode *sli = slo__ymap_get(n, "sli", NULL);
+	o->sli_pos = P(L, sli ? sli : n);
+	if (sli && sli->type == SLO__Y_MAP) {
+		static const char *const known_sli[] = {"raw", "events", "plugin", NULL};
+		check_fields(L, sli, known_sli, "sli");
+		const slo__ynode *raw = slo__ymap_get(sli, "raw", NULL), *ev = slo__ymap_get(sli, "events", NULL);
+		const slo__ynode *pl = slo__ymap_get(sli, "plugin", NULL);
+		if (raw && !slo__yis_null(raw) && ev && !slo__yis_null(ev))
+			E(L, ev, "only one SLI type is allowed (raw or events)");
+		if (pl && !slo__yis_null(pl))
+			E(L, pl, "SLI plugins are not supported by slod");
+		if (ev && !slo__yis_null(ev)) {
+			if (ev->type != SLO__Y_MAP) {
+				E(L, ev, "field \"events\" must be a map");
+			} else {
+				const char *const known_ev[] = {field(L, "error_query", "errorQuery"),
+								field(L, "total_query", "totalQuery"), NULL};
+				check_fields(L, ev, known_ev, "sli.events");
+				o->sli_kind = SLO_SLI_EVENTS;
+				o->sli_pos = P(L, ev);
+				get_query(L, ev, known_ev[0], &o->error_query);
+				get_query(L, ev, known_ev[1], &o->total_query);
+			}
+		} else if (raw && !slo__yis_null(raw)) {
+			if (raw->type != SLO__Y_MAP) {
+				E(L, raw, "field \"raw\" must be a map");
+			} else {
+				const char *const known_raw[] = {field(L, "error_ratio_query", "errorRatioQuery"), NULL};
+				check_fields(L, raw, known_raw, "sli.raw");
+				o->sli_kind = SLO_SLI_RAW;
+				o->sli_pos = P(L, raw);
+				get_query(L, raw, known_raw[0], &o->error_ratio_query);
+			}
+		}
+	} else if (sli && !slo__yis_null(sli)) {
+		E(L, sli, "field \"sli\" must be a map");
+	}
+
+	const slo__ynode *al = slo__ymap_get(n, "alerting", NULL);
+	o->alerting.pos = P(L, al ? al : n);
+	slo_labels al_labels = {0}, al_ann = {0};
+	if (al && al->type == SLO__Y_MAP) {
+		const char *const known_al[] = {"name", "labels", "annotations", field(L, "page_alert", "pageAlert"),
+						field(L, "ticket_alert", "ticketAlert"), NULL};
+		check_fields(L, al, known_al, "alerting");
+		o->alerting.name = get_str(L, al, "name", &v);
+		o->alerting.name_pos = P(L, v ? v : al);
+		get_labels(L, al, "labels", &al_labels);
+		get_labels(L, al, "annotations", &al_ann);
+		load_tier(L, al, known_al[3], &o->alerting.page, &al_labels, &al_ann);
+		load_tier(L, al, known_al[4], &o->alerting.ticket, &al_labels, &al_ann);
+	} else {
+		if (al && !slo__yis_null(al))
+			E(L, al, "field \"alerting\" must be a map");
+		o->alerting.name_pos = o->alerting.pos;
+		o->alerting.page.pos = o->alerting.ticket.pos = o->alerting.pos;
+	}
+}
+
+static void load_sloth(ld *L, const slo__ynode *root, const slo__ynode *spec, slo_format f)
+{
+	slo_group *g = new_group(L, f, root);
+	if (!g)
+		return;
+	const slo__ynode *svc_node;
+	const char *service = get_str(L, spec, "service", &svc_node);
+	slo_labels glabels = {0};
+	get_labels(L, spec, "labels", &glabels);
+	const slo__ynode *v = slo__ymap_get(spec, field(L, "slo_plugins", "sloPlugins"), NULL);
+	if (v && !slo__yis_null(v))
+		W(L, v, "SLO plugins are not supported by slod and are ignored");
+	const slo__ynode *slos = slo__ymap_get(spec, "slos", NULL);
+	if (!slos || slo__yis_null(slos) || (slos->type == SLO__Y_SEQ && slos->n == 0)) {
+		E(L, slos ? slos : spec, "at least one SLO is required");
+		return;
+	}
+	if (slos->type != SLO__Y_SEQ) {
+		E(L, slos, "field \"slos\" must be a list");
+		return;
+	}
+	g->slos = arena_calloc(&L->s->a, slos->n, sizeof *g->slos);
+	if (!g->slos) {
+		L->err = SLO_ERR_NOMEM;
+		return;
+	}
+	g->n_slos = slos->n;
+	for (size_t i = 0; i < slos->n; i++)
+		load_sloth_slo(L, slos->items[i], &g->slos[i], service, svc_node ? svc_node : spec, &glabels);
+}
+
+/* ---- OpenSLO v1alpha ------------------------------------------------------------------------ */
+
+static void load_openslo(ld *L, const slo__ynode *root)
+{
+	static const char *const known_root[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+	check_fields(L, root, known_root, "the document");
+	const slo__ynode *md = slo__ymap_get(root, "metadata", NULL), *spec = slo__ymap_get(root, "spec", NULL);
+	const slo__ynode *v;
+	const char *mname = md ? get_str(L, md, "name", &v) : NULL;
+	if (!spec || spec->type != SLO__Y_MAP) {
+		E(L, spec ? spec : root, "field \"spec\" must be a map");
+		return;
+	}
+	static const char *const known_spec[] = {"service", "description", "budgetingMethod", "objectives", "timeWindows",
+						 "indicator", NULL};
+	check_fields(L, spec, known_spec, "spec");
+	const slo__ynode *svc_node;
+	const char *service = get_str(L, spec, "service", &svc_node);
+	const char *desc = get_str(L, spec, "description", NULL);
+	int64_t period = 0;
+	slo_pos period_pos = P(L, spec);
+	const slo__ynode *tw = slo__ymap_get(spec, "timeWindows", NULL);
+	if (tw && tw->type == SLO__Y_SEQ && tw->n > 0) {
+		if (tw->n > 1)
+			E(L, tw->items[1], "only 1 time window is supported");
+		const slo__ynode *w0 = tw->items[0];
+		const char *unit = get_str(L, w0, "unit", &v);
+		double count = 0;
+		if (!unit || strcasecmp(unit, "day") != 0)
+			E(L, v ? v : w0, "only days based time windows are supported");
+		else if (get_num(L, slo__ymap_get(w0, "count", NULL), "count", &count) && count > 0 && count < 36500)
+			period = (int64_t)count * 86400000LL;
+		period_pos = P(L, w0);
+	}
+	const slo__ynode *objs = slo__ymap_get(spec, "objectives", NULL);
+	if (!objs || objs->type != SLO__Y_SEQ || objs->n == 0) {
+		E(L, objs ? objs : spec, "at least one SLO is required");
+		return;
+	}
+	slo_group *g = new_group(L, SLO_FORMAT_OPENSLO_V1ALPHA, root);
+	if (!g)
+		return;
+	g->slos = arena_calloc(&L->s->a, objs->n, sizeof *g->slos);
+	if (!g->slos) {
+		L->err = SLO_ERR_NOMEM;
+		return;
+	}
+	g->n_slos = objs->n;
+	for (size_t i = 0; i < objs->n; i++) {
+		const slo__ynode *ob = objs->items[i];
+		slo_spec *o = &g->slos[i];
+		o->pos = P(L, ob);
+		o->service = service ? service : "";
+		o->service_pos = P(L, svc_node ? svc_node : spec);
+		o->name = arena_sprintf(&L->s->a, "%s-%zu", mname ? mname : "", i);
+		o->name_pos = P(L, md ? md : root);
+		o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+		o->description = desc;
+		o->period_ms = period;
+		o->period_pos = period_pos;
+		o->alerting.page.disable = o->alerting.ticket.disable = true;
+		o->alerting.pos = o->alerting.page.pos = o->alerting.ticket.pos = o->pos;
+		double target;
+		v = slo__ymap_get(ob, "target", NULL);
+		o->objective_pos = P(L, v ? v : ob);
+		if (get_num(L, v, "target", &target)) {
+			o->objective = target * 100;
+			o->has_objective = true;
+		}
+		const slo__ynode *rm = slo__ymap_get(ob, "ratioMetrics", NULL);
+		o->sli_pos = P(L, rm ? rm : ob);
+		if (!rm || rm->type != SLO__Y_MAP) {
+			E(L, rm ? rm : ob, "missing ratioMetrics");
+			continue;
+		}
+		const slo__ynode *good = slo__ymap_get(rm, "good", NULL), *total = slo__ymap_get(rm, "total", NULL);
+		const char *gq = NULL, *tq = NULL;
+		const slo__ynode *gqn = NULL, *tqn = NULL;
+		for (int k = 0; k < 2; k++) {
+			const slo__ynode *m = k == 0 ? good : total;
+			const char *nm = k == 0 ? "good" : "total";
+			if (!m || m->type != SLO__Y_MAP) {
+				E(L, m ? m : rm, "ratioMetrics.%s must be a map", nm);
+				continue;
+			}
+			const char *src = get_str(L, m, "source", &v);
+			if (!src || (strcmp(src, "prometheus") != 0 && strcmp(src, "sloth") != 0))
+				E(L, v ? v : m, "prometheus or sloth query ratio '%s' source is required", nm);
+			const char *qt = get_str(L, m, "queryType", &v);
+			if (!qt || strcmp(qt, "promql") != 0)
+				E(L, v ? v : m, "unsupported '%s' indicator query type: %s", nm, qt ? qt : "");
+			const char *q = get_str(L, m, "query", &v);
+			if (k == 0) {
+				gq = q;
+				gqn = v;
+			} else {
+				tq = q;
+				tqn = v;
+			}
+		}
+		if (!gq || !tq) {
+			E(L, rm, "ratioMetrics needs good and total queries");
+			continue;
+		}
+		o->sli_kind = SLO_SLI_RAW;
+		o->error_ratio_query.text = arena_sprintf(&L->s->a,
+							  "\n  1 - (\n    (\n      %s\n    )\n    /\n    (\n      %s\n    )\n  )\n",
+							  gq, tq);
+		/* Positions point at the good query (errors inside the composed query map approximately). */
+		o->error_ratio_query.pos = P(L, gqn);
+		o->error_ratio_query.style = -1; /* composed: no exact mapping */
+		(void)tqn;
+	}
+}
+
+/* ---- AlertWindows --------------------------------------------------------------------------- */
+
+static bool load_window(ld *L, const slo__ynode *m, const char *where, slo_window *w)
+{
+	if (!m || m->type != SLO__Y_MAP) {
+		E(L, m, "%s must be a map", where);
+		return false;
+	}
+	static const char *const known[] = {"errorBudgetPercent", "shortWindow", "longWindow", NULL};
+	check_fields(L, m, known, where);
+	const slo__ynode *v = slo__ymap_get(m, "errorBudgetPercent", NULL);
+	if (!get_num(L, v, "errorBudgetPercent", &w->error_budget_percent) || w->error_budget_percent <= 0 ||
+	    w->error_budget_percent > 100) {
+		E(L, v ? v : m, "%s: errorBudgetPercent must be > 0 and <= 100", where);
+		return false;
+	}
+	const char *names[2] = {"shortWindow", "longWindow"};
+	int64_t *dst[2] = {&w->short_ms, &w->long_ms};
+	for (int i = 0; i < 2; i++) {
+		const char *s = get_str(L, m, names[i], &v);
+		if (!s || parse_duration_ms(s, strlen(s), dst[i]) != 0 || *dst[i] <= 0) {
+			E(L, v ? v : m, "%s: %s must be a duration like 5m or 1h", where, names[i]);
+			return false;
+		}
+	}
+	if (w->short_ms > w->long_ms)
+		W(L, m, "%s: shortWindow is longer than longWindow", where);
+	return true;
+}
+
+static void load_windows(ld *L, const slo__ynode *root)
+{
+	static const char *const known_root[] = {"apiVersion", "kind", "spec", "metadata", NULL};
+	check_fields(L, root, known_root, "AlertWindows");
+	const slo__ynode *spec = slo__ymap_get(root, "spec", NULL), *v;
+	if (!spec || spec->type != SLO__Y_MAP) {
+		E(L, spec ? spec : root, "field \"spec\" must be a map");
+		return;
+	}
+	static const char *const known_spec[] = {"sloPeriod", "page", "ticket", NULL};
+	check_fields(L, spec, known_spec, "spec");
+	slo_windows w = {.pos = P(L, root)};
+	const char *per = get_str(L, spec, "sloPeriod", &v);
+	if (!per || parse_duration_ms(per, strlen(per), &w.period_ms) != 0 || w.period_ms <= 0) {
+		E(L, v ? v : spec, "sloPeriod must be a duration like 30d");
+		return;
+	}
+	const slo__ynode *page = slo__ymap_get(spec, "page", NULL), *ticket = slo__ymap_get(spec, "ticket", NULL);
+	if (!page || !ticket) {
+		E(L, spec, "AlertWindows needs page and ticket windows");
+		return;
+	}
+	static const char *const known_qs[] = {"quick", "slow", NULL};
+	check_fields(L, page, known_qs, "page");
+	check_fields(L, ticket, known_qs, "ticket");
+	if (!load_window(L, slo__ymap_get(page, "quick", NULL), "page.quick", &w.page_quick) ||
+	    !load_window(L, slo__ymap_get(page, "slow", NULL), "page.slow", &w.page_slow) ||
+	    !load_window(L, slo__ymap_get(ticket, "quick", NULL), "ticket.quick", &w.ticket_quick) ||
+	    !load_window(L, slo__ymap_get(ticket, "slow", NULL), "ticket.slow", &w.ticket_slow))
+		return;
+	slo_set *s = L->s;
+	for (size_t i = 0; i < s->n_windows; i++) {
+		if (s->windows[i].period_ms == w.period_ms) {
+			slo_windows *o = &s->windows[i];
+			if (memcmp(&o->page_quick, &w.page_quick, 4 * sizeof(slo_window)) != 0)
+				E(L, v, "the %s SLO period is already loaded with different windows", per);
+			return;
+		}
+	}
+	if (s->n_windows == s->cap_windows) {
+		size_t nc = s->cap_windows ? s->cap_windows * 2 : 4;
+		slo_windows *nw = realloc(s->windows, nc * sizeof *nw);
+		if (!nw) {
+			L->err = SLO_ERR_NOMEM;
+			return;
+		}
+		s->windows = nw;
+		s->cap_windows = nc;
+	}
+	s->windows[s->n_windows++] = w;
+}
+
+/* ---- documents ------------------------------------------------------------------------------ */
+
+static const char *scalar_or_null(const slo__ynode *n)
+{
+	return n && n->type == SLO__Y_SCALAR ? n->str : NULL;
+}
+
+/* windows_mode: 0 SLO specs only, 1 AlertWindows only. */
+static int load_buffer(slo_set *s, const char *name, const char *data, size_t len, int windows_mode)
+{
+	ld L = {.s = s, .data = data, .len = len};
+	L.file = arena_strdup(&s->a, name);
+	if (!L.file)
+		return SLO_ERR_NOMEM;
+	size_t errors_before = s->n_errors;
+	slo__ydoc *docs;
+	size_t nd;
+	char err[256];
+	uint32_t el = 0, ec = 0;
+	if (slo__yaml_parse(&s->a, data, len, &s->ylim, &docs, &nd, err, sizeof err, &el, &ec) != 0) {
+		slo_pos p = {.file = L.file, .line = el, .col = ec};
+		if (slo__diag(s, SLO_DIAG_ERROR, p, "%s", err) != 0)
+			return SLO_ERR_NOMEM;
+		return SLO_ERR_INVALID;
+	}
+	size_t found = 0;
+	for (size_t d = 0; d < nd && !L.err; d++) {
+		const slo__ynode *root = docs[d].root;
+		if (!root || slo__yis_null(root))
+			continue;
+		found++;
+		if (root->type != SLO__Y_MAP) {
+			E(&L, root, "an SLO spec must be a YAML map");
+			continue;
+		}
+		const slo__ynode *vn = NULL, *an = NULL, *kn = NULL;
+		const char *version = scalar_or_null(vn = slo__ymap_get(root, "version", NULL));
+		const char *api = scalar_or_null(an = slo__ymap_get(root, "apiVersion", NULL));
+		const char *kind = scalar_or_null(kn = slo__ymap_get(root, "kind", NULL));
+		if (windows_mode) {
+			if (!api || strcmp(api, "sloth.slok.dev/v1") != 0 || !kind || strcmp(kind, "AlertWindows") != 0) {
+				E(&L, an ? an : root, "invalid spec version: expected apiVersion sloth.slok.dev/v1 and kind AlertWindows");
+				continue;
+			}
+			load_windows(&L, root);
+			continue;
+		}
+		if (version && !api) {
+			if (strcmp(version, "prometheus/v1") != 0) {
+				E(&L, vn, "invalid spec version \"%s\", should be \"prometheus/v1\"", version);
+				continue;
+			}
+			static const char *const known[] = {"version", "service", "labels", "slo_plugins", "slos", NULL};
+			L.k8s = false;
+			check_fields(&L, root, known, "the spec");
+			load_sloth(&L, root, root, SLO_FORMAT_SLOTH_V1);
+		} else if (api && strcmp(api, "sloth.slok.dev/v1") == 0 && kind && strcmp(kind, "PrometheusServiceLevel") == 0) {
+			static const char *const known[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
+			static const char *const known_spec[] = {"service", "labels", "sloPlugins", "slos", NULL};
+			L.k8s = true;
+			check_fields(&L, root, known, "the document");
+			const slo__ynode *spec = slo__ymap_get(root, "spec", NULL), *md = slo__ymap_get(root, "metadata", NULL);
+			if (!spec || spec->type != SLO__Y_MAP) {
+				E(&L, spec ? spec : root, "field \"spec\" must be a map");
+				continue;
+			}
+			check_fields(&L, spec, known_spec, "spec");
+			size_t before = s->n_groups;
+			load_sloth(&L, root, spec, SLO_FORMAT_SLOTH_K8S);
+			if (s->n_groups > before && md && md->type == SLO__Y_MAP) {
+				slo_group *g = &s->groups[s->n_groups - 1];
+				g->k8s_name = get_str(&L, md, "name", NULL);
+				g->k8s_namespace = get_str(&L, md, "namespace", NULL);
+				get_labels(&L, md, "labels", &g->k8s_labels);
+				get_labels(&L, md, "annotations", &g->k8s_annotations);
+			}
+		} else if (api && strcmp(api, "openslo/v1alpha") == 0 && kind && strcmp(kind, "SLO") == 0) {
+			load_openslo(&L, root);
+		} else if (api && strcmp(api, "sloth.slok.dev/v1") == 0 && kind && strcmp(kind, "AlertWindows") == 0) {
+			E(&L, kn, "AlertWindows catalogs are loaded with --slo-period-windows-path, not as SLO specs");
+		} else if (api || kind) {
+			E(&L, an ? an : kn, "unsupported spec: apiVersion \"%s\" kind \"%s\" (supported: sloth.slok.dev/v1 "
+				  "PrometheusServiceLevel, openslo/v1alpha SLO, or version: prometheus/v1)",
+			  api ? api : "", kind ? kind : "");
+		} else {
+			E(&L, root, "unknown spec type: expected version: prometheus/v1, or apiVersion and kind");
+		}
+	}
+	if (L.err)
+		return L.err;
+	if (found == 0 && !windows_mode)
+		W(&L, NULL, "no YAML documents");
+	return s->n_errors > errors_before ? SLO_ERR_INVALID : 0;
+}
+
+int slo_load_buffer(slo_set *s, const char *name, const char *data, size_t len)
+{
+	return load_buffer(s, name, data, len, 0);
+}
+
+int slo_load_windows_buffer(slo_set *s, const char *name, const char *data, size_t len)
+{
+	return load_buffer(s, name, data, len, 1);
+}
+
+int slo__load_windows_doc(slo_set *s, const char *file, const char *data, size_t len)
+{
+	return load_buffer(s, file, data, len, 1);
+}
+
+static int read_file(slo_set *s, const char *path, char **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	*data = NULL;
+	if (!f) {
+		slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, path)}, "cannot open: %s", strerror(errno));
+		return SLO_ERR_IO;
+	}
+	size_t cap = 0, n = 0;
+	char *b = NULL;
+	int rc = 0;
+	for (;;) {
+		if (n + 65536 + 1 > cap) {
+			size_t nc = cap ? cap * 2 : 65536 * 2;
+			if (nc > s->ylim.max_input + 65536 * 2)
+				nc = s->ylim.max_input + 65536 * 2;
+			char *nb = realloc(b, nc);
+			if (!nb) {
+				rc = SLO_ERR_NOMEM;
+				break;
+			}
+			b = nb;
+			cap = nc;
+		}
+		size_t r = fread(b + n, 1, cap - n - 1, f);
+		n += r;
+		if (n > s->ylim.max_input) {
+			slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, path)},
+				  "file too large (more than %zu bytes)", s->ylim.max_input);
+			rc = SLO_ERR_INVALID;
+			break;
+		}
+		if (r == 0) {
+			if (ferror(f)) {
+				slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, path)}, "read error");
+				rc = SLO_ERR_IO;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	if (!b)
+		b = calloc(1, 1);
+	if (!b)
+		return SLO_ERR_NOMEM;
+	b[n] = 0;
+	*data = b;
+	*len = n;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool has_yaml_ext(const char *n)
+{
+	size_t l = strlen(n);
+	return (l > 5 && strcmp(n + l - 5, ".yaml") == 0) || (l > 4 && strcmp(n + l - 4, ".yml") == 0);
+}
+
+static int walk(slo_set *s, const char *path, int windows_mode, int depth, bool top)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, path)}, "cannot open: %s", strerror(errno));
+		return SLO_ERR_IO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (!top && !has_yaml_ext(path))
+			return 0;
+		char *data;
+		size_t len;
+		int rc = read_file(s, path, &data, &len);
+		if (rc)
+			return rc;
+		rc = load_buffer(s, path, data, len, windows_mode);
+		free(data);
+		return rc;
+	}
+	if (depth > 32)
+		return 0;
+	DIR *d = opendir(path);
+	if (!d) {
+		slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, path)}, "cannot open: %s", strerror(errno));
+		return SLO_ERR_IO;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 32;
+			char **nn = realloc(names, nc * sizeof *nn);
+			if (!nn) {
+				rc = SLO_ERR_NOMEM;
+				break;
+			}
+			names = nn;
+			cap = nc;
+		}
+		names[n] = strdup(e->d_name);
+		if (!names[n]) {
+			rc = SLO_ERR_NOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (names)
+		qsort(names, n, sizeof *names, cmp_str);
+	for (size_t i = 0; i < n && rc != SLO_ERR_NOMEM; i++) {
+		size_t pl = strlen(path) + strlen(names[i]) + 2;
+		char *sub = malloc(pl);
+		if (!sub) {
+			rc = SLO_ERR_NOMEM;
+			break;
+		}
+		snprintf(sub, pl, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+		int r = walk(s, sub, windows_mode, depth + 1, false);
+		free(sub);
+		if (r && (rc == 0 || r == SLO_ERR_NOMEM))
+			rc = r;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int slo_load_path(slo_set *s, const char *path)
+{
+	return walk(s, path, 0, 0, true);
+}
+
+int slo_load_windows_path(slo_set *s, const char *dir)
+{
+	size_t saved = s->n_windows;
+	s->n_windows = 0; /* a custom catalog replaces the defaults */
+	int rc = walk(s, dir, 1, 0, true);
+	if (s->n_windows == 0) {
+		slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, dir)}, "no AlertWindows catalogs found");
+		s->n_windows = saved;
+		return rc ? rc : SLO_ERR_INVALID;
+	}
+	s->custom_windows = true;
+	return rc;
+}

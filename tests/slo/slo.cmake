@@ -1,0 +1,8 @@
+# slo module tests: golden files (Sloth v0.16), validation, hostile YAML, promtool integration.
+# The Sloth golden files are read in place from the shared conformance data (never copied).
+set(_slo_sloth_dir ${CMAKE_SOURCE_DIR}/../shared/conformance/sloth)
+if(NOT EXISTS ${_slo_sloth_dir})
+  set(_slo_sloth_dir /work/shared/conformance/sloth)
+endif()
+slod_unit_test(slo.golden SOURCES test_golden.c DEPS slod_slo)
+target_compile_definitions(test_slo_golden PRIVATE SLO_SHARED_SLOTH_DIR="${_slo_sloth_dir}")

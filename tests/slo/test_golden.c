@@ -1,0 +1,207 @@
+/*
+ * test_golden.c — slo.golden: `slod generate` output against Sloth v0.16's golden rule files
+ * (shared/conformance/sloth, read in place, never copied), byte for byte after the documented
+ * normalisation: whole-line '#' comments dropped; blank lines and '---' before the first YAML line
+ * dropped; in the expected text `{{ .version }}` becomes slod's version and `{{"X"}}` becomes X.
+ * Prints one line per case and a closing "N passed, M failed" line.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "slo/slo.h"
+#include "slo/slo_cli.h"
+#include "util/buf.h"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	buf b;
+	buf_init(&b, 0);
+	char tmp[65536];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		buf_append(&b, tmp, n);
+	fclose(f);
+	return buf_steal(&b);
+}
+
+/* Expands the golden template: {{ .version }} -> version, {{"X"}} -> X. */
+static char *expand_tpl(const char *t)
+{
+	buf b;
+	buf_init(&b, 0);
+	for (const char *p = t; *p;) {
+		if (strncmp(p, "{{ .version }}", 14) == 0) {
+			buf_puts(&b, SLO_VERSION);
+			p += 14;
+		} else if (strncmp(p, "{{\"", 3) == 0) {
+			const char *e = strstr(p + 3, "\"}}");
+			if (!e) {
+				buf_putc(&b, *p++);
+				continue;
+			}
+			buf_append(&b, p + 3, (size_t)(e - (p + 3)));
+			p = e + 3;
+		} else {
+			buf_putc(&b, *p++);
+		}
+	}
+	return buf_steal(&b);
+}
+
+/* Splits into lines after normalisation; returns the count, lines point into s (modified). */
+static size_t norm_lines(char *s, char ***out)
+{
+	size_t cap = 1024, n = 0;
+	char **v = malloc(cap * sizeof *v);
+	bool started = false;
+	char *save = NULL;
+	/* strtok_r would merge empty lines: split by hand. */
+	(void)save;
+	char *p = s;
+	while (*p) {
+		char *e = strchr(p, '\n');
+		if (e)
+			*e = 0;
+		const char *t = p;
+		while (*t == ' ')
+			t++;
+		bool comment = *t == '#';
+		bool blank_or_sep = *p == 0 || strcmp(p, "---") == 0;
+		if (!comment && (started || !blank_or_sep)) {
+			started = true;
+			if (n == cap) {
+				cap *= 2;
+				v = realloc(v, cap * sizeof *v);
+			}
+			v[n++] = p;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	*out = v;
+	return n;
+}
+
+typedef struct gcase {
+	const char *out; /* golden name without .yaml.tpl, NULL: expect rejection */
+	const char *in;
+	const char *args[8];
+} gcase;
+
+static const char *sloth_dir(void) { return SLO_SHARED_SLOTH_DIR; }
+
+/* Runs `generate` with args; returns rc and the captured stdout (owned) and stderr (owned). */
+static int run_generate(const char *in, const char *const *args, char **out_s, char **err_s)
+{
+	char inpath[1024], winpath[1024];
+	snprintf(inpath, sizeof inpath, "%s/testdata/%s", sloth_dir(), in);
+	snprintf(winpath, sizeof winpath, "%s/windows", sloth_dir());
+	char *argv[24];
+	int argc = 0;
+	argv[argc++] = "generate";
+	argv[argc++] = "-i";
+	argv[argc++] = inpath;
+	for (size_t i = 0; args[i]; i++)
+		argv[argc++] = strcmp(args[i], "@WINDOWS@") == 0 ? winpath : (char *)args[i];
+	argv[argc] = NULL;
+	size_t ol = 0, el = 0;
+	FILE *o = open_memstream(out_s, &ol), *e = open_memstream(err_s, &el);
+	int rc = slo_cli_generate(argc, argv, o, e);
+	fclose(o);
+	fclose(e);
+	return rc;
+}
+
+static bool compare(const char *name, char *got, char *want)
+{
+	char **g, **w;
+	size_t ng = norm_lines(got, &g), nw = norm_lines(want, &w);
+	bool ok = true;
+	size_t i;
+	for (i = 0; i < ng && i < nw; i++) {
+		if (strcmp(g[i], w[i]) != 0) {
+			printf("  %s: first difference at normalised line %zu:\n    want: %s\n    got:  %s\n", name, i + 1, w[i], g[i]);
+			ok = false;
+			break;
+		}
+	}
+	if (ok && ng != nw) {
+		printf("  %s: %zu lines, want %zu\n", name, ng, nw);
+		ok = false;
+	}
+	free(g);
+	free(w);
+	return ok;
+}
+
+static void test_sloth_golden(void **state)
+{
+	(void)state;
+	static const gcase cases[] = {
+		{"out-base", "in-base.yaml", {NULL}},
+		{"out-base-k8s", "in-base-k8s.yaml", {NULL}},
+		{"out-base-no-alerts", "in-base.yaml", {"--disable-alerts", NULL}},
+		{"out-base-no-recordings", "in-base.yaml", {"--disable-recordings", NULL}},
+		{"out-base-extra-labels", "in-base.yaml", {"-l", "exk1=exv1", "--extra-labels=exk2=exv2", NULL}},
+		{"out-multifile", "in-multifile.yaml", {NULL}},
+		{"out-multifile-k8s", "in-multifile-k8s.yaml", {NULL}},
+		{"out-openslo", "in-openslo.yaml", {NULL}},
+		{"out-base-28d", "in-base.yaml", {"--default-slo-period", "28d", NULL}},
+		{"out-base-custom-windows-7d", "in-base.yaml",
+		 {"--default-slo-period=7d", "--slo-period-windows-path", "@WINDOWS@", NULL}},
+		{NULL, "in-invalid-version.yaml", {NULL}},
+	};
+	int passed = 0, failed = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const gcase *c = &cases[i];
+		char *out = NULL, *err = NULL;
+		int rc = run_generate(c->in, c->args, &out, &err);
+		bool ok;
+		const char *name = c->out ? c->out : c->in;
+		if (!c->out) {
+			ok = rc == 1 && err && strstr(err, "in-invalid-version.yaml:1:10:") != NULL;
+			if (!ok)
+				printf("  %s: want rejection with a located message, rc=%d stderr=%s\n", name, rc, err ? err : "");
+		} else {
+			char path[1024];
+			snprintf(path, sizeof path, "%s/testdata/%s.yaml.tpl", sloth_dir(), c->out);
+			char *tpl = slurp(path);
+			if (!tpl) {
+				printf("  %s: cannot read %s\n", name, path);
+				ok = false;
+			} else if (rc != 0) {
+				printf("  %s: generate failed rc=%d: %s\n", name, rc, err ? err : "");
+				ok = false;
+			} else {
+				char *want = expand_tpl(tpl);
+				ok = compare(name, out, want);
+				free(want);
+			}
+			free(tpl);
+		}
+		printf("%s %s\n", ok ? "PASS" : "FAIL", name);
+		ok ? passed++ : failed++;
+		free(out);
+		free(err);
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	assert_int_equal(failed, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sloth_golden),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
