@@ -9,8 +9,9 @@
  * Invariants after a successful parse (the parser checks them, the engine may rely on them):
  *   - every node has type != PROMQL_TYPE_NONE and a byte range [pos.start, pos.end) into the query;
  *   - a vector selector has at least one matcher, at least one of which does not match "";
- *     when a metric name was written (`foo{...}` or `{"foo"}`), name != NULL and the matcher array
- *     contains __name__="foo" (so the array is ready for tsdb_querier_select());
+ *     when a metric name was written before the braces (`foo{...}`), name != NULL and the matcher
+ *     array ends with __name__="foo"; `{"foo"}` is just the matcher __name__="foo" (name NULL), as
+ *     in Prometheus. The array is ready for tsdb_querier_select();
  *   - RE/NRE matchers carry a compiled, fully anchored regex in re/re_match;
  *   - a matrix selector wraps a vector selector; offset/@ of a matrix selector live in that vector
  *     selector (as in Prometheus);
@@ -252,7 +253,7 @@ promql_value_type promql_function_arg_type(const promql_function *f, int i);
 typedef struct promql_node promql_node;
 
 typedef struct promql_vector_selector {
-	const char *name;          /* metric name as written, or NULL */
+	const char *name;          /* metric name written before the braces, or NULL */
 	tsdb_matcher *matchers;    /* all matchers incl. __name__=name; strings NUL-terminated */
 	size_t n_matchers;
 	int64_t offset_ms;         /* as written ("offset -5m" = -300000); 0 when absent */
@@ -264,9 +265,11 @@ struct promql_node {
 	promql_node_kind kind;
 	promql_value_type type;
 	promql_pos_range pos;
+	uint32_t height; /* 1 + the tallest child's height (leaves: 1); <= the parse's max depth */
 	union {
 		struct {
 			double value;
+			bool duration; /* written as a duration ("5m"): printed as one */
 		} number;
 		struct {
 			const char *value; /* unescaped, NUL-terminated (may contain NULs: use len) */

@@ -76,6 +76,10 @@ void promql_expr_free(promql_expr *e);
 int promql_parse_selector(const char *sel, size_t len, arena *a, tsdb_matcher **out, size_t *n,
 			  promql_error *err);
 
+/* True if every matcher matches the empty string (such a selector would select every series;
+ * Prometheus refuses it in queries and in the API's match[]). */
+bool promql_matchers_match_empty(const tsdb_matcher *m, size_t n);
+
 /* Appends the canonical PromQL text of node (Prometheus's String()) to out.
  * parse(format(parse(q))) yields the same tree as parse(q). Returns 0 or -1 (out full/OOM). */
 int promql_format(const promql_node *node, buf *out);

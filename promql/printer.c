@@ -1,0 +1,339 @@
+/*
+ * printer.c — canonical PromQL text for an AST (Prometheus's Expr.String()), used by
+ * /api/v1/format_query and by the round-trip fuzz target.
+ *
+ * Shapes printed (one recursive walk, O(size of the output)):
+ *   number     Go strconv.FormatFloat(v, 'f', -1) ("1", "0.5", "+Inf", "NaN"), or the duration
+ *              text ("5m", "-1h30m") when it was written as a duration
+ *   string     Go strconv.Quote
+ *   selector   name{m1,m2} with the matchers sorted as strings, the __name__="name" matcher
+ *              omitted, then " @ <ts.3f>" / " @ start()" / " @ end()", then " offset <dur>"
+ *   matrix     selector[range] @ ... offset ...
+ *   subquery   expr[range:step] @ ... offset ...
+ *   binary     lhs op[ bool][ on|ignoring (l)][ group_left|group_right (l)] rhs
+ *   aggregate  op[ by|without (l) ](param, expr)
+ *   call       name(arg, arg)      paren (expr)      unary -expr
+ * The output re-parses to the same tree (parentheses are nodes, so no precedence is lost).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/lexer.h"
+#include "promql/promql.h"
+#include "util/fmt.h"
+
+bool promql_is_legacy_label_name(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+bool promql_is_legacy_metric_name(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (i > 0 && c >= '0' && c <= '9'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+int promql_quote(buf *out, const char *s, size_t len)
+{
+	size_t before = out->len;
+	promql__go_quote(out, s, len);
+	return out->len > before ? 0 : -1;
+}
+
+/* Go's strconv.FormatFloat(v, 'f', -1, 64). */
+static void put_float(buf *out, double v)
+{
+	if (isnan(v)) {
+		buf_puts(out, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		buf_puts(out, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	if (v == 0) {
+		buf_puts(out, signbit(v) ? "-0" : "0");
+		return;
+	}
+	char e[40];
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(e, sizeof e, "%.*e", prec - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	/* e = [-]d[.ddd]e[+-]XX */
+	const char *c = e;
+	if (*c == '-') {
+		buf_putc(out, '-');
+		c++;
+	}
+	char digits[24];
+	int nd = 0;
+	for (; *c && *c != 'e'; c++)
+		if (*c >= '0' && *c <= '9')
+			digits[nd++] = *c;
+	int exp = atoi(c + 1); /* value = d.ddd * 10^exp */
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	if (exp >= 0) {
+		for (int i = 0; i <= exp; i++)
+			buf_putc(out, i < nd ? digits[i] : '0');
+		if (nd > exp + 1) {
+			buf_putc(out, '.');
+			buf_append(out, digits + exp + 1, (size_t)(nd - exp - 1));
+		}
+	} else {
+		buf_puts(out, "0.");
+		for (int i = 0; i < -exp - 1; i++)
+			buf_putc(out, '0');
+		buf_append(out, digits, (size_t)nd);
+	}
+}
+
+static void put_duration(buf *out, int64_t ms)
+{
+	char d[64];
+	fmt_duration_ms(d, sizeof d, ms);
+	buf_puts(out, d);
+}
+
+static void put_labels(buf *out, const char **ls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_puts(out, ", ");
+		size_t l = strlen(ls[i]);
+		if (promql_is_legacy_label_name(ls[i], l))
+			buf_append(out, ls[i], l);
+		else
+			promql__go_quote(out, ls[i], l);
+	}
+}
+
+static void put_at_offset(buf *out, const promql_at *at, int64_t offset_ms)
+{
+	switch (at->kind) {
+	case PROMQL_AT_TIMESTAMP:
+		buf_printf(out, " @ %.3f", (double)at->ts_ms / 1000.0);
+		break;
+	case PROMQL_AT_START:
+		buf_puts(out, " @ start()");
+		break;
+	case PROMQL_AT_END:
+		buf_puts(out, " @ end()");
+		break;
+	default:
+		break;
+	}
+	if (offset_ms > 0) {
+		buf_puts(out, " offset ");
+		put_duration(out, offset_ms);
+	} else if (offset_ms < 0) {
+		buf_puts(out, " offset -");
+		put_duration(out, -offset_ms);
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int put_selector_body(buf *out, const promql_vector_selector *vs)
+{
+	int rc = -1;
+	char **strs = calloc(vs->n_matchers ? vs->n_matchers : 1, sizeof(char *));
+	size_t ns = 0;
+	if (!strs)
+		return -1;
+	for (size_t i = 0; i < vs->n_matchers; i++) {
+		const tsdb_matcher *m = &vs->matchers[i];
+		if (vs->name && m->type == TSDB_MATCH_EQ && strcmp(m->name, SLOD_METRIC_NAME) == 0 &&
+		    strcmp(m->value, vs->name) == 0 && m->value[0] != '\0')
+			continue;
+		buf b;
+		buf_init(&b, 0);
+		size_t nl = strlen(m->name);
+		if (promql_is_legacy_label_name(m->name, nl))
+			buf_append(&b, m->name, nl);
+		else
+			promql__go_quote(&b, m->name, nl);
+		static const char *ops[] = {"=", "!=", "=~", "!~"};
+		buf_puts(&b, ops[m->type]);
+		promql__go_quote(&b, m->value, strlen(m->value));
+		strs[ns++] = buf_steal(&b);
+		if (!strs[ns - 1])
+			goto out;
+	}
+	qsort(strs, ns, sizeof(char *), cmp_str);
+	if (vs->name)
+		buf_puts(out, vs->name);
+	if (ns) {
+		buf_putc(out, '{');
+		for (size_t i = 0; i < ns; i++) {
+			if (i)
+				buf_putc(out, ',');
+			buf_puts(out, strs[i]);
+		}
+		buf_putc(out, '}');
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < ns; i++)
+		free(strs[i]);
+	free(strs);
+	return rc;
+}
+
+static int put_node(buf *out, const promql_node *n)
+{
+	switch (n->kind) {
+	case PROMQL_NODE_NUMBER:
+		if (n->number.duration) {
+			double v = n->number.value;
+			if (v < 0) {
+				buf_putc(out, '-');
+				v = -v;
+			}
+			put_duration(out, (int64_t)llround(v * 1000.0));
+		} else {
+			put_float(out, n->number.value);
+		}
+		return 0;
+	case PROMQL_NODE_STRING:
+		promql__go_quote(out, n->string.value, n->string.len);
+		return 0;
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		if (put_selector_body(out, &n->vs) != 0)
+			return -1;
+		put_at_offset(out, &n->vs.at, n->vs.offset_ms);
+		return 0;
+	case PROMQL_NODE_MATRIX_SELECTOR: {
+		const promql_vector_selector *vs = &n->matrix.vs->vs;
+		if (put_selector_body(out, vs) != 0)
+			return -1;
+		buf_putc(out, '[');
+		put_duration(out, n->matrix.range_ms);
+		buf_putc(out, ']');
+		put_at_offset(out, &vs->at, vs->offset_ms);
+		return 0;
+	}
+	case PROMQL_NODE_SUBQUERY:
+		if (put_node(out, n->subquery.expr) != 0)
+			return -1;
+		buf_putc(out, '[');
+		put_duration(out, n->subquery.range_ms);
+		buf_putc(out, ':');
+		if (n->subquery.step_ms)
+			put_duration(out, n->subquery.step_ms);
+		buf_putc(out, ']');
+		put_at_offset(out, &n->subquery.at, n->subquery.offset_ms);
+		return 0;
+	case PROMQL_NODE_UNARY:
+		buf_puts(out, n->unary.op == PROMQL_OP_SUB ? "-" : "+");
+		return put_node(out, n->unary.expr);
+	case PROMQL_NODE_PAREN:
+		buf_putc(out, '(');
+		if (put_node(out, n->paren.expr) != 0)
+			return -1;
+		buf_putc(out, ')');
+		return 0;
+	case PROMQL_NODE_BINARY: {
+		if (put_node(out, n->binary.lhs) != 0)
+			return -1;
+		buf_putc(out, ' ');
+		buf_puts(out, promql_binop_name(n->binary.op));
+		if (n->binary.return_bool)
+			buf_puts(out, " bool");
+		const promql_vector_matching *vm = n->binary.matching;
+		if (vm) {
+			bool grouped = vm->card == PROMQL_CARD_MANY_TO_ONE || vm->card == PROMQL_CARD_ONE_TO_MANY;
+			if (vm->n_labels > 0 || vm->on || grouped) {
+				buf_puts(out, vm->on ? " on (" : " ignoring (");
+				put_labels(out, vm->labels, vm->n_labels);
+				buf_putc(out, ')');
+			}
+			if (grouped) {
+				buf_puts(out, vm->card == PROMQL_CARD_MANY_TO_ONE ? " group_left (" : " group_right (");
+				put_labels(out, vm->include, vm->n_include);
+				buf_putc(out, ')');
+			}
+		}
+		buf_putc(out, ' ');
+		return put_node(out, n->binary.rhs);
+	}
+	case PROMQL_NODE_AGGREGATE:
+		buf_puts(out, promql_aggop_name(n->aggregate.op));
+		if (n->aggregate.without) {
+			buf_puts(out, " without (");
+			put_labels(out, n->aggregate.grouping, n->aggregate.n_grouping);
+			buf_puts(out, ") ");
+		} else if (n->aggregate.n_grouping > 0) {
+			buf_puts(out, " by (");
+			put_labels(out, n->aggregate.grouping, n->aggregate.n_grouping);
+			buf_puts(out, ") ");
+		}
+		buf_putc(out, '(');
+		if (n->aggregate.param) {
+			if (put_node(out, n->aggregate.param) != 0)
+				return -1;
+			buf_puts(out, ", ");
+		}
+		if (put_node(out, n->aggregate.expr) != 0)
+			return -1;
+		buf_putc(out, ')');
+		return 0;
+	case PROMQL_NODE_CALL:
+		buf_puts(out, n->call.func->name);
+		buf_putc(out, '(');
+		for (size_t i = 0; i < n->call.n_args; i++) {
+			if (i)
+				buf_puts(out, ", ");
+			if (put_node(out, n->call.args[i]) != 0)
+				return -1;
+		}
+		buf_putc(out, ')');
+		return 0;
+	}
+	return -1;
+}
+
+int promql_format(const promql_node *node, buf *out)
+{
+	size_t before = out->len;
+	if (put_node(out, node) != 0)
+		return -1;
+	/* buf_* calls fail silently (keep old contents) when full: detect a short write */
+	if (buf_append(out, "", 0) != 0 || (out->len == before && node))
+		return -1;
+	return 0;
+}
+
+char *promql_format_arena(const promql_node *node, arena *a)
+{
+	buf b;
+	buf_init(&b, 0);
+	char *res = NULL;
+	if (promql_format(node, &b) == 0)
+		res = arena_strndup(a, b.data ? b.data : "", b.len);
+	buf_deinit(&b);
+	return res;
+}
