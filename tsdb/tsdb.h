@@ -51,6 +51,7 @@ typedef struct tsdb_options {
 	int64_t fsync_interval_ms;
 	size_t max_series;          /* 0 = unlimited */
 	slod_logger logger;         /* replay progress, torn-tail truncation, retention */
+	uint64_t checkpoint_wal_bytes; /* automatic checkpoint once the WAL grows past this; 0 = 64 MiB */
 } tsdb_options;
 
 /* Fills defaults: memory only, retention 35d, OOO window 0, fsync always. */
