@@ -898,7 +898,7 @@ static bool has_yaml_ext(const char *n)
 	return (l > 5 && strcmp(n + l - 5, ".yaml") == 0) || (l > 4 && strcmp(n + l - 4, ".yml") == 0);
 }
 
-static int walk(slo_set *s, const char *path, int windows_mode, int depth, bool top)
+static int walk(slo_set *s, const char *path, int windows_mode, int depth, bool top, slo_path_filter accept, void *ud)
 {
 	struct stat st;
 	if (stat(path, &st) != 0) {
@@ -906,7 +906,7 @@ static int walk(slo_set *s, const char *path, int windows_mode, int depth, bool 
 		return SLO_ERR_IO;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		if (!top && !has_yaml_ext(path))
+		if (!top && (!has_yaml_ext(path) || (accept && !accept(path, ud))))
 			return 0;
 		char *data;
 		size_t len;
@@ -959,7 +959,7 @@ static int walk(slo_set *s, const char *path, int windows_mode, int depth, bool 
 			break;
 		}
 		snprintf(sub, pl, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
-		int r = walk(s, sub, windows_mode, depth + 1, false);
+		int r = walk(s, sub, windows_mode, depth + 1, false, accept, ud);
 		free(sub);
 		if (r && (rc == 0 || r == SLO_ERR_NOMEM))
 			rc = r;
@@ -972,14 +972,19 @@ static int walk(slo_set *s, const char *path, int windows_mode, int depth, bool 
 
 int slo_load_path(slo_set *s, const char *path)
 {
-	return walk(s, path, 0, 0, true);
+	return walk(s, path, 0, 0, true, NULL, NULL);
+}
+
+int slo_load_path_filtered(slo_set *s, const char *path, slo_path_filter accept, void *ud)
+{
+	return walk(s, path, 0, 0, true, accept, ud);
 }
 
 int slo_load_windows_path(slo_set *s, const char *dir)
 {
 	size_t saved = s->n_windows;
 	s->n_windows = 0; /* a custom catalog replaces the defaults */
-	int rc = walk(s, dir, 1, 0, true);
+	int rc = walk(s, dir, 1, 0, true, NULL, NULL);
 	if (s->n_windows == 0) {
 		slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, dir)}, "no AlertWindows catalogs found");
 		s->n_windows = saved;

@@ -136,6 +136,7 @@ typedef struct slo_gen_options {
 	slo_output_format output_format; /* AUTO: PrometheusRule for CRD input, plain rules otherwise */
 	const char *version;             /* sloth_version label and header; NULL: SLO_VERSION */
 	const char *mode_prefix;         /* sloth_mode prefix; NULL: "cli-gen" */
+	bool ignore_duplicates;          /* slo_validate: allow one SLO ID in several documents */
 } slo_gen_options;
 
 /* The version string slod writes into sloth_version (the project version, "v" prefixed). */
@@ -154,6 +155,10 @@ void slo_set_free(slo_set *s);
  * cannot be read (also a diagnostic), SLO_ERR_INVALID when any document had an error, or
  * SLO_ERR_NOMEM. Documents that loaded are kept even when others failed. */
 int slo_load_path(slo_set *s, const char *path);
+/* Like slo_load_path(), but in directories only files for which accept(path, ud) is true are read
+ * (Sloth's --fs-include / --fs-exclude). accept may be NULL. */
+typedef bool (*slo_path_filter)(const char *path, void *ud);
+int slo_load_path_filtered(slo_set *s, const char *path, slo_path_filter accept, void *ud);
 /* Same for an in-memory buffer named name (used for positions). Borrows data for the call. */
 int slo_load_buffer(slo_set *s, const char *name, const char *data, size_t len);
 /* Replaces the window catalogs with the AlertWindows files under dir (Sloth's

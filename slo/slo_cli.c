@@ -8,6 +8,7 @@
 #include "slo/slo_cli.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,7 +20,9 @@
 #define MAX_EXTRA_LABELS 64
 
 typedef struct cli {
-	const char *input, *output, *windows_path;
+	const char *input, *output, *windows_path, *exclude, *include;
+	regex_t exclude_re, include_re;
+	bool have_exclude, have_include;
 	slo_gen_options opt;
 	slo_label extra[MAX_EXTRA_LABELS];
 	size_t n_extra;
@@ -65,7 +68,8 @@ static int parse_args(cli *c, int argc, char **argv, FILE *err, bool gen)
 		bool takes = strcmp(name, "-i") == 0 || strcmp(name, "--input") == 0 || strcmp(name, "-o") == 0 ||
 			     strcmp(name, "--out") == 0 || strcmp(name, "-l") == 0 || strcmp(name, "--extra-labels") == 0 ||
 			     strcmp(name, "--default-slo-period") == 0 || strcmp(name, "--slo-period-windows-path") == 0 ||
-			     strcmp(name, "--output-format") == 0;
+			     strcmp(name, "--output-format") == 0 || strcmp(name, "-e") == 0 || strcmp(name, "--fs-exclude") == 0 ||
+			     strcmp(name, "-n") == 0 || strcmp(name, "--fs-include") == 0;
 		if (takes && !val) {
 			if (i + 1 >= argc) {
 				fprintf(err, "slod %s: flag %s needs a value\n", cmd, name);
@@ -112,6 +116,12 @@ static int parse_args(cli *c, int argc, char **argv, FILE *err, bool gen)
 				fprintf(err, "slod %s: invalid SLO period duration \"%s\"\n", cmd, val);
 				return 2;
 			}
+		} else if (strcmp(name, "-e") == 0 || strcmp(name, "--fs-exclude") == 0) {
+			c->exclude = val;
+		} else if (strcmp(name, "-n") == 0 || strcmp(name, "--fs-include") == 0) {
+			c->include = val;
+		} else if (!gen && strcmp(name, "--ignore-slo-duplicates") == 0) {
+			c->opt.ignore_duplicates = true;
 		} else if (strcmp(name, "--slo-period-windows-path") == 0) {
 			c->windows_path = val;
 		} else if (gen && strcmp(name, "--disable-alerts") == 0) {
@@ -143,13 +153,42 @@ static int parse_args(cli *c, int argc, char **argv, FILE *err, bool gen)
 		usage(err, cmd);
 		return 2;
 	}
+	if (c->exclude) {
+		if (regcomp(&c->exclude_re, c->exclude, REG_EXTENDED | REG_NOSUB) != 0) {
+			fprintf(err, "slod %s: invalid exclude regex \"%s\"\n", cmd, c->exclude);
+			return 2;
+		}
+		c->have_exclude = true;
+	}
+	if (c->include) {
+		if (regcomp(&c->include_re, c->include, REG_EXTENDED | REG_NOSUB) != 0) {
+			fprintf(err, "slod %s: invalid include regex \"%s\"\n", cmd, c->include);
+			return 2;
+		}
+		c->have_include = true;
+	}
 	c->opt.extra_labels = c->extra;
 	c->opt.n_extra_labels = c->n_extra;
 	return 0;
 }
 
+/* Sloth's discovery filter: exclude wins over include. */
+static bool accept_path(const char *path, void *ud)
+{
+	const cli *c = ud;
+	if (c->have_exclude && regexec(&c->exclude_re, path, 0, NULL, 0) == 0)
+		return false;
+	if (c->have_include && regexec(&c->include_re, path, 0, NULL, 0) != 0)
+		return false;
+	return true;
+}
+
 static void free_cli(cli *c)
 {
+	if (c->have_exclude)
+		regfree(&c->exclude_re);
+	if (c->have_include)
+		regfree(&c->include_re);
 	for (size_t i = 0; i < c->n_extra; i++)
 		free((char *)c->extra[i].name);
 }
@@ -176,10 +215,16 @@ static int load_validate(cli *c, slo_set *s, FILE *err)
 		else if (r)
 			rc = 1;
 	}
-	int r = slo_load_path(s, c->input);
+	int r = slo_load_path_filtered(s, c->input, accept_path, c);
 	if (r == SLO_ERR_NOMEM || (r == SLO_ERR_IO && slo_set_error_count(s) == 1)) {
 		print_diags(s, err);
 		return 2;
+	}
+	const slo_group *g;
+	if (slo_set_groups(s, &g) == 0 && slo_set_error_count(s) == 0) {
+		print_diags(s, err);
+		fprintf(err, "slod: 0 SLO specs have been discovered in %s\n", c->input);
+		return 1;
 	}
 	int nerr = slo_validate(s, &c->opt);
 	print_diags(s, err);

@@ -234,7 +234,9 @@ static void check_fire(vctx *v, const slo_spec *slo, const slo_alert_tier *t, co
 static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const slo_gen_options *opt)
 {
 	bool names_ok = true;
-	if (!slo->service || !*slo->service) {
+	if (slo != &g->slos[0]) {
+		/* The service belongs to the group: reported once, with its first SLO. */
+	} else if (!slo->service || !*slo->service) {
 		VE(v, slo->service_pos, "invalid SLO service: service is required");
 		names_ok = false;
 	} else if (!valid_name(slo->service)) {
@@ -274,13 +276,15 @@ static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const sl
 		break;
 	}
 
+	if ((!slo->alerting.page.disable || !slo->alerting.ticket.disable) &&
+	    (!slo->alerting.name || !*slo->alerting.name))
+		VE(v, slo->alerting.name_pos, "invalid alert: alerting.name is required while the %s enabled",
+		   !slo->alerting.page.disable && !slo->alerting.ticket.disable ? "page and ticket alerts are" :
+		   !slo->alerting.page.disable ? "page alert is" : "ticket alert is");
 	for (int i = 0; i < 2; i++) {
 		const slo_alert_tier *t = i == 0 ? &slo->alerting.page : &slo->alerting.ticket;
-		const char *tier = i == 0 ? "page alert" : "ticket alert";
 		if (t->disable)
 			continue;
-		if (!slo->alerting.name || !*slo->alerting.name)
-			VE(v, slo->alerting.name_pos, "invalid alert: %s name is required (alerting.name), or disable it", tier);
 		check_labels(v, &t->labels, "alert label", false);
 		check_labels(v, &t->annotations, "alert annotation", true);
 	}
@@ -312,7 +316,7 @@ int slo_validate(slo_set *s, const slo_gen_options *opt)
 			check_slo(&v, g, slo, opt);
 			/* Duplicate IDs across everything loaded (first occurrence wins). */
 			bool dup = false;
-			for (size_t gj = 0; gj <= gi && !dup; gj++) {
+			for (size_t gj = opt && opt->ignore_duplicates ? gi : 0; gj <= gi && !dup; gj++) {
 				const slo_group *h = &s->groups[gj];
 				size_t lim = gj == gi ? i : h->n_slos;
 				for (size_t j = 0; j < lim && !dup; j++) {
