@@ -1,0 +1,646 @@
+/*
+ * aggregate.c — PromQL aggregation operators (sum, avg, count, min, max, group, stddev, stdvar,
+ * quantile, topk, bottomk, count_values, limitk, limit_ratio) with by/without, per step, with
+ * Prometheus 3.x's numerics: Kahan-compensated sum, avg that falls back to an incremental mean
+ * when the sum overflows, Welford's stddev/stdvar, NaN handling in min/max/topk as engine.go.
+ *
+ * Layout: groups are found through an open addressing table keyed by the grouping hash (hash of
+ * the by-labels, or of all labels minus the without-labels and __name__); each group keeps its
+ * accumulator and, for topk/bottomk/limitk/limit_ratio/quantile, an array of samples. topk and
+ * bottomk keep a binary heap of size k with Go's container/heap algorithm so that ties resolve
+ * exactly as Prometheus. Cost: O(n) per step (O(n log k) for topk/bottomk, O(n log n) quantile).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/engine_int.h"
+#include "promql/promql.h"
+#include "util/fmt.h"
+
+typedef struct group {
+	slod_labels ls;
+	bool seen, drop_name, incremental;
+	double value, mean, kahan, count;
+	ev_sample *heap;
+	size_t hn, hcap;
+} group;
+
+static int heap_push_raw(ev_ctx *c, group *g, ev_sample s)
+{
+	if (g->hn == g->hcap) {
+		size_t nc = g->hcap ? g->hcap * 2 : 8;
+		ev_sample *nh = arena_alloc(c->sa, nc * sizeof *nh);
+		if (!nh)
+			return promql__oom(c);
+		if (g->hn)
+			memcpy(nh, g->heap, g->hn * sizeof *nh);
+		g->heap = nh;
+		g->hcap = nc;
+	}
+	g->heap[g->hn++] = s;
+	return 0;
+}
+
+/* Heap order: reverse == false is vectorByValueHeap (NaN smallest, then ascending);
+ * reverse == true is vectorByReverseValueHeap. */
+static bool hless(const ev_sample *h, size_t i, size_t j, bool reverse)
+{
+	if (isnan(h[i].v))
+		return true;
+	return reverse ? h[i].v > h[j].v : h[i].v < h[j].v;
+}
+
+static void hswap(ev_sample *h, size_t i, size_t j)
+{
+	ev_sample x = h[i];
+	h[i] = h[j];
+	h[j] = x;
+}
+
+static void hup(ev_sample *h, size_t j, bool rev)
+{
+	while (j > 0) {
+		size_t i = (j - 1) / 2;
+		if (!hless(h, j, i, rev))
+			break;
+		hswap(h, i, j);
+		j = i;
+	}
+}
+
+static bool hdown(ev_sample *h, size_t i0, size_t n, bool rev)
+{
+	size_t i = i0;
+	for (;;) {
+		size_t j1 = 2 * i + 1;
+		if (j1 >= n)
+			break;
+		size_t j = j1;
+		if (j1 + 1 < n && hless(h, j1 + 1, j1, rev))
+			j = j1 + 1;
+		if (!hless(h, j, i, rev))
+			break;
+		hswap(h, i, j);
+		i = j;
+	}
+	return i > i0;
+}
+
+static int heap_push(ev_ctx *c, group *g, ev_sample s, bool rev)
+{
+	if (heap_push_raw(c, g, s) < 0)
+		return -1;
+	hup(g->heap, g->hn - 1, rev);
+	return 0;
+}
+
+static void heap_fix0(group *g, bool rev)
+{
+	if (!hdown(g->heap, 0, g->hn, rev))
+		hup(g->heap, 0, rev);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	/* sort.Reverse(vectorByValueHeap): "less" is !Less; NaN sorts last */
+	const ev_sample *x = a, *y = b;
+	bool xn = isnan(x->v), yn = isnan(y->v);
+	if (xn || yn)
+		return xn - yn;
+	return (x->v < y->v) - (x->v > y->v);
+}
+
+static int cmp_asc(const void *a, const void *b)
+{
+	const ev_sample *x = a, *y = b;
+	bool xn = isnan(x->v), yn = isnan(y->v);
+	if (xn || yn)
+		return xn - yn;
+	return (x->v > y->v) - (x->v < y->v);
+}
+
+static int cmp_dbl_nan_first(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	bool xn = isnan(x), yn = isnan(y);
+	if (xn || yn)
+		return yn - xn;
+	return (x > y) - (x < y);
+}
+
+double promql__quantile(double q, double *vals, size_t n)
+{
+	if (n == 0 || isnan(q))
+		return NAN;
+	if (q < 0)
+		return -INFINITY;
+	if (q > 1)
+		return INFINITY;
+	qsort(vals, n, sizeof *vals, cmp_dbl_nan_first);
+	double rank = q * (double)(n - 1);
+	double lo = fmax(0, floor(rank));
+	double hi = fmin((double)n - 1, lo + 1);
+	double w = rank - floor(rank);
+	return vals[(size_t)lo] * (1 - w) + vals[(size_t)hi] * w;
+}
+
+/* ---- XXH64 (seed 0) as Prometheus's labels.Hash uses for limit_ratio ---- */
+
+static const uint64_t P1 = 11400714785074694791ULL, P2 = 14029467366897019727ULL, P3 = 1609587929392839161ULL,
+		      P4 = 9650029242287828579ULL, P5 = 2870177450012600261ULL;
+
+static uint64_t rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t xround(uint64_t acc, uint64_t in)
+{
+	acc += in * P2;
+	acc = rotl(acc, 31);
+	return acc * P1;
+}
+
+static uint64_t xmerge(uint64_t acc, uint64_t v)
+{
+	acc ^= xround(0, v);
+	return acc * P1 + P4;
+}
+
+static uint64_t xxh64(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len;
+	uint64_t h;
+	if (len >= 32) {
+		uint64_t v1 = P1 + P2, v2 = P2, v3 = 0, v4 = (uint64_t)0 - P1;
+		while (p + 32 <= end) {
+			v1 = xround(v1, rd64(p));
+			v2 = xround(v2, rd64(p + 8));
+			v3 = xround(v3, rd64(p + 16));
+			v4 = xround(v4, rd64(p + 24));
+			p += 32;
+		}
+		h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
+		h = xmerge(h, v1);
+		h = xmerge(h, v2);
+		h = xmerge(h, v3);
+		h = xmerge(h, v4);
+	} else {
+		h = P5;
+	}
+	h += (uint64_t)len;
+	while (p + 8 <= end) {
+		h ^= xround(0, rd64(p));
+		h = rotl(h, 27) * P1 + P4;
+		p += 8;
+	}
+	if (p + 4 <= end) {
+		h ^= (uint64_t)rd32(p) * P1;
+		h = rotl(h, 23) * P2 + P3;
+		p += 4;
+	}
+	while (p < end) {
+		h ^= (*p) * P5;
+		h = rotl(h, 11) * P1;
+		p++;
+	}
+	h ^= h >> 33;
+	h *= P2;
+	h ^= h >> 29;
+	h *= P3;
+	h ^= h >> 32;
+	return h;
+}
+
+static uint64_t prom_labels_hash(const slod_labels *ls)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < ls->n; i++)
+		len += strlen(ls->v[i].name) + strlen(ls->v[i].value) + 2;
+	unsigned char stackb[1024];
+	unsigned char *b = len <= sizeof stackb ? stackb : malloc(len);
+	if (!b)
+		return 0;
+	size_t o = 0;
+	for (size_t i = 0; i < ls->n; i++) {
+		size_t nl = strlen(ls->v[i].name), vl = strlen(ls->v[i].value);
+		memcpy(b + o, ls->v[i].name, nl);
+		o += nl;
+		b[o++] = 0xff;
+		memcpy(b + o, ls->v[i].value, vl);
+		o += vl;
+		b[o++] = 0xff;
+	}
+	uint64_t h = xxh64(b, o);
+	if (b != stackb)
+		free(b);
+	return h;
+}
+
+static bool ratio_keep(double r, const slod_labels *ls)
+{
+	double off = (double)prom_labels_hash(ls) / 18446744073709551615.0;
+	return (r >= 0 && off < r) || (r < 0 && off >= 1.0 + r);
+}
+
+/* ---- grouping ---- */
+
+static bool in_list(const char *n, const char **names, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (strcmp(n, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static slod_labels grouping_labels(arena *a, const slod_labels *ls, bool without, const char **g, size_t ng)
+{
+	slod_labels out = {0};
+	out.v = arena_alloc(a, (ls->n ? ls->n : 1) * sizeof(slod_label));
+	if (!out.v)
+		return out;
+	for (size_t i = 0; i < ls->n; i++) {
+		bool in = in_list(ls->v[i].name, g, ng);
+		if (without ? (!in && strcmp(ls->v[i].name, SLOD_METRIC_NAME) != 0) : in)
+			out.v[out.n++] = ls->v[i];
+	}
+	return out;
+}
+
+typedef struct gtab {
+	uint64_t *key;
+	int32_t *val;
+	size_t cap;
+} gtab;
+
+static int32_t *gslot(gtab *t, uint64_t key)
+{
+	size_t i = (size_t)(key ^ (key >> 31)) & (t->cap - 1);
+	while (t->val[i] && t->key[i] != key)
+		i = (i + 1) & (t->cap - 1);
+	t->key[i] = key;
+	return &t->val[i];
+}
+
+static int count_values(ev_ctx *c, const promql_node *n, const ev_value *param, const ev_vector *in, ev_value *out)
+{
+	char lname[256];
+	if (param->str_len == 0 || param->str_len >= sizeof lname || !utf8_valid(param->str, param->str_len) ||
+	    memchr(param->str, 0, param->str_len)) {
+		buf b;
+		buf_init(&b, 0);
+		promql_quote(&b, param->str, param->str_len);
+		promql__errorf(c, "invalid label name %s", b.data ? b.data : "\"\"");
+		buf_deinit(&b);
+		return -1;
+	}
+	memcpy(lname, param->str, param->str_len);
+	lname[param->str_len] = 0;
+	const char *vl = arena_strdup(c->sa, lname);
+	/* grouping: by -> grouping + value label; without -> grouping */
+	size_t ng = n->aggregate.n_grouping;
+	const char **g = arena_alloc(c->sa, (ng + 1) * sizeof *g);
+	if (!g || !vl)
+		return promql__oom(c);
+	memcpy(g, n->aggregate.grouping, ng * sizeof *g);
+	if (!n->aggregate.without)
+		g[ng++] = vl;
+	gtab t;
+	t.cap = 16;
+	while (t.cap < in->n * 2 + 2)
+		t.cap *= 2;
+	t.key = arena_alloc(c->sa, t.cap * sizeof *t.key);
+	t.val = arena_calloc(c->sa, t.cap, sizeof *t.val);
+	out->type = PROMQL_TYPE_VECTOR;
+	out->vec.s = arena_alloc(c->sa, (in->n ? in->n : 1) * sizeof(ev_sample));
+	out->vec.n = 0;
+	if (!t.key || !t.val || !out->vec.s)
+		return promql__oom(c);
+	for (size_t i = 0; i < in->n; i++) {
+		char num[FMT_FLOAT_MAX];
+		fmt_float_go(num, in->s[i].v, 'f');
+		const char *val = arena_strdup(c->sa, num);
+		slod_labels m = promql__labels_set(c->sa, &in->s[i].ls, vl, val);
+		if (!val || !m.v)
+			return promql__oom(c);
+		uint64_t key = n->aggregate.without ? promql__signature(&m, false, g, ng)
+						    : promql__signature(&m, true, g, ng);
+		int32_t *slot = gslot(&t, key);
+		if (*slot) {
+			out->vec.s[*slot - 1].v += 1;
+			continue;
+		}
+		slod_labels gl = grouping_labels(c->sa, &m, n->aggregate.without, g, ng);
+		if (!gl.v)
+			return promql__oom(c);
+		out->vec.s[out->vec.n] = (ev_sample){gl, 1, 0, false};
+		*slot = (int32_t)++out->vec.n;
+	}
+	return 0;
+}
+
+int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	promql_aggop op = n->aggregate.op;
+	ev_value param = {0}, in;
+	if (n->aggregate.param && promql__eval(c, n->aggregate.param, t, &param) < 0)
+		return -1;
+	if (promql__eval(c, n->aggregate.expr, t, &in) < 0)
+		return -1;
+	if (op == PROMQL_AGG_COUNT_VALUES)
+		return count_values(c, n, &param, &in.vec, out);
+
+	const char **g = n->aggregate.grouping;
+	size_t ng = n->aggregate.n_grouping;
+	bool without = n->aggregate.without;
+	double p = param.scalar;
+	int64_t k = 0;
+	double ratio = 0;
+	out->type = PROMQL_TYPE_VECTOR;
+	out->vec.n = 0;
+	out->vec.s = NULL;
+
+	switch (op) {
+	case PROMQL_AGG_TOPK:
+	case PROMQL_AGG_BOTTOMK:
+	case PROMQL_AGG_LIMITK:
+		if (isnan(p))
+			return promql__errorf(c, "Parameter value is NaN");
+		if (p <= -9.223372036854775808e18) {
+			char b[FMT_FLOAT_MAX];
+			fmt_float_go(b, p, 'g');
+			return promql__errorf(c, "Scalar value %s underflows int64", b);
+		}
+		if (p >= 9.223372036854775807e18) {
+			char b[FMT_FLOAT_MAX];
+			fmt_float_go(b, p, 'g');
+			return promql__errorf(c, "Scalar value %s overflows int64", b);
+		}
+		k = (int64_t)p;
+		if ((size_t)(k > 0 ? k : 0) > in.vec.n)
+			k = (int64_t)in.vec.n;
+		if (k < 1)
+			return 0;
+		break;
+	case PROMQL_AGG_LIMIT_RATIO:
+		if (isnan(p))
+			return promql__errorf(c, "Ratio value is NaN");
+		if (p == 0)
+			return 0;
+		if (p > 1) {
+			char b[FMT_FLOAT_MAX];
+			fmt_float_go(b, p, 'g');
+			promql__warnf(c, n->aggregate.param, "ratio value should be between -1 and 1, got %s, capping to 1", b);
+			ratio = 1;
+		} else if (p < -1) {
+			char b[FMT_FLOAT_MAX];
+			fmt_float_go(b, p, 'g');
+			promql__warnf(c, n->aggregate.param, "ratio value should be between -1 and 1, got %s, capping to -1", b);
+			ratio = -1;
+		} else {
+			ratio = p;
+		}
+		break;
+	case PROMQL_AGG_QUANTILE:
+		if (isnan(p) || p < 0 || p > 1) {
+			char b[FMT_FLOAT_MAX];
+			fmt_float_go(b, p, 'g');
+			promql__warnf(c, n->aggregate.param, "quantile value should be between 0 and 1, got %s", b);
+		}
+		break;
+	default:
+		break;
+	}
+
+	size_t nin = in.vec.n;
+	if (nin == 0)
+		return 0;
+	group *groups = arena_calloc(c->sa, nin, sizeof *groups);
+	gtab tab;
+	tab.cap = 16;
+	while (tab.cap < nin * 2 + 2)
+		tab.cap *= 2;
+	tab.key = arena_alloc(c->sa, tab.cap * sizeof *tab.key);
+	tab.val = arena_calloc(c->sa, tab.cap, sizeof *tab.val);
+	if (!groups || !tab.key || !tab.val)
+		return promql__oom(c);
+	size_t ngroups = 0;
+	bool is_k = op == PROMQL_AGG_TOPK || op == PROMQL_AGG_BOTTOMK || op == PROMQL_AGG_LIMITK ||
+		    op == PROMQL_AGG_LIMIT_RATIO;
+	bool rev = op == PROMQL_AGG_BOTTOMK;
+	size_t groups_remaining = 0;
+	bool limit_done = false;
+	/* first pass: assign groups in input order (all groups, as Prometheus counts them up front) */
+	int32_t *gi = arena_alloc(c->sa, nin * sizeof *gi);
+	if (!gi)
+		return promql__oom(c);
+	for (size_t i = 0; i < nin; i++) {
+		const slod_labels *ls = &in.vec.s[i].ls;
+		uint64_t key = without ? promql__signature(ls, false, g, ng) : promql__signature(ls, true, g, ng);
+		int32_t *slot = gslot(&tab, key);
+		if (!*slot) {
+			group *gr = &groups[ngroups];
+			if (!is_k) {
+				gr->ls = grouping_labels(c->sa, ls, without, g, ng);
+				if (!gr->ls.v)
+					return promql__oom(c);
+			}
+			*slot = (int32_t)++ngroups;
+		}
+		gi[i] = *slot - 1;
+	}
+	groups_remaining = ngroups;
+
+	for (size_t i = 0; i < nin && !limit_done; i++) {
+		const ev_sample *s = &in.vec.s[i];
+		double f = s->v;
+		group *gr = &groups[gi[i]];
+		if (!gr->seen) {
+			gr->seen = true;
+			gr->value = f;
+			gr->mean = f;
+			gr->count = 1;
+			gr->kahan = 0;
+			gr->drop_name = s->drop_name;
+			switch (op) {
+			case PROMQL_AGG_STDDEV:
+			case PROMQL_AGG_STDVAR:
+				gr->value = (isnan(f) || isinf(f)) ? NAN : 0;
+				break;
+			case PROMQL_AGG_GROUP:
+				gr->value = 1;
+				break;
+			case PROMQL_AGG_QUANTILE:
+				if (heap_push_raw(c, gr, *s) < 0)
+					return -1;
+				break;
+			case PROMQL_AGG_TOPK:
+			case PROMQL_AGG_BOTTOMK:
+				if (heap_push(c, gr, *s, rev) < 0)
+					return -1;
+				break;
+			case PROMQL_AGG_LIMITK:
+				if (heap_push(c, gr, *s, false) < 0)
+					return -1;
+				if ((int64_t)gr->hn == k) {
+					gr->incremental = true; /* complete */
+					if (--groups_remaining == 0)
+						limit_done = true;
+				}
+				break;
+			case PROMQL_AGG_LIMIT_RATIO:
+				if (ratio_keep(ratio, &s->ls) && heap_push(c, gr, *s, false) < 0)
+					return -1;
+				break;
+			default:
+				break;
+			}
+			continue;
+		}
+		if (s->drop_name)
+			gr->drop_name = true;
+		switch (op) {
+		case PROMQL_AGG_SUM:
+			gr->value = promql__kahan_inc(f, gr->value, &gr->kahan);
+			break;
+		case PROMQL_AGG_AVG:
+			gr->count++;
+			if (!gr->incremental) {
+				double kc = gr->kahan;
+				double nv = promql__kahan_inc(f, gr->value, &kc);
+				if (!isinf(nv)) {
+					gr->value = nv;
+					gr->kahan = kc;
+					break;
+				}
+				gr->incremental = true;
+				gr->mean = gr->value / (gr->count - 1);
+				gr->kahan /= gr->count - 1;
+			}
+			{
+				double q = (gr->count - 1) / gr->count;
+				double kc = q * gr->kahan;
+				gr->mean = promql__kahan_inc(f / gr->count, q * gr->mean, &kc);
+				gr->kahan = kc;
+			}
+			break;
+		case PROMQL_AGG_MAX:
+			if (gr->value < f || isnan(gr->value))
+				gr->value = f;
+			break;
+		case PROMQL_AGG_MIN:
+			if (gr->value > f || isnan(gr->value))
+				gr->value = f;
+			break;
+		case PROMQL_AGG_COUNT:
+			gr->count++;
+			break;
+		case PROMQL_AGG_GROUP:
+			break;
+		case PROMQL_AGG_STDDEV:
+		case PROMQL_AGG_STDVAR: {
+			gr->count++;
+			double delta = f - gr->mean;
+			gr->mean += delta / gr->count;
+			gr->value += delta * (f - gr->mean);
+			break;
+		}
+		case PROMQL_AGG_QUANTILE:
+			if (heap_push_raw(c, gr, *s) < 0)
+				return -1;
+			break;
+		case PROMQL_AGG_TOPK:
+		case PROMQL_AGG_BOTTOMK:
+			if ((int64_t)gr->hn < k) {
+				if (heap_push(c, gr, *s, rev) < 0)
+					return -1;
+			} else if ((rev ? gr->heap[0].v > f : gr->heap[0].v < f) || (isnan(gr->heap[0].v) && !isnan(f))) {
+				gr->heap[0] = *s;
+				if (k > 1)
+					heap_fix0(gr, rev);
+			}
+			break;
+		case PROMQL_AGG_LIMITK:
+			if ((int64_t)gr->hn < k && heap_push(c, gr, *s, false) < 0)
+				return -1;
+			if ((int64_t)gr->hn == k && !gr->incremental) {
+				gr->incremental = true; /* complete */
+				if (--groups_remaining == 0)
+					limit_done = true;
+			}
+			break;
+		case PROMQL_AGG_LIMIT_RATIO:
+			if (ratio_keep(ratio, &s->ls) && heap_push(c, gr, *s, false) < 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	}
+
+	size_t cap = is_k ? nin : ngroups;
+	out->vec.s = arena_alloc(c->sa, (cap ? cap : 1) * sizeof(ev_sample));
+	if (!out->vec.s)
+		return promql__oom(c);
+	for (size_t gi2 = 0; gi2 < ngroups; gi2++) {
+		group *gr = &groups[gi2];
+		if (!gr->seen)
+			continue;
+		if (is_k) {
+			if (op == PROMQL_AGG_TOPK && gr->hn > 1)
+				qsort(gr->heap, gr->hn, sizeof *gr->heap, cmp_desc);
+			else if (op == PROMQL_AGG_BOTTOMK && gr->hn > 1)
+				qsort(gr->heap, gr->hn, sizeof *gr->heap, cmp_asc);
+			for (size_t j = 0; j < gr->hn; j++)
+				out->vec.s[out->vec.n++] = gr->heap[j];
+			continue;
+		}
+		double v = gr->value;
+		switch (op) {
+		case PROMQL_AGG_AVG:
+			v = gr->incremental ? gr->mean + gr->kahan : gr->value / gr->count + gr->kahan / gr->count;
+			break;
+		case PROMQL_AGG_COUNT:
+			v = gr->count;
+			break;
+		case PROMQL_AGG_STDVAR:
+			v = gr->value / gr->count;
+			break;
+		case PROMQL_AGG_STDDEV:
+			v = sqrt(gr->value / gr->count);
+			break;
+		case PROMQL_AGG_QUANTILE: {
+			double *vals = arena_alloc(c->sa, gr->hn * sizeof *vals);
+			if (!vals)
+				return promql__oom(c);
+			for (size_t j = 0; j < gr->hn; j++)
+				vals[j] = gr->heap[j].v;
+			v = promql__quantile(p, vals, gr->hn);
+			break;
+		}
+		case PROMQL_AGG_SUM:
+			v = gr->value + gr->kahan;
+			break;
+		default:
+			break;
+		}
+		out->vec.s[out->vec.n++] = (ev_sample){gr->ls, v, t, gr->drop_name};
+	}
+	return 0;
+}

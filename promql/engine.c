@@ -1,0 +1,1084 @@
+/*
+ * engine.c — the PromQL evaluator's core: query entry points, selector loading, the per-step
+ * evaluation of selectors and subqueries, and result assembly. Functions, aggregations and binary
+ * operators are in functions.c, aggregate.c and binop.c.
+ *
+ * Evaluation: before evaluating, a pre-pass (prep) walks the tree with the interval of evaluation
+ * times each node will see ([start, end] of the query, widened by subquery ranges and shifted by
+ * offsets, pinned by @) and records for every selector the time range it needs
+ * (ev_selcache.mint/maxt). One querier covering all of them is opened; on first use a selector
+ * selects its series once and decodes each series' samples once into the query arena. Each step
+ * then binary-searches those arrays:
+ *   - instant selector at t: the newest sample in (t - lookback, t] unless it is a stale marker;
+ *   - range selector at t: samples in (t - range, t], stale markers removed at load time;
+ *   - subquery at t: the inner expression evaluated at every multiple of the step in
+ *     (t - range, t], collected into series.
+ * A range query evaluates the whole tree per step in the step arena (reset each step) and appends
+ * each output sample to its result series (found by label hash); the result is sorted by labels.
+ *
+ * Costs: loading is O(samples in range); a step costs O(series * log samples) per selector plus
+ * the operators' own costs. Memory: query arena = loaded samples + result; step arena = one
+ * step's intermediate values.
+ */
+#include "promql/engine.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/engine_int.h"
+#include "promql/promql.h"
+#include "util/arena.h"
+
+struct promql_engine {
+	promql_engine_opts o;
+};
+
+struct promql_result_internal {
+	arena a;
+};
+
+void promql_engine_opts_default(promql_engine_opts *o)
+{
+	memset(o, 0, sizeof *o);
+}
+
+promql_engine *promql_engine_new(const promql_engine_opts *opts)
+{
+	promql_engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	if (opts)
+		e->o = *opts;
+	if (e->o.lookback_delta_ms <= 0)
+		e->o.lookback_delta_ms = PROMQL_DEFAULT_LOOKBACK_MS;
+	if (e->o.max_samples == 0)
+		e->o.max_samples = PROMQL_DEFAULT_MAX_SAMPLES;
+	if (e->o.timeout_ms == 0)
+		e->o.timeout_ms = PROMQL_DEFAULT_TIMEOUT_MS;
+	if (e->o.default_eval_interval_ms <= 0)
+		e->o.default_eval_interval_ms = PROMQL_DEFAULT_EVAL_INTERVAL_MS;
+	return e;
+}
+
+void promql_engine_free(promql_engine *e)
+{
+	free(e);
+}
+
+const char *promql_errtype_name(promql_errtype t)
+{
+	switch (t) {
+	case PROMQL_ERRTYPE_NONE: return "";
+	case PROMQL_ERRTYPE_BAD_DATA: return "bad_data";
+	case PROMQL_ERRTYPE_EXECUTION: return "execution";
+	case PROMQL_ERRTYPE_TIMEOUT: return "timeout";
+	case PROMQL_ERRTYPE_CANCELED: return "canceled";
+	case PROMQL_ERRTYPE_TOO_MANY_SAMPLES: return "execution";
+	case PROMQL_ERRTYPE_INTERNAL: return "internal";
+	}
+	return "internal";
+}
+
+/* ---- errors and annotations ---- */
+
+int promql__errorf(ev_ctx *c, const char *fmt, ...)
+{
+	if (c->errtype == PROMQL_ERRTYPE_NONE) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->err, sizeof c->err, fmt, ap);
+		va_end(ap);
+		c->errtype = PROMQL_ERRTYPE_EXECUTION;
+	}
+	return -1;
+}
+
+int promql__oom(ev_ctx *c)
+{
+	if (c->errtype == PROMQL_ERRTYPE_NONE) {
+		snprintf(c->err, sizeof c->err, "query processing ran out of memory");
+		c->errtype = PROMQL_ERRTYPE_INTERNAL;
+	}
+	return -1;
+}
+
+int promql__account(ev_ctx *c, size_t n)
+{
+	c->cur_samples += n;
+	if (c->cur_samples > c->max_samples) {
+		if (c->errtype == PROMQL_ERRTYPE_NONE) {
+			snprintf(c->err, sizeof c->err,
+				 "query processing would load too many samples into memory in query execution");
+			c->errtype = PROMQL_ERRTYPE_TOO_MANY_SAMPLES;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static void add_anno(ev_ctx *c, const char ***arr, size_t *n, size_t *cap, const char *prefix,
+		     const promql_node *pos, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	char full[1200];
+	if (pos && c->query) {
+		unsigned line = 1, col = 1;
+		for (uint32_t i = 0; i < pos->pos.start && c->query[i]; i++) {
+			if (c->query[i] == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		snprintf(full, sizeof full, "%s%s (%u:%u)", prefix, msg, line, col);
+	} else {
+		snprintf(full, sizeof full, "%s%s", prefix, msg);
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*arr)[i], full) == 0)
+			return;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 4;
+		const char **na = arena_alloc(c->qa, nc * sizeof *na);
+		if (!na)
+			return;
+		if (*n)
+			memcpy(na, *arr, *n * sizeof *na);
+		*arr = na;
+		*cap = nc;
+	}
+	const char *s = arena_strdup(c->qa, full);
+	if (s)
+		(*arr)[(*n)++] = s;
+}
+
+void promql__warnf(ev_ctx *c, const promql_node *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	add_anno(c, &c->warn, &c->n_warn, &c->cap_warn, "PromQL warning: ", pos, fmt, ap);
+	va_end(ap);
+}
+
+void promql__infof(ev_ctx *c, const promql_node *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	add_anno(c, &c->info, &c->n_info, &c->cap_info, "PromQL info: ", pos, fmt, ap);
+	va_end(ap);
+}
+
+bool promql__is_stale(double v)
+{
+	uint64_t b;
+	memcpy(&b, &v, sizeof b);
+	return b == TSDB_STALE_NAN_BITS;
+}
+
+void *promql__cache_get(ev_ctx *c, const promql_node *n)
+{
+	for (size_t i = 0; i < c->n_cache; i++)
+		if (c->cache_node[i] == n)
+			return c->cache_val[i];
+	return NULL;
+}
+
+int promql__cache_put(ev_ctx *c, const promql_node *n, void *v)
+{
+	if (c->n_cache == c->cap_cache) {
+		size_t nc = c->cap_cache ? c->cap_cache * 2 : 8;
+		const promql_node **nn = arena_alloc(c->qa, nc * sizeof *nn);
+		void **nv = arena_alloc(c->qa, nc * sizeof *nv);
+		if (!nn || !nv)
+			return promql__oom(c);
+		if (c->n_cache) {
+			memcpy(nn, c->cache_node, c->n_cache * sizeof *nn);
+			memcpy(nv, c->cache_val, c->n_cache * sizeof *nv);
+		}
+		c->cache_node = nn;
+		c->cache_val = nv;
+		c->cap_cache = nc;
+	}
+	c->cache_node[c->n_cache] = n;
+	c->cache_val[c->n_cache++] = v;
+	return 0;
+}
+
+/* ---- label helpers ---- */
+
+slod_labels promql__labels_without(arena *a, const slod_labels *ls, const char *name)
+{
+	slod_labels out = {0};
+	out.v = arena_alloc(a, (ls->n ? ls->n : 1) * sizeof(slod_label));
+	if (!out.v)
+		return out;
+	for (size_t i = 0; i < ls->n; i++)
+		if (strcmp(ls->v[i].name, name) != 0)
+			out.v[out.n++] = ls->v[i];
+	return out;
+}
+
+slod_labels promql__labels_set(arena *a, const slod_labels *ls, const char *name, const char *value)
+{
+	slod_labels out = {0};
+	out.v = arena_alloc(a, (ls->n + 1) * sizeof(slod_label));
+	if (!out.v)
+		return out;
+	bool done = !value || !*value;
+	for (size_t i = 0; i < ls->n; i++) {
+		int cmp = strcmp(ls->v[i].name, name);
+		if (cmp == 0)
+			continue;
+		if (cmp > 0 && !done) {
+			out.v[out.n++] = (slod_label){name, value};
+			done = true;
+		}
+		out.v[out.n++] = ls->v[i];
+	}
+	if (!done)
+		out.v[out.n++] = (slod_label){name, value};
+	return out;
+}
+
+static bool name_in(const char *n, const char **names, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (strcmp(n, names[i]) == 0)
+			return true;
+	return false;
+}
+
+uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, size_t n)
+{
+	slod_label stackv[64];
+	slod_label *v = ls->n <= 64 ? stackv : malloc(ls->n * sizeof *v);
+	if (!v)
+		return 0;
+	slod_labels sub = {v, 0};
+	for (size_t i = 0; i < ls->n; i++) {
+		bool in = name_in(ls->v[i].name, names, n);
+		if (on ? in : (!in && strcmp(ls->v[i].name, SLOD_METRIC_NAME) != 0))
+			v[sub.n++] = ls->v[i];
+	}
+	uint64_t h = labels_hash(&sub);
+	if (v != stackv)
+		free(v);
+	return h;
+}
+
+/* ---- selector ranges (pre-pass) ---- */
+
+static int64_t resolve_at(const ev_ctx *c, const promql_at *at)
+{
+	switch (at->kind) {
+	case PROMQL_AT_START: return c->start;
+	case PROMQL_AT_END: return c->end;
+	default: return at->ts_ms;
+	}
+}
+
+static int add_sel(ev_ctx *c, const promql_node *vs, bool for_range, int64_t mint, int64_t maxt)
+{
+	for (size_t i = 0; i < c->n_sel; i++)
+		if (c->sel[i].node == vs) {
+			if (mint < c->sel[i].mint)
+				c->sel[i].mint = mint;
+			if (maxt > c->sel[i].maxt)
+				c->sel[i].maxt = maxt;
+			return 0;
+		}
+	if (c->n_sel == c->cap_sel) {
+		size_t nc = c->cap_sel ? c->cap_sel * 2 : 8;
+		ev_selcache *ns = arena_alloc(c->qa, nc * sizeof *ns);
+		if (!ns)
+			return promql__oom(c);
+		if (c->n_sel)
+			memcpy(ns, c->sel, c->n_sel * sizeof *ns);
+		c->sel = ns;
+		c->cap_sel = nc;
+	}
+	ev_selcache *s = &c->sel[c->n_sel++];
+	memset(s, 0, sizeof *s);
+	s->node = vs;
+	s->for_range = for_range;
+	s->mint = mint;
+	s->maxt = maxt;
+	return 0;
+}
+
+static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi)
+{
+	if (!n)
+		return 0;
+	switch (n->kind) {
+	case PROMQL_NODE_NUMBER:
+	case PROMQL_NODE_STRING:
+		return 0;
+	case PROMQL_NODE_VECTOR_SELECTOR: {
+		int64_t a = lo, b = hi;
+		if (n->vs.at.kind != PROMQL_AT_NONE)
+			a = b = resolve_at(c, &n->vs.at);
+		a -= n->vs.offset_ms;
+		b -= n->vs.offset_ms;
+		return add_sel(c, n, false, a - c->lookback + 1, b);
+	}
+	case PROMQL_NODE_MATRIX_SELECTOR: {
+		const promql_node *vs = n->matrix.vs;
+		int64_t a = lo, b = hi;
+		if (vs->vs.at.kind != PROMQL_AT_NONE)
+			a = b = resolve_at(c, &vs->vs.at);
+		a -= vs->vs.offset_ms;
+		b -= vs->vs.offset_ms;
+		return add_sel(c, vs, true, a - n->matrix.range_ms + 1, b);
+	}
+	case PROMQL_NODE_SUBQUERY: {
+		int64_t a = lo, b = hi;
+		if (n->subquery.at.kind != PROMQL_AT_NONE)
+			a = b = resolve_at(c, &n->subquery.at);
+		a -= n->subquery.offset_ms;
+		b -= n->subquery.offset_ms;
+		return prep(c, n->subquery.expr, a - n->subquery.range_ms, b);
+	}
+	case PROMQL_NODE_UNARY:
+		return prep(c, n->unary.expr, lo, hi);
+	case PROMQL_NODE_PAREN:
+		return prep(c, n->paren.expr, lo, hi);
+	case PROMQL_NODE_BINARY:
+		if (prep(c, n->binary.lhs, lo, hi) < 0)
+			return -1;
+		return prep(c, n->binary.rhs, lo, hi);
+	case PROMQL_NODE_AGGREGATE:
+		if (prep(c, n->aggregate.param, lo, hi) < 0)
+			return -1;
+		return prep(c, n->aggregate.expr, lo, hi);
+	case PROMQL_NODE_CALL:
+		for (size_t i = 0; i < n->call.n_args; i++)
+			if (prep(c, n->call.args[i], lo, hi) < 0)
+				return -1;
+		return 0;
+	}
+	return 0;
+}
+
+static int load_sel(ev_ctx *c, ev_selcache *s)
+{
+	if (s->loaded)
+		return 0;
+	s->loaded = true;
+	if (!c->q)
+		return 0;
+	tsdb_series *series = NULL;
+	size_t ns = 0;
+	int rc = tsdb_querier_select(c->q, s->node->vs.matchers, s->node->vs.n_matchers, &series, &ns);
+	if (rc < 0) {
+		c->errtype = PROMQL_ERRTYPE_INTERNAL;
+		snprintf(c->err, sizeof c->err, "expanding series: storage error %d", rc);
+		return -1;
+	}
+	s->ls = arena_alloc(c->qa, (ns ? ns : 1) * sizeof *s->ls);
+	s->pts = arena_alloc(c->qa, (ns ? ns : 1) * sizeof *s->pts);
+	s->npts = arena_alloc(c->qa, (ns ? ns : 1) * sizeof *s->npts);
+	if (!s->ls || !s->pts || !s->npts)
+		return promql__oom(c);
+	tsdb_sample *sbuf = NULL;
+	size_t cap = 0;
+	s->n = 0;
+	for (size_t i = 0; i < ns; i++) {
+		long got = tsdb_querier_samples(c->q, series[i].ref, s->mint, s->maxt, &sbuf, &cap);
+		if (got < 0) {
+			free(sbuf);
+			c->errtype = PROMQL_ERRTYPE_INTERNAL;
+			snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", got);
+			return -1;
+		}
+		size_t keep = 0;
+		for (long k = 0; k < got; k++) {
+			if (s->for_range && promql__is_stale(sbuf[k].v))
+				continue;
+			sbuf[keep++] = sbuf[k];
+		}
+		if (keep == 0)
+			continue;
+		c->samples_loaded += keep;
+		if (c->samples_loaded > c->max_samples) {
+			free(sbuf);
+			c->errtype = PROMQL_ERRTYPE_TOO_MANY_SAMPLES;
+			snprintf(c->err, sizeof c->err,
+				 "query processing would load too many samples into memory in query execution");
+			return -1;
+		}
+		tsdb_sample *p = arena_alloc(c->qa, keep * sizeof *p);
+		if (!p) {
+			free(sbuf);
+			return promql__oom(c);
+		}
+		memcpy(p, sbuf, keep * sizeof *p);
+		s->ls[s->n] = *series[i].labels;
+		s->pts[s->n] = p;
+		s->npts[s->n] = keep;
+		s->n++;
+	}
+	free(sbuf);
+	return 0;
+}
+
+static ev_selcache *find_sel(ev_ctx *c, const promql_node *vs)
+{
+	for (size_t i = 0; i < c->n_sel; i++)
+		if (c->sel[i].node == vs)
+			return &c->sel[i];
+	return NULL;
+}
+
+/* Index of the first sample with t > x. */
+static size_t upper_bound(const tsdb_sample *p, size_t n, int64_t x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p[mid].t <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int check_deadline(ev_ctx *c)
+{
+	if (c->cancel && *c->cancel) {
+		c->errtype = PROMQL_ERRTYPE_CANCELED;
+		snprintf(c->err, sizeof c->err, "query was canceled in expression evaluation");
+		return -1;
+	}
+	if (c->deadline) {
+		int64_t now = c->eng->o.clock.now_ms ? slod_clock_now(&c->eng->o.clock) : slod_monotonic_ms();
+		if (now > c->deadline) {
+			c->errtype = PROMQL_ERRTYPE_TIMEOUT;
+			snprintf(c->err, sizeof c->err, "query timed out in expression evaluation");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	ev_selcache *s = find_sel(c, n);
+	if (!s)
+		return promql__errorf(c, "internal error: selector not prepared");
+	if (load_sel(c, s) < 0)
+		return -1;
+	int64_t ts = (n->vs.at.kind != PROMQL_AT_NONE ? resolve_at(c, &n->vs.at) : t) - n->vs.offset_ms;
+	out->type = PROMQL_TYPE_VECTOR;
+	out->vec.s = arena_alloc(c->sa, (s->n ? s->n : 1) * sizeof(ev_sample));
+	out->vec.n = 0;
+	if (!out->vec.s)
+		return promql__oom(c);
+	for (size_t i = 0; i < s->n; i++) {
+		size_t k = upper_bound(s->pts[i], s->npts[i], ts);
+		if (k == 0)
+			continue;
+		const tsdb_sample *p = &s->pts[i][k - 1];
+		if (p->t <= ts - c->lookback || promql__is_stale(p->v))
+			continue;
+		out->vec.s[out->vec.n++] = (ev_sample){s->ls[i], p->v, p->t, false};
+	}
+	return promql__account(c, out->vec.n);
+}
+
+static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	const promql_node *vs = n->matrix.vs;
+	ev_selcache *s = find_sel(c, vs);
+	if (!s)
+		return promql__errorf(c, "internal error: selector not prepared");
+	if (load_sel(c, s) < 0)
+		return -1;
+	int64_t ts = (vs->vs.at.kind != PROMQL_AT_NONE ? resolve_at(c, &vs->vs.at) : t) - vs->vs.offset_ms;
+	out->type = PROMQL_TYPE_MATRIX;
+	out->range_end = ts;
+	out->range_ms = n->matrix.range_ms;
+	out->mat.s = arena_alloc(c->sa, (s->n ? s->n : 1) * sizeof(ev_series));
+	out->mat.n = 0;
+	if (!out->mat.s)
+		return promql__oom(c);
+	size_t total = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t lo = upper_bound(s->pts[i], s->npts[i], ts - n->matrix.range_ms);
+		size_t hi = upper_bound(s->pts[i], s->npts[i], ts);
+		if (hi <= lo)
+			continue;
+		out->mat.s[out->mat.n++] = (ev_series){s->ls[i], s->pts[i] + lo, hi - lo, false};
+		total += hi - lo;
+	}
+	return promql__account(c, total);
+}
+
+/* ---- label-keyed series collection (subqueries and range results) ---- */
+
+typedef struct coll_series {
+	slod_labels ls;
+	bool drop_name;
+	tsdb_sample *pts;
+	size_t n, cap;
+	uint64_t hash;
+} coll_series;
+
+typedef struct collector {
+	arena *a;
+	coll_series *s;
+	size_t n, cap;
+	int32_t *tab; /* open addressing: index+1 into s, 0 = empty */
+	size_t tcap;
+} collector;
+
+static int coll_grow_tab(collector *co)
+{
+	size_t nc = co->tcap ? co->tcap * 2 : 64;
+	int32_t *nt = arena_calloc(co->a, nc, sizeof *nt);
+	if (!nt)
+		return -1;
+	for (size_t i = 0; i < co->n; i++) {
+		size_t h = co->s[i].hash & (nc - 1);
+		while (nt[h])
+			h = (h + 1) & (nc - 1);
+		nt[h] = (int32_t)i + 1;
+	}
+	co->tab = nt;
+	co->tcap = nc;
+	return 0;
+}
+
+/* Finds or creates the series for ls (copy_labels: deep-copy strings into co->a). */
+static coll_series *coll_get(collector *co, const slod_labels *ls, bool drop_name, bool copy_labels)
+{
+	uint64_t h = labels_hash(ls) ^ (drop_name ? 0x9e3779b97f4a7c15ULL : 0);
+	if ((co->n + 1) * 2 > co->tcap && coll_grow_tab(co) < 0)
+		return NULL;
+	size_t i = h & (co->tcap - 1);
+	while (co->tab[i]) {
+		coll_series *s = &co->s[co->tab[i] - 1];
+		if (s->hash == h && s->drop_name == drop_name && labels_equal(&s->ls, ls))
+			return s;
+		i = (i + 1) & (co->tcap - 1);
+	}
+	if (co->n == co->cap) {
+		size_t nc = co->cap ? co->cap * 2 : 16;
+		coll_series *ns = arena_alloc(co->a, nc * sizeof *ns);
+		if (!ns)
+			return NULL;
+		if (co->n)
+			memcpy(ns, co->s, co->n * sizeof *ns);
+		co->s = ns;
+		co->cap = nc;
+	}
+	coll_series *s = &co->s[co->n];
+	memset(s, 0, sizeof *s);
+	s->hash = h;
+	s->drop_name = drop_name;
+	if (copy_labels) {
+		s->ls.v = arena_alloc(co->a, (ls->n ? ls->n : 1) * sizeof(slod_label));
+		if (!s->ls.v)
+			return NULL;
+		s->ls.n = ls->n;
+		for (size_t k = 0; k < ls->n; k++) {
+			s->ls.v[k].name = arena_strdup(co->a, ls->v[k].name);
+			s->ls.v[k].value = arena_strdup(co->a, ls->v[k].value);
+			if (!s->ls.v[k].name || !s->ls.v[k].value)
+				return NULL;
+		}
+	} else {
+		s->ls = *ls;
+	}
+	co->tab[i] = (int32_t)co->n + 1;
+	co->n++;
+	return s;
+}
+
+static int coll_push(collector *co, coll_series *s, int64_t t, double v)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 4;
+		tsdb_sample *np = arena_alloc(co->a, nc * sizeof *np);
+		if (!np)
+			return -1;
+		if (s->n)
+			memcpy(np, s->pts, s->n * sizeof *np);
+		s->pts = np;
+		s->cap = nc;
+	}
+	s->pts[s->n++] = (tsdb_sample){t, v};
+	return 0;
+}
+
+static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	int64_t ts = (n->subquery.at.kind != PROMQL_AT_NONE ? resolve_at(c, &n->subquery.at) : t) -
+		     n->subquery.offset_ms;
+	int64_t step = n->subquery.step_ms > 0 ? n->subquery.step_ms : c->interval;
+	int64_t lo = ts - n->subquery.range_ms;
+	int64_t st = step * (lo / step);
+	if (st <= lo)
+		st += step;
+	collector co = {.a = c->sa};
+	size_t total = 0;
+	for (int64_t it = st; it <= ts; it += step) {
+		ev_value v;
+		if (promql__eval(c, n->subquery.expr, it, &v) < 0)
+			return -1;
+		if (v.type == PROMQL_TYPE_SCALAR) {
+			slod_labels empty = {0};
+			coll_series *s = coll_get(&co, &empty, false, false);
+			if (!s || coll_push(&co, s, it, v.scalar) < 0)
+				return promql__oom(c);
+			total++;
+			continue;
+		}
+		for (size_t i = 0; i < v.vec.n; i++) {
+			coll_series *s = coll_get(&co, &v.vec.s[i].ls, v.vec.s[i].drop_name, false);
+			if (!s || coll_push(&co, s, it, v.vec.s[i].v) < 0)
+				return promql__oom(c);
+		}
+		total += v.vec.n;
+		if (check_deadline(c) < 0)
+			return -1;
+	}
+	out->type = PROMQL_TYPE_MATRIX;
+	out->range_end = ts;
+	out->range_ms = n->subquery.range_ms;
+	out->mat.s = arena_alloc(c->sa, (co.n ? co.n : 1) * sizeof(ev_series));
+	if (!out->mat.s)
+		return promql__oom(c);
+	out->mat.n = co.n;
+	for (size_t i = 0; i < co.n; i++)
+		out->mat.s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name};
+	return promql__account(c, total);
+}
+
+int promql__eval(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	memset(out, 0, sizeof *out);
+	switch (n->kind) {
+	case PROMQL_NODE_NUMBER:
+		out->type = PROMQL_TYPE_SCALAR;
+		out->scalar = n->number.value;
+		return 0;
+	case PROMQL_NODE_STRING:
+		out->type = PROMQL_TYPE_STRING;
+		out->str = n->string.value;
+		out->str_len = n->string.len;
+		return 0;
+	case PROMQL_NODE_PAREN:
+		return promql__eval(c, n->paren.expr, t, out);
+	case PROMQL_NODE_UNARY: {
+		if (promql__eval(c, n->unary.expr, t, out) < 0)
+			return -1;
+		if (n->unary.op != PROMQL_OP_SUB)
+			return 0;
+		if (out->type == PROMQL_TYPE_SCALAR) {
+			out->scalar = -out->scalar;
+			return 0;
+		}
+		ev_sample *ns = arena_alloc(c->sa, (out->vec.n ? out->vec.n : 1) * sizeof *ns);
+		if (!ns)
+			return promql__oom(c);
+		for (size_t i = 0; i < out->vec.n; i++) {
+			ns[i] = out->vec.s[i];
+			ns[i].v = -ns[i].v;
+			ns[i].drop_name = true;
+		}
+		out->vec.s = ns;
+		return 0;
+	}
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		return eval_vector_selector(c, n, t, out);
+	case PROMQL_NODE_MATRIX_SELECTOR:
+		return eval_matrix_selector(c, n, t, out);
+	case PROMQL_NODE_SUBQUERY:
+		return eval_subquery(c, n, t, out);
+	case PROMQL_NODE_BINARY:
+		return promql__eval_binary(c, n, t, out);
+	case PROMQL_NODE_AGGREGATE:
+		return promql__eval_aggregate(c, n, t, out);
+	case PROMQL_NODE_CALL:
+		return promql__eval_call(c, n, t, out);
+	}
+	return promql__errorf(c, "unknown node kind");
+}
+
+/* ---- results ---- */
+
+static promql_result *result_new(void)
+{
+	promql_result *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->priv = calloc(1, sizeof *r->priv);
+	if (!r->priv) {
+		free(r);
+		return NULL;
+	}
+	arena_init(&r->priv->a, 0);
+	return r;
+}
+
+void promql_result_free(promql_result *r)
+{
+	if (!r)
+		return;
+	if (r->priv) {
+		arena_deinit(&r->priv->a);
+		free(r->priv);
+	}
+	free(r);
+}
+
+static promql_result *result_error(promql_result *r, promql_errtype t, const char *msg)
+{
+	r->type = PROMQL_RESULT_NONE;
+	r->err_type = t;
+	r->err = arena_strdup(&r->priv->a, msg);
+	if (!r->err)
+		r->err = "out of memory";
+	return r;
+}
+
+static int copy_labels(arena *a, const slod_labels *in, slod_labels *out, bool drop_name)
+{
+	out->v = arena_alloc(a, (in->n ? in->n : 1) * sizeof(slod_label));
+	if (!out->v)
+		return -1;
+	out->n = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		if (drop_name && strcmp(in->v[i].name, SLOD_METRIC_NAME) == 0)
+			continue;
+		slod_label *l = &out->v[out->n++];
+		l->name = arena_strdup(a, in->v[i].name);
+		l->value = arena_strdup(a, in->v[i].value);
+		if (!l->name || !l->value)
+			return -1;
+	}
+	return 0;
+}
+
+static int cmp_series(const void *a, const void *b)
+{
+	return labels_cmp(&((const promql_series *)a)->labels, &((const promql_series *)b)->labels);
+}
+
+static void copy_annos(ev_ctx *c, promql_result *r)
+{
+	arena *a = &r->priv->a;
+	if (c->n_warn) {
+		r->warnings = arena_alloc(a, c->n_warn * sizeof *r->warnings);
+		if (r->warnings) {
+			for (size_t i = 0; i < c->n_warn; i++)
+				r->warnings[i] = arena_strdup(a, c->warn[i]);
+			r->n_warnings = c->n_warn;
+		}
+	}
+	if (c->n_info) {
+		r->infos = arena_alloc(a, c->n_info * sizeof *r->infos);
+		if (r->infos) {
+			for (size_t i = 0; i < c->n_info; i++)
+				r->infos[i] = arena_strdup(a, c->info[i]);
+			r->n_infos = c->n_info;
+		}
+	}
+}
+
+/* Checks for duplicate label sets in a vector after name removal. */
+static bool vector_has_dup(const promql_series *s, size_t n)
+{
+	/* n is usually small; use sorting on a copy of indices for large n */
+	if (n < 2)
+		return false;
+	promql_series *tmp = malloc(n * sizeof *tmp);
+	if (!tmp)
+		return false;
+	memcpy(tmp, s, n * sizeof *tmp);
+	qsort(tmp, n, sizeof *tmp, cmp_series);
+	bool dup = false;
+	for (size_t i = 1; i < n && !dup; i++)
+		dup = labels_equal(&tmp[i - 1].labels, &tmp[i].labels);
+	free(tmp);
+	return dup;
+}
+
+static bool has_selector(const promql_node *n)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case PROMQL_NODE_VECTOR_SELECTOR:
+	case PROMQL_NODE_MATRIX_SELECTOR:
+		return true;
+	case PROMQL_NODE_SUBQUERY: return has_selector(n->subquery.expr);
+	case PROMQL_NODE_UNARY: return has_selector(n->unary.expr);
+	case PROMQL_NODE_PAREN: return has_selector(n->paren.expr);
+	case PROMQL_NODE_BINARY: return has_selector(n->binary.lhs) || has_selector(n->binary.rhs);
+	case PROMQL_NODE_AGGREGATE: return has_selector(n->aggregate.expr) || has_selector(n->aggregate.param);
+	case PROMQL_NODE_CALL:
+		for (size_t i = 0; i < n->call.n_args; i++)
+			if (has_selector(n->call.args[i]))
+				return true;
+		return false;
+	default: return false;
+	}
+}
+
+static const promql_node *unparen(const promql_node *n)
+{
+	while (n->kind == PROMQL_NODE_PAREN)
+		n = n->paren.expr;
+	return n;
+}
+
+promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, const char *query_text,
+			   int64_t start, int64_t end, int64_t step, const promql_query_opts *qo)
+{
+	promql_result *r = result_new();
+	if (!r)
+		return NULL;
+	bool is_range = step > 0;
+	if (!is_range)
+		end = start;
+	r->t = start;
+	if (is_range) {
+		if (end < start)
+			return result_error(r, PROMQL_ERRTYPE_BAD_DATA, "end timestamp must not be before start time");
+		if ((end - start) / step > PROMQL_MAX_POINTS_PER_SERIES)
+			return result_error(r, PROMQL_ERRTYPE_BAD_DATA,
+					    "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+		if (root->type != PROMQL_TYPE_SCALAR && root->type != PROMQL_TYPE_VECTOR) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "invalid expression type \"%s\" for range query, must be Scalar or instant Vector",
+				 promql_value_type_name(root->type));
+			return result_error(r, PROMQL_ERRTYPE_BAD_DATA, msg);
+		}
+	}
+	arena qa, sa;
+	arena_init(&qa, 0);
+	arena_init(&sa, 0);
+	ev_ctx c;
+	memset(&c, 0, sizeof c);
+	c.eng = e;
+	c.db = db;
+	c.qa = &qa;
+	c.sa = &sa;
+	c.start = start;
+	c.end = end;
+	c.interval = is_range ? step : e->o.default_eval_interval_ms;
+	c.lookback = qo && qo->lookback_delta_ms > 0 ? qo->lookback_delta_ms : e->o.lookback_delta_ms;
+	c.max_samples = e->o.max_samples;
+	c.cancel = qo ? qo->cancel : NULL;
+	c.query = query_text;
+	if (e->o.timeout_ms > 0) {
+		int64_t now = e->o.clock.now_ms ? slod_clock_now(&e->o.clock) : slod_monotonic_ms();
+		c.deadline = now + e->o.timeout_ms;
+	}
+	promql_errtype fail = PROMQL_ERRTYPE_NONE;
+
+	if (prep(&c, root, start, end) < 0)
+		goto out;
+	if (c.n_sel && db) {
+		int64_t mint = INT64_MAX, maxt = INT64_MIN;
+		for (size_t i = 0; i < c.n_sel; i++) {
+			if (c.sel[i].mint < mint)
+				mint = c.sel[i].mint;
+			if (c.sel[i].maxt > maxt)
+				maxt = c.sel[i].maxt;
+		}
+		c.q = tsdb_querier_open(db, mint, maxt);
+		if (!c.q) {
+			promql__oom(&c);
+			goto out;
+		}
+	}
+	arena *ra = &r->priv->a;
+	if (!is_range) {
+		ev_value v;
+		if (promql__eval(&c, root, start, &v) < 0)
+			goto out;
+		switch (v.type) {
+		case PROMQL_TYPE_SCALAR:
+			r->type = PROMQL_RESULT_SCALAR;
+			r->scalar = v.scalar;
+			break;
+		case PROMQL_TYPE_STRING:
+			r->type = PROMQL_RESULT_STRING;
+			r->string = arena_strndup(ra, v.str, v.str_len);
+			r->string_len = v.str_len;
+			break;
+		case PROMQL_TYPE_VECTOR:
+			r->type = PROMQL_RESULT_VECTOR;
+			r->series = arena_alloc(ra, (v.vec.n ? v.vec.n : 1) * sizeof *r->series);
+			if (!r->series) {
+				promql__oom(&c);
+				goto out;
+			}
+			for (size_t i = 0; i < v.vec.n; i++) {
+				promql_series *s = &r->series[i];
+				s->points = arena_alloc(ra, sizeof *s->points);
+				if (!s->points || copy_labels(ra, &v.vec.s[i].ls, &s->labels, v.vec.s[i].drop_name) < 0) {
+					promql__oom(&c);
+					goto out;
+				}
+				s->points[0] = (promql_point){start, v.vec.s[i].v};
+				s->n_points = 1;
+			}
+			r->n_series = v.vec.n;
+			if (vector_has_dup(r->series, r->n_series)) {
+				promql__errorf(&c, "vector cannot contain metrics with the same labelset");
+				goto out;
+			}
+			break;
+		case PROMQL_TYPE_MATRIX: {
+			r->type = PROMQL_RESULT_MATRIX;
+			r->series = arena_alloc(ra, (v.mat.n ? v.mat.n : 1) * sizeof *r->series);
+			if (!r->series) {
+				promql__oom(&c);
+				goto out;
+			}
+			for (size_t i = 0; i < v.mat.n; i++) {
+				promql_series *s = &r->series[i];
+				s->points = arena_alloc(ra, (v.mat.s[i].n ? v.mat.s[i].n : 1) * sizeof *s->points);
+				if (!s->points || copy_labels(ra, &v.mat.s[i].ls, &s->labels, v.mat.s[i].drop_name) < 0) {
+					promql__oom(&c);
+					goto out;
+				}
+				for (size_t k = 0; k < v.mat.s[i].n; k++)
+					s->points[k] = (promql_point){v.mat.s[i].pts[k].t, v.mat.s[i].pts[k].v};
+				s->n_points = v.mat.s[i].n;
+			}
+			r->n_series = v.mat.n;
+			if (unparen(root)->kind != PROMQL_NODE_MATRIX_SELECTOR && vector_has_dup(r->series, r->n_series)) {
+				promql__errorf(&c, "vector cannot contain metrics with the same labelset");
+				goto out;
+			}
+			qsort(r->series, r->n_series, sizeof *r->series, cmp_series);
+			break;
+		}
+		default:
+			promql__errorf(&c, "unexpected result type");
+			goto out;
+		}
+	} else {
+		collector co = {.a = ra};
+		for (int64_t t = start; t <= end; t += step) {
+			arena_reset(&sa);
+			c.cur_samples = 0;
+			if (check_deadline(&c) < 0)
+				goto out;
+			ev_value v;
+			if (promql__eval(&c, root, t, &v) < 0)
+				goto out;
+			if (v.type == PROMQL_TYPE_SCALAR) {
+				slod_labels empty = {0};
+				coll_series *s = coll_get(&co, &empty, false, true);
+				if (!s || coll_push(&co, s, t, v.scalar) < 0) {
+					promql__oom(&c);
+					goto out;
+				}
+				continue;
+			}
+			for (size_t i = 0; i < v.vec.n; i++) {
+				slod_labels ls = v.vec.s[i].ls;
+				if (v.vec.s[i].drop_name)
+					ls = promql__labels_without(&sa, &ls, SLOD_METRIC_NAME);
+				coll_series *s = coll_get(&co, &ls, false, true);
+				if (!s) {
+					promql__oom(&c);
+					goto out;
+				}
+				if (s->n && s->pts[s->n - 1].t == t) {
+					promql__errorf(&c, "vector cannot contain metrics with the same labelset");
+					goto out;
+				}
+				if (coll_push(&co, s, t, v.vec.s[i].v) < 0) {
+					promql__oom(&c);
+					goto out;
+				}
+			}
+		}
+		r->type = PROMQL_RESULT_MATRIX;
+		r->series = arena_alloc(ra, (co.n ? co.n : 1) * sizeof *r->series);
+		if (!r->series) {
+			promql__oom(&c);
+			goto out;
+		}
+		for (size_t i = 0; i < co.n; i++) {
+			promql_series *s = &r->series[i];
+			s->labels = co.s[i].ls;
+			s->points = arena_alloc(ra, (co.s[i].n ? co.s[i].n : 1) * sizeof *s->points);
+			if (!s->points) {
+				promql__oom(&c);
+				goto out;
+			}
+			for (size_t k = 0; k < co.s[i].n; k++)
+				s->points[k] = (promql_point){co.s[i].pts[k].t, co.s[i].pts[k].v};
+			s->n_points = co.s[i].n;
+		}
+		r->n_series = co.n;
+		qsort(r->series, r->n_series, sizeof *r->series, cmp_series);
+	}
+out:
+	fail = c.errtype;
+	r->samples_loaded = c.samples_loaded;
+	copy_annos(&c, r);
+	if (fail != PROMQL_ERRTYPE_NONE) {
+		r->series = NULL;
+		r->n_series = 0;
+		result_error(r, fail, c.err);
+	}
+	if (c.q)
+		tsdb_querier_close(c.q);
+	arena_deinit(&qa);
+	arena_deinit(&sa);
+	(void)has_selector;
+	return r;
+}
+
+static promql_result *query(promql_engine *e, tsdb *db, const char *q, int64_t start, int64_t end, int64_t step,
+			    const promql_query_opts *qo)
+{
+	promql_parse_options po = {0};
+	po.no_experimental_functions = e->o.no_experimental_functions;
+	promql_expr *ex = NULL;
+	promql_error perr;
+	memset(&perr, 0, sizeof perr);
+	int rc = promql_parse(q, strlen(q), &po, &ex, &perr);
+	if (rc < 0) {
+		promql_result *r = result_new();
+		if (!r)
+			return NULL;
+		return result_error(r, PROMQL_ERRTYPE_BAD_DATA, perr.text[0] ? perr.text : "parse error");
+	}
+	promql_result *r = promql_eval(e, db, ex->root, ex->query, start, end, step, qo);
+	promql_expr_free(ex);
+	return r;
+}
+
+promql_result *promql_query_instant(promql_engine *e, tsdb *db, const char *q, int64_t t, const promql_query_opts *qo)
+{
+	return query(e, db, q, t, t, 0, qo);
+}
+
+promql_result *promql_query_range(promql_engine *e, tsdb *db, const char *q, int64_t start, int64_t end, int64_t step,
+				  const promql_query_opts *qo)
+{
+	if (step <= 0) {
+		promql_result *r = result_new();
+		if (!r)
+			return NULL;
+		return result_error(r, PROMQL_ERRTYPE_BAD_DATA,
+				    "zero or negative query resolution step widths are not accepted. Try a positive integer");
+	}
+	return query(e, db, q, start, end, step, qo);
+}

@@ -1,0 +1,147 @@
+/*
+ * engine_int.h — internal types shared by the evaluator's files (engine.c, functions.c,
+ * aggregate.c, binop.c). Not part of the public API.
+ *
+ * Evaluation model: the tree is evaluated once per step (promql__eval at time t). Values of one
+ * step live in the step arena, which the range-query loop resets after copying the step's output
+ * into the result; selectors' samples live in the query arena, loaded once per query (see
+ * engine.c). Sample labels are borrowed from the querier (tsdb interned strings), the parse tree
+ * or the step arena; the result copies them.
+ *
+ * Delayed __name__ removal (Prometheus 3): operations that would drop the metric name set
+ * drop_name on a sample instead; the name is removed at the end of the query (and label_replace /
+ * label_join writing __name__ clear the flag).
+ */
+#ifndef SLOD_PROMQL_ENGINE_INT_H
+#define SLOD_PROMQL_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "promql/ast.h"
+#include "promql/engine.h"
+#include "tsdb/tsdb.h"
+#include "util/arena.h"
+#include "util/labels.h"
+
+typedef struct ev_sample {
+	slod_labels ls;
+	double v;
+	int64_t t;       /* timestamp of the underlying stored sample (for timestamp()) */
+	bool drop_name;
+} ev_sample;
+
+typedef struct ev_vector {
+	ev_sample *s;
+	size_t n;
+} ev_vector;
+
+typedef struct ev_series {
+	slod_labels ls;
+	const tsdb_sample *pts; /* borrowed (selector cache) or step-arena owned */
+	size_t n;
+	bool drop_name;
+} ev_series;
+
+typedef struct ev_matrix {
+	ev_series *s;
+	size_t n;
+} ev_matrix;
+
+typedef struct ev_value {
+	promql_value_type type;
+	double scalar;
+	const char *str;
+	size_t str_len;
+	ev_vector vec;
+	ev_matrix mat;
+	int64_t range_end;  /* matrix: window is (range_end - range_ms, range_end] */
+	int64_t range_ms;
+} ev_value;
+
+/* One selector's samples, loaded once per query. */
+typedef struct ev_selcache {
+	const promql_node *node; /* the vector selector node */
+	bool for_range;          /* matrix selector: stale markers dropped */
+	int64_t mint, maxt;      /* the time range the query needs from it */
+	bool loaded;
+	size_t n;
+	slod_labels *ls;
+	tsdb_sample **pts;
+	size_t *npts;
+} ev_selcache;
+
+typedef struct ev_ctx {
+	promql_engine *eng;
+	tsdb *db;
+	tsdb_querier *q;
+	arena *qa;             /* query arena: selector caches, result */
+	arena *sa;             /* step arena: reset between steps of a range query */
+	int64_t start, end;    /* query range (instant: start == end) */
+	int64_t interval;      /* query step (instant: the default evaluation interval) */
+	int64_t lookback;
+	size_t max_samples;
+	size_t cur_samples;    /* samples held in the current step's values (approximate) */
+	uint64_t samples_loaded;
+	int64_t deadline;      /* monotonic ms, or 0 */
+	const volatile int *cancel;
+	const char *query;     /* for annotation positions; may be NULL */
+	ev_selcache *sel;
+	size_t n_sel, cap_sel;
+	/* annotations, deduplicated, strings in qa */
+	const char **warn;
+	size_t n_warn, cap_warn;
+	const char **info;
+	size_t n_info, cap_info;
+	/* per-node caches (compiled label_replace regexes), in qa */
+	const promql_node **cache_node;
+	void **cache_val;
+	size_t n_cache, cap_cache;
+	promql_errtype errtype;
+	char err[1024];
+} ev_ctx;
+
+/* Evaluates n at time t (ms) into *out (allocated in c->sa). Returns 0 or -1 (c->err set). */
+int promql__eval(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
+/* Sets the error (type execution unless already set) and returns -1. */
+int promql__errorf(ev_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int promql__oom(ev_ctx *c);
+/* Adds a warning/info annotation ("PromQL warning: <msg> (l:c)" with node's position). */
+void promql__warnf(ev_ctx *c, const promql_node *pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void promql__infof(ev_ctx *c, const promql_node *pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Accounts n more samples held in this step; -1 with the too-many-samples error when over. */
+int promql__account(ev_ctx *c, size_t n);
+
+int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
+int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
+int promql__eval_binary(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
+
+/* Label helpers (results in arena a). */
+/* Copy of ls without the label name (no-op copy when absent). */
+slod_labels promql__labels_without(arena *a, const slod_labels *ls, const char *name);
+/* Copy of ls with name=value set (value "" deletes). */
+slod_labels promql__labels_set(arena *a, const slod_labels *ls, const char *name, const char *value);
+/* Hash of the labels selected by on/ignoring (ignoring always drops __name__). */
+uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, size_t n);
+bool promql__is_stale(double v);
+/* Per-node cache of one pointer (e.g. a compiled regex); NULL when absent. */
+void *promql__cache_get(ev_ctx *c, const promql_node *n);
+int promql__cache_put(ev_ctx *c, const promql_node *n, void *v);
+
+/* Sorting helpers for quantiles and friends. */
+double promql__quantile(double q, double *vals, size_t n); /* sorts vals */
+/* Kahan summation step as Prometheus's kahansum.Inc. */
+static inline double promql__kahan_inc(double inc, double sum, double *c)
+{
+	double t = sum + inc;
+	if (t - t != 0 && t == t) /* +-Inf */
+		*c = 0;
+	else if ((sum < 0 ? -sum : sum) >= (inc < 0 ? -inc : inc))
+		*c += (sum - t) + inc;
+	else
+		*c += (inc - t) + sum;
+	return t;
+}
+
+#endif

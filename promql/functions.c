@@ -1,0 +1,1295 @@
+/*
+ * functions.c — PromQL function calls, evaluated per step with Prometheus 3.x semantics
+ * (functions.go, quantile.go): range-vector functions (rate/increase/delta with extrapolation,
+ * irate/idelta, deriv/predict_linear by least squares with Kahan sums, changes, resets, every
+ * *_over_time), instant-vector math, clamp/round, time and date functions, label_replace and
+ * label_join, sort*, absent*, scalar/vector, histogram_quantile and histogram_fraction over
+ * classic `le` buckets (coalescing, monotonicity fix, +Inf handling).
+ *
+ * Name handling: most functions mark their output for delayed __name__ removal; last_over_time,
+ * first_over_time, sort*, and label_* keep it; label_replace/label_join writing __name__ clear
+ * the mark. Cost: O(samples in window) per series per step for range functions (O(n log n) for
+ * quantile_over_time and mad_over_time), O(n) for instant-vector functions, O(n log n) for
+ * sort and the histogram functions.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/engine_int.h"
+#include "promql/promql.h"
+#include "promql/regex.h"
+#include "util/fmt.h"
+
+#define NAME SLOD_METRIC_NAME
+
+static const promql_node *unparen(const promql_node *n)
+{
+	while (n && n->kind == PROMQL_NODE_PAREN)
+		n = n->paren.expr;
+	return n;
+}
+
+static int out_init(ev_ctx *c, ev_value *out, size_t cap)
+{
+	out->type = PROMQL_TYPE_VECTOR;
+	out->vec.n = 0;
+	out->vec.s = arena_alloc(c->sa, (cap ? cap : 1) * sizeof(ev_sample));
+	if (!out->vec.s)
+		return promql__oom(c);
+	return 0;
+}
+
+static void emit(ev_value *out, slod_labels ls, double v, int64_t t, bool drop)
+{
+	out->vec.s[out->vec.n++] = (ev_sample){ls, v, t, drop};
+}
+
+/* ---- range-vector helpers ---- */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	bool xn = isnan(x), yn = isnan(y);
+	if (xn || yn)
+		return yn - xn;
+	return (x > y) - (x < y);
+}
+
+static double extrapolated_rate(const ev_series *s, int64_t range_end, int64_t range_ms, bool counter, bool is_rate,
+				bool *ok)
+{
+	*ok = false;
+	if (s->n < 2)
+		return 0;
+	int64_t range_start = range_end - range_ms;
+	const tsdb_sample *p = s->pts;
+	size_t n = s->n;
+	double result = p[n - 1].v - p[0].v;
+	if (counter) {
+		for (size_t i = 1; i < n; i++)
+			if (p[i].v < p[i - 1].v)
+				result += p[i - 1].v;
+	}
+	double dur_start = (double)(p[0].t - range_start) / 1000;
+	double dur_end = (double)(range_end - p[n - 1].t) / 1000;
+	double sampled = (double)(p[n - 1].t - p[0].t) / 1000;
+	double avg = sampled / (double)(n - 1);
+	double thr = avg * 1.1;
+	if (dur_start >= thr)
+		dur_start = avg / 2;
+	if (counter) {
+		double dur_zero = dur_start;
+		if (result > 0 && p[0].v >= 0)
+			dur_zero = sampled * (p[0].v / result);
+		if (dur_zero < dur_start)
+			dur_start = dur_zero;
+	}
+	if (dur_end >= thr)
+		dur_end = avg / 2;
+	double factor = 1.0;
+	if (sampled != 0)
+		factor = (sampled + dur_start + dur_end) / sampled;
+	if (is_rate)
+		factor /= (double)range_ms / 1000;
+	*ok = true;
+	return result * factor;
+}
+
+static double instant_value(const ev_series *s, bool is_rate, bool *ok)
+{
+	*ok = false;
+	if (s->n < 2)
+		return 0;
+	const tsdb_sample *a = &s->pts[s->n - 2], *b = &s->pts[s->n - 1];
+	int64_t dt = b->t - a->t;
+	if (dt == 0)
+		return 0;
+	double r;
+	if (is_rate && b->v < a->v)
+		r = b->v; /* counter reset */
+	else
+		r = b->v - a->v;
+	if (is_rate)
+		r /= (double)dt / 1000;
+	*ok = true;
+	return r;
+}
+
+static void linear_regression(const tsdb_sample *p, size_t n, int64_t icept_t, double *slope, double *icept)
+{
+	double cnt = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
+	double init = p[0].v;
+	bool consty = true;
+	for (size_t i = 0; i < n; i++) {
+		if (consty && i > 0 && p[i].v != init)
+			consty = false;
+		cnt += 1;
+		double x = (double)(p[i].t - icept_t) / 1e3;
+		sx = promql__kahan_inc(x, sx, &cx);
+		sy = promql__kahan_inc(p[i].v, sy, &cy);
+		sxy = promql__kahan_inc(x * p[i].v, sxy, &cxy);
+		sx2 = promql__kahan_inc(x * x, sx2, &cx2);
+	}
+	if (consty) {
+		if (isinf(init)) {
+			*slope = NAN;
+			*icept = NAN;
+			return;
+		}
+		*slope = 0;
+		*icept = init;
+		return;
+	}
+	sx += cx;
+	sy += cy;
+	sxy += cxy;
+	sx2 += cx2;
+	double cov = sxy - sx * sy / cnt;
+	double var = sx2 - sx * sx / cnt;
+	*slope = cov / var;
+	*icept = sy / cnt - *slope * sx / cnt;
+}
+
+static double avg_over(const tsdb_sample *p, size_t n)
+{
+	double sum = p[0].v, count = 1, mean = 0, kc = 0;
+	bool incr = false;
+	for (size_t i = 1; i < n; i++) {
+		double f = p[i].v;
+		count = (double)(i + 1);
+		if (!incr) {
+			double c2 = kc;
+			double ns = promql__kahan_inc(f, sum, &c2);
+			if (!isinf(ns)) {
+				sum = ns;
+				kc = c2;
+				continue;
+			}
+			incr = true;
+			mean = sum / (count - 1);
+			kc /= count - 1;
+		}
+		double q = (count - 1) / count;
+		double c2 = q * kc;
+		mean = promql__kahan_inc(f / count, q * mean, &c2);
+		kc = c2;
+	}
+	if (incr)
+		return mean + kc;
+	return sum / count + kc / count;
+}
+
+static double variance_over(const tsdb_sample *p, size_t n)
+{
+	double count = 0, mean = 0, cmean = 0, aux = 0, caux = 0;
+	for (size_t i = 0; i < n; i++) {
+		count++;
+		double delta = p[i].v - (mean + cmean);
+		mean = promql__kahan_inc(delta / count, mean, &cmean);
+		aux = promql__kahan_inc(delta * (p[i].v - (mean + cmean)), aux, &caux);
+	}
+	return (aux + caux) / count;
+}
+
+static double trend(int i, double tf, double s0, double s1, double b)
+{
+	if (i == 0)
+		return b;
+	return tf * (s1 - s0) + (1 - tf) * b;
+}
+
+static bool counter_name_ok(const char *name)
+{
+	static const char *const suf[] = {"_total", "_sum", "_count", "_bucket"};
+	size_t n = strlen(name);
+	for (size_t i = 0; i < 4; i++) {
+		size_t sl = strlen(suf[i]);
+		if (n >= sl && strcmp(name + n - sl, suf[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static slod_labels absent_labels(ev_ctx *c, const promql_node *arg)
+{
+	slod_labels out = {0};
+	arg = unparen(arg);
+	const promql_vector_selector *vs = NULL;
+	if (arg->kind == PROMQL_NODE_VECTOR_SELECTOR)
+		vs = &arg->vs;
+	else if (arg->kind == PROMQL_NODE_MATRIX_SELECTOR)
+		vs = &arg->matrix.vs->vs;
+	if (!vs)
+		return out;
+	out.v = arena_alloc(c->sa, (vs->n_matchers + 1) * sizeof(slod_label));
+	if (!out.v)
+		return out;
+	/* first equality matcher per name sets it; any other matcher for the name deletes it */
+	for (size_t i = 0; i < vs->n_matchers; i++) {
+		const tsdb_matcher *m = &vs->matchers[i];
+		if (strcmp(m->name, NAME) == 0)
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(vs->matchers[k].name, m->name) == 0 && vs->matchers[k].type == TSDB_MATCH_EQ)
+				seen = true;
+		size_t j;
+		for (j = 0; j < out.n; j++)
+			if (strcmp(out.v[j].name, m->name) == 0)
+				break;
+		if (m->type == TSDB_MATCH_EQ && !seen) {
+			if (j < out.n)
+				out.v[j].value = m->value;
+			else
+				out.v[out.n++] = (slod_label){m->name, m->value};
+		} else if (j < out.n) {
+			out.v[j] = out.v[--out.n];
+		}
+	}
+	/* drop empty values, sort */
+	size_t k = 0;
+	for (size_t i = 0; i < out.n; i++)
+		if (out.v[i].value[0])
+			out.v[k++] = out.v[i];
+	out.n = k;
+	labels_sort(&out);
+	return out;
+}
+
+static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *args, size_t mi, ev_value *out)
+{
+	promql_func_id id = n->call.func->id;
+	ev_matrix *m = &args[mi].mat;
+	int64_t re = args[mi].range_end, rms = args[mi].range_ms;
+	if (id == PROMQL_FN_ABSENT_OVER_TIME) {
+		if (out_init(c, out, 1) < 0)
+			return -1;
+		if (m->n == 0)
+			emit(out, absent_labels(c, n->call.args[0]), 1, t, false);
+		return 0;
+	}
+	if (out_init(c, out, m->n) < 0)
+		return -1;
+	double sarg = mi == 0 ? (n->call.n_args > 1 ? args[1].scalar : 0) : args[0].scalar;
+	if (id == PROMQL_FN_QUANTILE_OVER_TIME) {
+		double q = args[0].scalar;
+		if ((isnan(q) || q < 0 || q > 1) && m->n > 0) {
+			char b[FMT_FLOAT_MAX];
+			fmt_float_go(b, q, 'g');
+			promql__warnf(c, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
+		}
+	}
+	if (id == PROMQL_FN_DOUBLE_EXPONENTIAL_SMOOTHING && m->n > 0) {
+		double sf = args[1].scalar, tf = args[2].scalar;
+		if (sf <= 0 || sf >= 1)
+			return promql__errorf(c, "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", sf);
+		if (tf <= 0 || tf >= 1)
+			return promql__errorf(c, "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
+	}
+	bool keep_name = id == PROMQL_FN_LAST_OVER_TIME || id == PROMQL_FN_FIRST_OVER_TIME;
+	for (size_t i = 0; i < m->n; i++) {
+		const ev_series *s = &m->s[i];
+		const tsdb_sample *p = s->pts;
+		size_t np = s->n;
+		if (np == 0)
+			continue;
+		double v = 0;
+		bool ok = true;
+		switch (id) {
+		case PROMQL_FN_RATE:
+			v = extrapolated_rate(s, re, rms, true, true, &ok);
+			break;
+		case PROMQL_FN_INCREASE:
+			v = extrapolated_rate(s, re, rms, true, false, &ok);
+			break;
+		case PROMQL_FN_DELTA:
+			v = extrapolated_rate(s, re, rms, false, false, &ok);
+			break;
+		case PROMQL_FN_IRATE:
+			v = instant_value(s, true, &ok);
+			break;
+		case PROMQL_FN_IDELTA:
+			v = instant_value(s, false, &ok);
+			break;
+		case PROMQL_FN_DERIV: {
+			if (np < 2) {
+				ok = false;
+				break;
+			}
+			double icept;
+			linear_regression(p, np, p[0].t, &v, &icept);
+			break;
+		}
+		case PROMQL_FN_PREDICT_LINEAR: {
+			if (np < 2) {
+				ok = false;
+				break;
+			}
+			double slope, icept;
+			linear_regression(p, np, t, &slope, &icept);
+			v = slope * sarg + icept;
+			break;
+		}
+		case PROMQL_FN_DOUBLE_EXPONENTIAL_SMOOTHING: {
+			if (np < 2) {
+				ok = false;
+				break;
+			}
+			double sf = args[1].scalar, tf = args[2].scalar;
+			double s0 = 0, s1 = p[0].v, b = p[1].v - p[0].v;
+			for (size_t k = 1; k < np; k++) {
+				double x = sf * p[k].v;
+				b = trend((int)k - 1, tf, s0, s1, b);
+				double y = (1 - sf) * (s1 + b);
+				s0 = s1;
+				s1 = x + y;
+			}
+			v = s1;
+			break;
+		}
+		case PROMQL_FN_CHANGES: {
+			double ch = 0;
+			for (size_t k = 1; k < np; k++) {
+				double a = p[k - 1].v, b = p[k].v;
+				if (a != b && !(isnan(a) && isnan(b)))
+					ch++;
+			}
+			v = ch;
+			break;
+		}
+		case PROMQL_FN_RESETS: {
+			double r = 0;
+			for (size_t k = 1; k < np; k++)
+				if (p[k].v < p[k - 1].v)
+					r++;
+			v = r;
+			break;
+		}
+		case PROMQL_FN_AVG_OVER_TIME:
+			v = avg_over(p, np);
+			break;
+		case PROMQL_FN_SUM_OVER_TIME: {
+			double sum = 0, kc = 0;
+			for (size_t k = 0; k < np; k++)
+				sum = promql__kahan_inc(p[k].v, sum, &kc);
+			v = isinf(sum) ? sum : sum + kc;
+			break;
+		}
+		case PROMQL_FN_COUNT_OVER_TIME:
+			v = (double)np;
+			break;
+		case PROMQL_FN_MIN_OVER_TIME:
+		case PROMQL_FN_MAX_OVER_TIME:
+		case PROMQL_FN_TS_OF_MIN_OVER_TIME:
+		case PROMQL_FN_TS_OF_MAX_OVER_TIME: {
+			double best = p[0].v;
+			int64_t bt = p[0].t;
+			for (size_t k = 0; k < np; k++) {
+				double f = p[k].v;
+				bool take;
+				switch (id) {
+				case PROMQL_FN_MIN_OVER_TIME: take = f < best || isnan(best); break;
+				case PROMQL_FN_MAX_OVER_TIME: take = f > best || isnan(best); break;
+				case PROMQL_FN_TS_OF_MIN_OVER_TIME: take = f <= best || isnan(best); break;
+				default: take = f >= best || isnan(best); break;
+				}
+				if (take) {
+					best = f;
+					bt = p[k].t;
+				}
+			}
+			v = (id == PROMQL_FN_MIN_OVER_TIME || id == PROMQL_FN_MAX_OVER_TIME) ? best : (double)bt / 1000;
+			break;
+		}
+		case PROMQL_FN_LAST_OVER_TIME:
+			v = p[np - 1].v;
+			break;
+		case PROMQL_FN_FIRST_OVER_TIME:
+			v = p[0].v;
+			break;
+		case PROMQL_FN_TS_OF_LAST_OVER_TIME:
+			v = (double)p[np - 1].t / 1000;
+			break;
+		case PROMQL_FN_TS_OF_FIRST_OVER_TIME:
+			v = (double)p[0].t / 1000;
+			break;
+		case PROMQL_FN_PRESENT_OVER_TIME:
+			v = 1;
+			break;
+		case PROMQL_FN_STDDEV_OVER_TIME:
+			v = sqrt(variance_over(p, np));
+			break;
+		case PROMQL_FN_STDVAR_OVER_TIME:
+			v = variance_over(p, np);
+			break;
+		case PROMQL_FN_QUANTILE_OVER_TIME:
+		case PROMQL_FN_MAD_OVER_TIME: {
+			double *vals = arena_alloc(c->sa, np * sizeof *vals);
+			if (!vals)
+				return promql__oom(c);
+			bool has_nan = false;
+			for (size_t k = 0; k < np; k++) {
+				vals[k] = p[k].v;
+				has_nan |= isnan(vals[k]);
+			}
+			if (id == PROMQL_FN_QUANTILE_OVER_TIME) {
+				v = promql__quantile(args[0].scalar, vals, np);
+			} else if (has_nan) {
+				v = NAN;
+			} else {
+				double med = promql__quantile(0.5, vals, np);
+				for (size_t k = 0; k < np; k++)
+					vals[k] = fabs(vals[k] - med);
+				v = promql__quantile(0.5, vals, np);
+			}
+			break;
+		}
+		default:
+			return promql__errorf(c, "function %s is not supported", n->call.func->name);
+		}
+		if (!ok)
+			continue;
+		emit(out, s->ls, v, t, keep_name ? s->drop_name : true);
+		if (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE) {
+			const char *mn = labels_get(&s->ls, NAME);
+			if (mn && *mn && !counter_name_ok(mn))
+				promql__infof(c, n->call.args[0],
+					      "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"%s\"",
+					      mn);
+		}
+	}
+	(void)cmp_dbl;
+	return 0;
+}
+
+/* ---- dates ---- */
+
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	/* Howard Hinnant's days-from-civil inverse */
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	unsigned doe = (unsigned)(days - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t yy = (int64_t)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static bool leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static double date_fn(promql_func_id id, double secs_f)
+{
+	int64_t secs = (int64_t)secs_f;
+	int64_t days = secs / 86400, rem = secs % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	int64_t y;
+	unsigned m, d;
+	civil(days, &y, &m, &d);
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	switch (id) {
+	case PROMQL_FN_DAY_OF_MONTH: return d;
+	case PROMQL_FN_DAY_OF_WEEK: {
+		int64_t w = (days + 4) % 7;
+		return (double)(w < 0 ? w + 7 : w);
+	}
+	case PROMQL_FN_DAY_OF_YEAR: {
+		int doy = (int)d;
+		for (unsigned k = 1; k < m; k++)
+			doy += mdays[k - 1] + (k == 2 && leap(y));
+		return doy;
+	}
+	case PROMQL_FN_DAYS_IN_MONTH: return mdays[m - 1] + (m == 2 && leap(y));
+	case PROMQL_FN_HOUR: return (double)(rem / 3600);
+	case PROMQL_FN_MINUTE: return (double)(rem % 3600 / 60);
+	case PROMQL_FN_MONTH: return m;
+	case PROMQL_FN_YEAR: return (double)y;
+	default: return NAN;
+	}
+}
+
+/* ---- natural sort as github.com/facette/natsort ---- */
+
+static size_t chunk(const char *s, size_t i, size_t n)
+{
+	bool dig = s[i] >= '0' && s[i] <= '9';
+	size_t j = i;
+	while (j < n && ((s[j] >= '0' && s[j] <= '9') == dig))
+		j++;
+	return j;
+}
+
+static bool atoi_ok(const char *s, size_t n, long long *v)
+{
+	if (n == 0 || n > 18)
+		return false;
+	long long r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		r = r * 10 + (s[i] - '0');
+	}
+	*v = r;
+	return true;
+}
+
+static bool natless(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	/* count chunks */
+	size_t ia = 0, ib = 0;
+	while (ia < na) {
+		size_t ea = chunk(a, ia, na);
+		if (ib >= nb)
+			return false;
+		size_t eb = chunk(b, ib, nb);
+		bool lasta = ea >= na, lastb = eb >= nb;
+		long long x, y;
+		if (atoi_ok(a + ia, ea - ia, &x) && atoi_ok(b + ib, eb - ib, &y)) {
+			if (x == y) {
+				if (lasta)
+					return true;
+				if (lastb)
+					return false;
+				ia = ea;
+				ib = eb;
+				continue;
+			}
+			return x < y;
+		}
+		size_t la = ea - ia, lb = eb - ib;
+		if (la == lb && memcmp(a + ia, b + ib, la) == 0) {
+			if (lasta)
+				return true;
+			if (lastb)
+				return false;
+			ia = ea;
+			ib = eb;
+			continue;
+		}
+		int r = memcmp(a + ia, b + ib, la < lb ? la : lb);
+		if (r == 0)
+			return la < lb;
+		return r < 0;
+	}
+	return false;
+}
+
+typedef struct sort_item {
+	ev_sample s;
+	size_t idx;
+} sort_item;
+
+static int cmp_asc(const void *a, const void *b)
+{
+	const sort_item *x = a, *y = b;
+	bool xn = isnan(x->s.v), yn = isnan(y->s.v);
+	if (xn != yn)
+		return xn - yn;
+	if (!xn && x->s.v != y->s.v)
+		return x->s.v < y->s.v ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	const sort_item *x = a, *y = b;
+	bool xn = isnan(x->s.v), yn = isnan(y->s.v);
+	if (xn != yn)
+		return xn - yn;
+	if (!xn && x->s.v != y->s.v)
+		return x->s.v > y->s.v ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int cmp_by_label(const sort_item *x, const sort_item *y, const char **lb, size_t nl)
+{
+	for (size_t i = 0; i < nl; i++) {
+		const char *a = labels_get(&x->s.ls, lb[i]), *b = labels_get(&y->s.ls, lb[i]);
+		if (!a)
+			a = "";
+		if (!b)
+			b = "";
+		if (strcmp(a, b) == 0)
+			continue;
+		return natless(a, b) ? -1 : 1;
+	}
+	return labels_cmp(&x->s.ls, &y->s.ls);
+}
+
+static void sort_by_label(sort_item *it, size_t n, const char **lb, size_t nl, bool desc)
+{
+	/* insertion sort (stable, no global state); vectors to sort are small */
+	for (size_t i = 1; i < n; i++) {
+		sort_item x = it[i];
+		size_t j = i;
+		while (j > 0) {
+			int r = cmp_by_label(&it[j - 1], &x, lb, nl);
+			if (desc ? r >= 0 : r <= 0)
+				break;
+			it[j] = it[j - 1];
+			j--;
+		}
+		it[j] = x;
+	}
+}
+
+/* ---- label_replace / label_join ---- */
+
+static bool valid_label_name(const char *s, size_t n)
+{
+	return n > 0 && utf8_valid(s, n);
+}
+
+static int dup_check(ev_ctx *c, const ev_vector *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		for (size_t j = i + 1; j < v->n; j++)
+			if (labels_equal(&v->s[i].ls, &v->s[j].ls))
+				return promql__errorf(c, "vector cannot contain metrics with the same labelset");
+	return 0;
+}
+
+static int expand_template(buf *b, const char *tpl, size_t tl, const promql_regex *re, const char *src, const long *ov,
+			   int ng)
+{
+	for (size_t i = 0; i < tl; i++) {
+		if (tpl[i] != '$' || i + 1 >= tl) {
+			buf_putc(b, tpl[i]);
+			continue;
+		}
+		size_t j = i + 1;
+		const char *name;
+		size_t nl;
+		bool brace = false;
+		if (tpl[j] == '$') {
+			buf_putc(b, '$');
+			i = j;
+			continue;
+		}
+		if (tpl[j] == '{') {
+			brace = true;
+			j++;
+			size_t k = j;
+			while (k < tl && tpl[k] != '}')
+				k++;
+			if (k >= tl) {
+				buf_putc(b, '$');
+				continue;
+			}
+			name = tpl + j;
+			nl = k - j;
+			j = k + 1;
+		} else {
+			size_t k = j;
+			while (k < tl && ((tpl[k] >= 'a' && tpl[k] <= 'z') || (tpl[k] >= 'A' && tpl[k] <= 'Z') ||
+					  (tpl[k] >= '0' && tpl[k] <= '9') || tpl[k] == '_'))
+				k++;
+			name = tpl + j;
+			nl = k - j;
+			j = k;
+		}
+		if (nl == 0) {
+			buf_putc(b, '$');
+			continue;
+		}
+		(void)brace;
+		bool num = true;
+		long gi = 0;
+		for (size_t k = 0; k < nl; k++) {
+			if (name[k] < '0' || name[k] > '9') {
+				num = false;
+				break;
+			}
+			gi = gi * 10 + (name[k] - '0');
+			if (gi > 100000)
+				gi = 100000;
+		}
+		if (!num) {
+			char nb[128];
+			if (nl < sizeof nb) {
+				memcpy(nb, name, nl);
+				nb[nl] = 0;
+				gi = promql_regex_group_index(re, nb);
+			} else {
+				gi = -1;
+			}
+		}
+		if (gi >= 0 && gi < ng && ov[2 * gi] >= 0)
+			buf_append(b, src + ov[2 * gi], (size_t)(ov[2 * gi + 1] - ov[2 * gi]));
+		i = j - 1;
+	}
+	return 0;
+}
+
+static int label_replace(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	const promql_node *const *a = (const promql_node *const *)n->call.args;
+	const char *dst = unparen(a[1])->string.value, *repl = unparen(a[2])->string.value;
+	size_t repl_len = unparen(a[2])->string.len;
+	const char *src = unparen(a[3])->string.value;
+	const promql_node *ren = unparen(a[4]);
+	promql_regex *re = promql__cache_get(c, n);
+	if (!re) {
+		char err[256];
+		if (promql_regex_compile(ren->string.value, ren->string.len, c->qa, &re, err, sizeof err) != 0)
+			return promql__errorf(c, "invalid regular expression in label_replace(): %s", ren->string.value);
+		if (promql__cache_put(c, n, re) < 0)
+			return -1;
+	}
+	if (!valid_label_name(dst, unparen(a[1])->string.len))
+		return promql__errorf(c, "invalid destination label name in label_replace(): %s", dst);
+	ev_value in;
+	if (promql__eval(c, a[0], t, &in) < 0)
+		return -1;
+	if (out_init(c, out, in.vec.n) < 0)
+		return -1;
+	int ng = promql_regex_group_count(re) + 1;
+	long *ov = arena_alloc(c->sa, (size_t)ng * 2 * sizeof *ov);
+	if (!ov)
+		return promql__oom(c);
+	for (size_t i = 0; i < in.vec.n; i++) {
+		ev_sample s = in.vec.s[i];
+		const char *sv = labels_get(&s.ls, src);
+		if (!sv)
+			sv = "";
+		int r = promql_regex_match_groups(re, sv, strlen(sv), ov, ng);
+		if (r > 0) {
+			buf b;
+			buf_init(&b, 0);
+			expand_template(&b, repl, repl_len, re, sv, ov, r);
+			const char *val = arena_strndup(c->sa, b.data ? b.data : "", b.len);
+			buf_deinit(&b);
+			if (!val)
+				return promql__oom(c);
+			s.ls = promql__labels_set(c->sa, &s.ls, dst, val);
+			if (!s.ls.v)
+				return promql__oom(c);
+			if (strcmp(dst, NAME) == 0)
+				s.drop_name = false;
+		}
+		s.t = t;
+		out->vec.s[out->vec.n++] = s;
+	}
+	return dup_check(c, &out->vec);
+}
+
+static int label_join(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	const promql_node *const *a = (const promql_node *const *)n->call.args;
+	const char *dst = unparen(a[1])->string.value;
+	const char *sep = unparen(a[2])->string.value;
+	size_t nsrc = n->call.n_args - 3;
+	for (size_t k = 0; k < nsrc; k++) {
+		const promql_node *sn = unparen(a[3 + k]);
+		if (!valid_label_name(sn->string.value, sn->string.len))
+			return promql__errorf(c, "invalid source label name in label_join(): %s", sn->string.value);
+	}
+	if (!valid_label_name(dst, unparen(a[1])->string.len))
+		return promql__errorf(c, "invalid destination label name in label_join(): %s", dst);
+	ev_value in;
+	if (promql__eval(c, a[0], t, &in) < 0)
+		return -1;
+	if (out_init(c, out, in.vec.n) < 0)
+		return -1;
+	for (size_t i = 0; i < in.vec.n; i++) {
+		ev_sample s = in.vec.s[i];
+		buf b;
+		buf_init(&b, 0);
+		for (size_t k = 0; k < nsrc; k++) {
+			if (k)
+				buf_puts(&b, sep);
+			const char *v = labels_get(&s.ls, unparen(a[3 + k])->string.value);
+			if (v)
+				buf_puts(&b, v);
+		}
+		const char *val = arena_strndup(c->sa, b.data ? b.data : "", b.len);
+		buf_deinit(&b);
+		if (!val)
+			return promql__oom(c);
+		s.ls = promql__labels_set(c->sa, &s.ls, dst, val);
+		if (!s.ls.v)
+			return promql__oom(c);
+		if (strcmp(dst, NAME) == 0)
+			s.drop_name = false;
+		s.t = t;
+		out->vec.s[out->vec.n++] = s;
+	}
+	return dup_check(c, &out->vec);
+}
+
+/* ---- classic histograms ---- */
+
+typedef struct bucket {
+	double ub, count;
+} bucket;
+
+typedef struct hgroup {
+	slod_labels ls; /* labels without le */
+	uint64_t sig;
+	bucket *b;
+	size_t n, cap;
+} hgroup;
+
+static int cmp_bucket(const void *a, const void *b)
+{
+	double x = ((const bucket *)a)->ub, y = ((const bucket *)b)->ub;
+	return (x > y) - (x < y);
+}
+
+static size_t coalesce(bucket *b, size_t n)
+{
+	bucket last = b[0];
+	size_t i = 0;
+	for (size_t k = 1; k < n; k++) {
+		if (b[k].ub == last.ub) {
+			last.count += b[k].count;
+		} else {
+			b[i++] = last;
+			last = b[k];
+		}
+	}
+	b[i++] = last;
+	return i;
+}
+
+static bool almost_eq(double a, double b, double eps)
+{
+	if (isnan(a) && isnan(b))
+		return true;
+	if (a == b)
+		return true;
+	const double min_normal = 2.2250738585072014e-308;
+	double abs_sum = fabs(a) + fabs(b), diff = fabs(a - b);
+	if (a == 0 || b == 0 || abs_sum < min_normal)
+		return diff < eps * min_normal;
+	return diff / fmin(abs_sum, 1.7976931348623157e308) < eps;
+}
+
+static double bucket_quantile(double q, bucket *b, size_t n, bool *forced)
+{
+	*forced = false;
+	if (isnan(q))
+		return NAN;
+	if (q < 0)
+		return -INFINITY;
+	if (q > 1)
+		return INFINITY;
+	qsort(b, n, sizeof *b, cmp_bucket);
+	if (!isinf(b[n - 1].ub) || b[n - 1].ub < 0)
+		return NAN;
+	n = coalesce(b, n);
+	double prev = b[0].count;
+	for (size_t i = 1; i < n; i++) {
+		double cur = b[i].count;
+		if (cur == prev)
+			continue;
+		if (almost_eq(prev, cur, 1e-12)) {
+			b[i].count = prev;
+			continue;
+		}
+		if (cur < prev) {
+			b[i].count = prev;
+			*forced = true;
+			continue;
+		}
+		prev = cur;
+	}
+	if (n < 2)
+		return NAN;
+	double obs = b[n - 1].count;
+	if (obs == 0)
+		return NAN;
+	double rank = q * obs;
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b[mid].count >= rank)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	size_t k = lo;
+	if (k == n - 1)
+		return b[n - 2].ub;
+	if (k == 0 && b[0].ub <= 0)
+		return b[0].ub;
+	double start = 0, end = b[k].ub, count = b[k].count;
+	if (k > 0) {
+		start = b[k - 1].ub;
+		count -= b[k - 1].count;
+		rank -= b[k - 1].count;
+	}
+	return start + (end - start) * (rank / count);
+}
+
+static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
+{
+	qsort(b, n, sizeof *b, cmp_bucket);
+	if (!isinf(b[n - 1].ub) || b[n - 1].ub < 0)
+		return NAN;
+	n = coalesce(b, n);
+	double count = b[n - 1].count;
+	if (count == 0 || isnan(lower) || isnan(upper))
+		return NAN;
+	if (lower >= upper)
+		return 0;
+	double rank = 0, lrank = 0, urank = 0;
+	bool lset = false, uset = false;
+	double lb = 0;
+	if (b[0].ub <= 0)
+		lb = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			lb = b[i - 1].ub;
+		double ub = b[i].ub;
+		if (!lset && lb >= lower) {
+			lrank = rank;
+			lset = true;
+		}
+		if (!uset && lb >= upper) {
+			urank = rank;
+			uset = true;
+		}
+		if (lset && uset)
+			break;
+		if (!lset && lb < lower && ub > lower) {
+			lrank = isinf(lb) && lb < 0 ? b[i].count : rank + (b[i].count - rank) * (lower - lb) / (ub - lb);
+			lset = true;
+		}
+		if (!uset && lb < upper && ub > upper) {
+			urank = isinf(lb) && lb < 0 ? b[i].count : rank + (b[i].count - rank) * (upper - lb) / (ub - lb);
+			uset = true;
+		}
+		if (lset && uset)
+			break;
+		rank = b[i].count;
+	}
+	if (!lset || lrank > count)
+		lrank = count;
+	if (!uset || urank > count)
+		urank = count;
+	return (urank - lrank) / count;
+}
+
+static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const ev_vector *in, double p1, double p2,
+			     bool fraction, const promql_node *vec_arg, ev_value *out)
+{
+	hgroup *g = arena_alloc(c->sa, (in->n ? in->n : 1) * sizeof *g);
+	if (!g)
+		return promql__oom(c);
+	size_t ng = 0;
+	const char *le_name = "le";
+	for (size_t i = 0; i < in->n; i++) {
+		const ev_sample *s = &in->s[i];
+		const char *le = labels_get(&s->ls, le_name);
+		char *end = NULL;
+		double ub = 0;
+		bool ok = false;
+		if (le && *le) {
+			if (strcasecmp(le, "+inf") == 0 || strcasecmp(le, "inf") == 0 || strcasecmp(le, "+infinity") == 0 ||
+			    strcasecmp(le, "infinity") == 0) {
+				ub = INFINITY;
+				ok = true;
+			} else if (strcasecmp(le, "-inf") == 0 || strcasecmp(le, "-infinity") == 0) {
+				ub = -INFINITY;
+				ok = true;
+			} else if (strcasecmp(le, "nan") == 0) {
+				ub = NAN;
+				ok = true;
+			} else {
+				ub = strtod(le, &end);
+				ok = end && *end == 0 && !isinf(ub) && end != le;
+				if (!ok && end && *end == 0 && isinf(ub))
+					ok = true; /* overflowing numbers: Go returns ±Inf with an error */
+				if (isinf(ub) && strncasecmp(le, "0x", 2) != 0 && !strpbrk(le, "iI"))
+					ok = false;
+			}
+		}
+		if (!ok) {
+			const char *mn = labels_get(&s->ls, NAME);
+			promql__warnf(c, vec_arg, "bucket label \"le\" is missing or has a malformed value of \"%s\"%s%s%s",
+				      le ? le : "", mn ? " for metric name \"" : "", mn ? mn : "", mn ? "\"" : "");
+			continue;
+		}
+		slod_labels wo = promql__labels_without(c->sa, &s->ls, le_name);
+		if (!wo.v)
+			return promql__oom(c);
+		uint64_t sig = labels_hash(&wo);
+		size_t k;
+		for (k = 0; k < ng; k++)
+			if (g[k].sig == sig && labels_equal(&g[k].ls, &wo))
+				break;
+		if (k == ng) {
+			g[ng] = (hgroup){wo, sig, NULL, 0, 0};
+			ng++;
+		}
+		hgroup *h = &g[k];
+		if (h->n == h->cap) {
+			size_t nc = h->cap ? h->cap * 2 : 8;
+			bucket *nb = arena_alloc(c->sa, nc * sizeof *nb);
+			if (!nb)
+				return promql__oom(c);
+			if (h->n)
+				memcpy(nb, h->b, h->n * sizeof *nb);
+			h->b = nb;
+			h->cap = nc;
+		}
+		h->b[h->n++] = (bucket){ub, s->v};
+	}
+	if (out_init(c, out, ng) < 0)
+		return -1;
+	for (size_t k = 0; k < ng; k++) {
+		if (g[k].n == 0)
+			continue;
+		double v;
+		if (fraction) {
+			v = bucket_fraction(p1, p2, g[k].b, g[k].n);
+		} else {
+			bool forced;
+			v = bucket_quantile(p1, g[k].b, g[k].n, &forced);
+			if (forced) {
+				const char *mn = labels_get(&g[k].ls, NAME);
+				promql__infof(c, vec_arg,
+					      "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)%s%s%s",
+					      mn ? " for metric name \"" : "", mn ? mn : "", mn ? "\"" : "");
+			}
+		}
+		emit(out, g[k].ls, v, t, true);
+	}
+	(void)n;
+	return 0;
+}
+
+/* ---- dispatcher ---- */
+
+static double simple(promql_func_id id, double v, bool *ok)
+{
+	*ok = true;
+	switch (id) {
+	case PROMQL_FN_ABS: return fabs(v);
+	case PROMQL_FN_CEIL: return ceil(v);
+	case PROMQL_FN_FLOOR: return floor(v);
+	case PROMQL_FN_EXP: return exp(v);
+	case PROMQL_FN_SQRT: return sqrt(v);
+	case PROMQL_FN_LN: return log(v);
+	case PROMQL_FN_LOG2: return log2(v);
+	case PROMQL_FN_LOG10: return log10(v);
+	case PROMQL_FN_SIN: return sin(v);
+	case PROMQL_FN_COS: return cos(v);
+	case PROMQL_FN_TAN: return tan(v);
+	case PROMQL_FN_ASIN: return asin(v);
+	case PROMQL_FN_ACOS: return acos(v);
+	case PROMQL_FN_ATAN: return atan(v);
+	case PROMQL_FN_SINH: return sinh(v);
+	case PROMQL_FN_COSH: return cosh(v);
+	case PROMQL_FN_TANH: return tanh(v);
+	case PROMQL_FN_ASINH: return asinh(v);
+	case PROMQL_FN_ACOSH: return acosh(v);
+	case PROMQL_FN_ATANH: return atanh(v);
+	case PROMQL_FN_RAD: return v * M_PI / 180;
+	case PROMQL_FN_DEG: return v * 180 / M_PI;
+	case PROMQL_FN_SGN: return v < 0 ? -1 : v > 0 ? 1 : v;
+	default: *ok = false; return 0;
+	}
+}
+
+int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	promql_func_id id = n->call.func->id;
+	if (id == PROMQL_FN_LABEL_REPLACE)
+		return label_replace(c, n, t, out);
+	if (id == PROMQL_FN_LABEL_JOIN)
+		return label_join(c, n, t, out);
+	if (id == PROMQL_FN_INFO)
+		return promql__errorf(c, "function info is not supported");
+	size_t na = n->call.n_args;
+	ev_value args[8];
+	if (na > 8)
+		return promql__errorf(c, "too many arguments");
+	size_t mi = (size_t)-1;
+	for (size_t i = 0; i < na; i++) {
+		if (promql__eval(c, n->call.args[i], t, &args[i]) < 0)
+			return -1;
+		if (args[i].type == PROMQL_TYPE_MATRIX && mi == (size_t)-1)
+			mi = i;
+	}
+	if (mi != (size_t)-1)
+		return eval_range_fn(c, n, t, args, mi, out);
+
+	if ((id == PROMQL_FN_SORT || id == PROMQL_FN_SORT_DESC || id == PROMQL_FN_SORT_BY_LABEL ||
+	     id == PROMQL_FN_SORT_BY_LABEL_DESC) &&
+	    c->start != c->end)
+		promql__warnf(c, n, "sort is ineffective for range queries since results are always ordered by labels");
+
+	switch (id) {
+	case PROMQL_FN_TIME:
+		out->type = PROMQL_TYPE_SCALAR;
+		out->scalar = (double)t / 1000;
+		return 0;
+	case PROMQL_FN_PI:
+		out->type = PROMQL_TYPE_SCALAR;
+		out->scalar = M_PI;
+		return 0;
+	case PROMQL_FN_SCALAR: {
+		out->type = PROMQL_TYPE_SCALAR;
+		out->scalar = args[0].vec.n == 1 ? args[0].vec.s[0].v : NAN;
+		return 0;
+	}
+	case PROMQL_FN_VECTOR: {
+		if (out_init(c, out, 1) < 0)
+			return -1;
+		emit(out, (slod_labels){0}, args[0].scalar, t, false);
+		return 0;
+	}
+	case PROMQL_FN_ABSENT: {
+		if (out_init(c, out, 1) < 0)
+			return -1;
+		if (args[0].vec.n == 0)
+			emit(out, absent_labels(c, n->call.args[0]), 1, t, false);
+		return 0;
+	}
+	case PROMQL_FN_TIMESTAMP: {
+		bool sel = unparen(n->call.args[0])->kind == PROMQL_NODE_VECTOR_SELECTOR;
+		if (out_init(c, out, args[0].vec.n) < 0)
+			return -1;
+		for (size_t i = 0; i < args[0].vec.n; i++) {
+			const ev_sample *s = &args[0].vec.s[i];
+			emit(out, s->ls, (double)(sel ? s->t : t) / 1000, t, true);
+		}
+		return 0;
+	}
+	case PROMQL_FN_DAYS_IN_MONTH:
+	case PROMQL_FN_DAY_OF_MONTH:
+	case PROMQL_FN_DAY_OF_WEEK:
+	case PROMQL_FN_DAY_OF_YEAR:
+	case PROMQL_FN_HOUR:
+	case PROMQL_FN_MINUTE:
+	case PROMQL_FN_MONTH:
+	case PROMQL_FN_YEAR: {
+		if (na == 0) {
+			if (out_init(c, out, 1) < 0)
+				return -1;
+			emit(out, (slod_labels){0}, date_fn(id, (double)(t / 1000)), t, false);
+			return 0;
+		}
+		if (out_init(c, out, args[0].vec.n) < 0)
+			return -1;
+		for (size_t i = 0; i < args[0].vec.n; i++) {
+			const ev_sample *s = &args[0].vec.s[i];
+			double v = s->v;
+			double r = isnan(v) || isinf(v) ? date_fn(id, (double)INT64_MIN) : date_fn(id, v);
+			emit(out, s->ls, r, t, true);
+		}
+		return 0;
+	}
+	case PROMQL_FN_CLAMP:
+	case PROMQL_FN_CLAMP_MIN:
+	case PROMQL_FN_CLAMP_MAX: {
+		double lo = -INFINITY, hi = INFINITY;
+		if (id == PROMQL_FN_CLAMP) {
+			lo = args[1].scalar;
+			hi = args[2].scalar;
+		} else if (id == PROMQL_FN_CLAMP_MIN) {
+			lo = args[1].scalar;
+		} else {
+			hi = args[1].scalar;
+		}
+		if (out_init(c, out, args[0].vec.n) < 0)
+			return -1;
+		if (hi < lo)
+			return 0;
+		for (size_t i = 0; i < args[0].vec.n; i++) {
+			const ev_sample *s = &args[0].vec.s[i];
+			emit(out, s->ls, fmax(lo, fmin(hi, s->v)), t, true);
+		}
+		return 0;
+	}
+	case PROMQL_FN_ROUND: {
+		double to = na >= 2 ? args[1].scalar : 1;
+		double inv = 1.0 / to;
+		if (out_init(c, out, args[0].vec.n) < 0)
+			return -1;
+		for (size_t i = 0; i < args[0].vec.n; i++) {
+			const ev_sample *s = &args[0].vec.s[i];
+			emit(out, s->ls, floor(s->v * inv + 0.5) / inv, t, true);
+		}
+		return 0;
+	}
+	case PROMQL_FN_SORT:
+	case PROMQL_FN_SORT_DESC:
+	case PROMQL_FN_SORT_BY_LABEL:
+	case PROMQL_FN_SORT_BY_LABEL_DESC: {
+		size_t nv = args[0].vec.n;
+		sort_item *it = arena_alloc(c->sa, (nv ? nv : 1) * sizeof *it);
+		if (!it || out_init(c, out, nv) < 0)
+			return promql__oom(c);
+		for (size_t i = 0; i < nv; i++)
+			it[i] = (sort_item){args[0].vec.s[i], i};
+		if (id == PROMQL_FN_SORT)
+			qsort(it, nv, sizeof *it, cmp_asc);
+		else if (id == PROMQL_FN_SORT_DESC)
+			qsort(it, nv, sizeof *it, cmp_desc);
+		else {
+			size_t nl = na - 1;
+			const char **lb = arena_alloc(c->sa, (nl ? nl : 1) * sizeof *lb);
+			if (!lb)
+				return promql__oom(c);
+			for (size_t k = 0; k < nl; k++)
+				lb[k] = args[1 + k].str;
+			sort_by_label(it, nv, lb, nl, id == PROMQL_FN_SORT_BY_LABEL_DESC);
+		}
+		for (size_t i = 0; i < nv; i++) {
+			it[i].s.t = t;
+			out->vec.s[out->vec.n++] = it[i].s;
+		}
+		return 0;
+	}
+	case PROMQL_FN_HISTOGRAM_QUANTILE: {
+		double q = args[0].scalar;
+		if (isnan(q) || q < 0 || q > 1) {
+			char b[FMT_FLOAT_MAX];
+			fmt_float_go(b, q, 'g');
+			promql__warnf(c, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
+		}
+		return classic_histogram(c, n, t, &args[1].vec, q, 0, false, n->call.args[1], out);
+	}
+	case PROMQL_FN_HISTOGRAM_AVG:
+	case PROMQL_FN_HISTOGRAM_COUNT:
+	case PROMQL_FN_HISTOGRAM_SUM:
+	case PROMQL_FN_HISTOGRAM_STDDEV:
+	case PROMQL_FN_HISTOGRAM_STDVAR:
+	case PROMQL_FN_HISTOGRAM_QUANTILES:
+	case PROMQL_FN_START_TIMESTAMP:
+		/* these read native histograms / start timestamps, which slod does not store: float
+		 * samples are ignored as Prometheus ignores them */
+		return out_init(c, out, 1);
+	case PROMQL_FN_HISTOGRAM_FRACTION:
+		return classic_histogram(c, n, t, &args[2].vec, args[0].scalar, args[1].scalar, true, n->call.args[2], out);
+	default:
+		break;
+	}
+	/* simple per-sample math */
+	bool ok;
+	simple(id, 0, &ok);
+	if (!ok)
+		return promql__errorf(c, "function %s is not supported", n->call.func->name);
+	if (out_init(c, out, args[0].vec.n) < 0)
+		return -1;
+	for (size_t i = 0; i < args[0].vec.n; i++) {
+		const ev_sample *s = &args[0].vec.s[i];
+		emit(out, s->ls, simple(id, s->v, &ok), t, true);
+	}
+	return 0;
+}
