@@ -227,5 +227,6 @@ void api__h_series(api_req *r);           /* h_series.c */
 void api__h_labels(api_req *r);           /* h_series.c */
 void api__h_label_values(api_req *r);     /* h_series.c */
 void api__h_export(api_req *r);           /* h_export.c */
+void api__h_ui(api_req *r);               /* h_ui.c: the embedded web page */
 
 #endif

@@ -18,6 +18,10 @@ const api_route api__routes[] = {
 	{API_GET, "/-/healthy", api__h_healthy, false},
 	{API_GET, "/-/ready", api__h_ready, false},
 	{API_GET, "/metrics", api__h_metrics, false},
+	{API_GET, "/", api__h_ui, false},
+	{API_GET, "/slos", api__h_ui, false},
+	{API_GET, "/slos/*", api__h_ui, false},
+	{API_GET, "/ui/*", api__h_ui, false},
 };
 
 const size_t api__n_routes = sizeof api__routes / sizeof api__routes[0];

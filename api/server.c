@@ -327,10 +327,10 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_access, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_THREAD_POOL_SIZE, threads,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 				  MHD_OPTION_CONNECTION_TIMEOUT, 120u,
 				  MHD_OPTION_END);

@@ -1,0 +1,202 @@
+/*
+ * config.c — the YAML config file reader for slod's own settings (libyaml document API).
+ *
+ * The whole file (at most 1 MiB) is loaded as one libyaml document; the root must be a mapping.
+ * Sections web, storage and log are walked key by key; each scalar goes through the same
+ * validators as the flags (settings.h); a field whose MAIN_SET_* bit is in s->from_flags is left
+ * alone (flags win). Other top-level sections (rule files, SLO specs, alerting) belong to other
+ * modules and are skipped here. Errors name the file, 1-based line and column and the key.
+ * Cost: linear in the file; libyaml holds the node tree until the function returns.
+ */
+#include "main/settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "util/fmt.h"
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+typedef struct cfg_ctx {
+	const char *path;
+	yaml_document_t *doc;
+	main_settings *s;
+	char *err;
+	size_t errlen;
+} cfg_ctx;
+
+static int fail(cfg_ctx *c, const yaml_node_t *n, const char *fmt, const char *a, const char *b)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, fmt, a, b);
+	snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->path, n ? n->start_mark.line + 1 : 0,
+		 n ? n->start_mark.column + 1 : 0, msg);
+	return -1;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* Applies one key of a section; returns 0, -1 (error set), or 1 for an unknown key. */
+static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_node_t *vn)
+{
+	main_settings *s = c->s;
+	const char *v = scalar(vn);
+	char full[128];
+	snprintf(full, sizeof full, "%s.%s", section, key);
+	if (!v)
+		return fail(c, vn, "%s%s: expected a scalar value", full, "");
+
+#define SKIP(bit) ((s->from_flags & (bit)) != 0)
+	if (strcmp(full, "web.listen_address") == 0) {
+		if (!*v || strlen(v) >= sizeof s->listen)
+			return fail(c, vn, "%s: invalid address \"%s\"", full, v);
+		if (!SKIP(MAIN_SET_LISTEN))
+			snprintf(s->listen, sizeof s->listen, "%s", v);
+	} else if (strcmp(full, "web.max_body_bytes") == 0) {
+		size_t n;
+		if (main_parse_size(v, &n) != 0 || n == 0)
+			return fail(c, vn, "%s: invalid byte size \"%s\"", full, v);
+		if (!SKIP(MAIN_SET_MAX_BODY))
+			s->max_body_bytes = n;
+	} else if (strcmp(full, "storage.path") == 0) {
+		if (!*v || strlen(v) >= sizeof s->storage_path)
+			return fail(c, vn, "%s: invalid path \"%s\"", full, v);
+		if (!SKIP(MAIN_SET_STORAGE_PATH))
+			snprintf(s->storage_path, sizeof s->storage_path, "%s", v);
+	} else if (strcmp(full, "storage.wal_fsync") == 0) {
+		tsdb_fsync_policy p;
+		if (main_parse_fsync(v, &p) != 0)
+			return fail(c, vn, "%s: want always, interval or never, got \"%s\"", full, v);
+		if (!SKIP(MAIN_SET_FSYNC))
+			s->fsync = p;
+	} else if (strcmp(full, "log.level") == 0) {
+		int l;
+		if (main_parse_log_level(v, &l) != 0)
+			return fail(c, vn, "%s: want debug, info, warn or error, got \"%s\"", full, v);
+		if (!SKIP(MAIN_SET_LOG_LEVEL))
+			s->log_level = l;
+	} else {
+		static const struct {
+			const char *key;
+			unsigned bit;
+			size_t off;
+		} durs[] = {
+			{"storage.retention", MAIN_SET_RETENTION, offsetof(main_settings, retention_ms)},
+			{"storage.wal_fsync_interval", MAIN_SET_FSYNC_INTERVAL, offsetof(main_settings, fsync_interval_ms)},
+			{"storage.ooo_window", MAIN_SET_OOO, offsetof(main_settings, ooo_window_ms)},
+			{"storage.checkpoint_interval", MAIN_SET_CHECKPOINT,
+			 offsetof(main_settings, checkpoint_interval_ms)},
+		};
+		for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++) {
+			if (strcmp(full, durs[i].key) != 0)
+				continue;
+			int64_t ms;
+			if (parse_duration_ms(v, strlen(v), &ms) != 0 || ms < 0)
+				return fail(c, vn, "%s: invalid duration \"%s\"", full, v);
+			if (!SKIP(durs[i].bit))
+				memcpy((char *)s + durs[i].off, &ms, sizeof ms);
+			return 0;
+		}
+		return 1;
+	}
+#undef SKIP
+	return 0;
+}
+
+static int walk_section(cfg_ctx *c, const char *section, yaml_node_t *map)
+{
+	if (map->type == YAML_SCALAR_NODE && map->data.scalar.length == 0)
+		return 0; /* "web:" with nothing under it */
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(c, map, "%s: expected a mapping%s", section, "");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+		const char *k = kn ? scalar(kn) : NULL;
+		if (!k || !vn)
+			return fail(c, kn, "%s: keys must be scalars%s", section, "");
+		int rc = apply(c, section, k, vn);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			return fail(c, kn, "unknown key \"%s\" in section \"%s\"", k, section);
+	}
+	return 0;
+}
+
+int main_config_load(const char *path, main_settings *s, char *err, size_t errlen)
+{
+	int ret = -1;
+	FILE *f = NULL;
+	unsigned char *text = NULL;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool parser_ok = false, doc_ok = false;
+
+	f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open config file", path);
+		goto out;
+	}
+	text = malloc(CONFIG_MAX_BYTES + 1);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	size_t n = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
+	if (n > CONFIG_MAX_BYTES) {
+		snprintf(err, errlen, "%s: config file larger than %d bytes", path, CONFIG_MAX_BYTES);
+		goto out;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	parser_ok = true;
+	yaml_parser_set_input_string(&parser, text, n);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML syntax error");
+		goto out;
+	}
+	doc_ok = true;
+	cfg_ctx c = {path, &doc, s, err, errlen};
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		ret = 0; /* empty file */
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		fail(&c, root, "the top level must be a mapping%s%s", "", "");
+		goto out;
+	}
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(&doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(&doc, p->value);
+		const char *k = kn ? scalar(kn) : NULL;
+		if (!k || !vn) {
+			fail(&c, kn, "top-level keys must be scalars%s%s", "", "");
+			goto out;
+		}
+		if (strcmp(k, "web") == 0 || strcmp(k, "storage") == 0 || strcmp(k, "log") == 0) {
+			if (walk_section(&c, k, vn) != 0)
+				goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (doc_ok)
+		yaml_document_delete(&doc);
+	if (parser_ok)
+		yaml_parser_delete(&parser);
+	free(text);
+	if (f)
+		fclose(f);
+	return ret;
+}

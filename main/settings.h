@@ -1,0 +1,72 @@
+/*
+ * settings.h — slod's runtime settings: defaults, Prometheus-style command-line flags and the YAML
+ * config file (main module; libyaml is private to main/config.c here).
+ *
+ * Precedence: defaults < config file < flags. Each field has a bit in `from_flags`; the config
+ * loader leaves fields whose bit is set alone, so flags win whatever the order of loading.
+ * Strings are fixed-size copies (no ownership questions); numbers are already validated.
+ */
+#ifndef SLOD_MAIN_SETTINGS_H
+#define SLOD_MAIN_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsdb/tsdb.h"
+
+#define MAIN_PATH_MAX 4096
+
+enum {
+	MAIN_SET_LISTEN = 1u << 0,
+	MAIN_SET_STORAGE_PATH = 1u << 1,
+	MAIN_SET_RETENTION = 1u << 2,
+	MAIN_SET_FSYNC = 1u << 3,
+	MAIN_SET_OOO = 1u << 4,
+	MAIN_SET_MAX_BODY = 1u << 5,
+	MAIN_SET_LOG_LEVEL = 1u << 6,
+	MAIN_SET_CHECKPOINT = 1u << 7,
+	MAIN_SET_FSYNC_INTERVAL = 1u << 8,
+};
+
+typedef struct main_settings {
+	char config_file[MAIN_PATH_MAX];   /* "" = none */
+	char listen[256];                  /* --web.listen-address, default 127.0.0.1:9099 */
+	char storage_path[MAIN_PATH_MAX];  /* --storage.path, default ./slod-data */
+	int64_t retention_ms;              /* --storage.retention, default 35d */
+	tsdb_fsync_policy fsync;           /* --storage.wal-fsync, default always */
+	int64_t fsync_interval_ms;         /* --storage.wal-fsync-interval, default 1s */
+	int64_t ooo_window_ms;             /* --storage.ooo-window, default 0 */
+	int64_t checkpoint_interval_ms;    /* --storage.checkpoint-interval, default 15m */
+	size_t max_body_bytes;             /* --web.max-body-bytes, default 32MiB */
+	int log_level;                     /* --log.level debug|info|warn|error, default info */
+	unsigned from_flags;               /* MAIN_SET_* bits given on the command line */
+} main_settings;
+
+/* Results of main_flags_parse besides 0 (run) and -1 (error). */
+enum { MAIN_FLAGS_HELP = 1, MAIN_FLAGS_VERSION = 2 };
+
+void main_settings_default(main_settings *s);
+/* Parses argv[0..argc) (flags only, no program name or subcommand): "--name=value", "--name value",
+ * "-h"/"--help", "--version". Returns 0, MAIN_FLAGS_HELP, MAIN_FLAGS_VERSION, or -1 with err set
+ * ("unknown flag --x", "invalid value \"y\" for --storage.retention: ..."). */
+int main_flags_parse(int argc, char **argv, main_settings *s, char *err, size_t errlen);
+/* Reads the YAML config file at path (at most 1 MiB) into s, skipping fields set by flags.
+ * Recognised keys (all optional):
+ *   web:     { listen_address: HOST:PORT, max_body_bytes: SIZE }
+ *   storage: { path: DIR, retention: DURATION, wal_fsync: always|interval|never,
+ *              wal_fsync_interval: DURATION, ooo_window: DURATION, checkpoint_interval: DURATION }
+ *   log:     { level: debug|info|warn|error }
+ * Unknown keys inside these sections are errors (typos); other top-level sections are left to the
+ * modules that own them. Returns 0 or -1 with err set ("config.yml:3:5: ..."). */
+int main_config_load(const char *path, main_settings *s, char *err, size_t errlen);
+
+/* Value parsers shared by flags and config (0 or -1). */
+int main_parse_size(const char *v, size_t *out);        /* 1024, 512KB, 32MiB, 1GB ... */
+int main_parse_fsync(const char *v, tsdb_fsync_policy *out);
+int main_parse_log_level(const char *v, int *out);
+
+/* The usage text (for --help and after a flag error). */
+extern const char main_usage[];
+
+#endif

@@ -1,0 +1,289 @@
+/* Tests for the api server end to end: a real libmicrohttpd server on an ephemeral port with an
+ * in-memory tsdb, driven over plain sockets (tests/api/http_client.c). Covers readiness, routing
+ * (404/405), body limits (413), remote write and text import, the metadata routes with Prometheus's
+ * semantics, export, status and /metrics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/api.h"
+#include "http_client.h"
+#include "ingest/ingest.h"
+#include "ingest/prompb/remote.pb-c.h"
+#include "tsdb/tsdb.h"
+
+typedef struct fixture {
+	api_server *srv;
+	tsdb *db;
+	uint16_t port;
+} fixture;
+
+static http_resp req(fixture *f, const char *method, const char *path, const char *headers, const char *body,
+		     size_t len)
+{
+	http_resp r;
+	http_request(f->port, method, path, headers, body, len, 10000, &r);
+	return r;
+}
+
+static http_resp get(fixture *f, const char *path)
+{
+	return req(f, "GET", path, NULL, NULL, 0);
+}
+
+static http_resp post_form(fixture *f, const char *path, const char *form)
+{
+	return req(f, "POST", path, "Content-Type: application/x-www-form-urlencoded\r\n", form, strlen(form));
+}
+
+static void expect(http_resp r, int status, const char *body)
+{
+	if (r.status != status || (body && strcmp(r.body ? r.body : "", body) != 0))
+		fprintf(stderr, "got %d: %s\nwant %d: %s\n", r.status, r.body ? r.body : "(null)", status,
+			body ? body : "(any)");
+	assert_int_equal(r.status, status);
+	if (body)
+		assert_string_equal(r.body, body);
+	http_resp_free(&r);
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	api_options o;
+	api_options_default(&o);
+	o.listen_address = "127.0.0.1:0";
+	o.max_body_bytes = 64 * 1024;
+	o.threads = 2;
+	o.version = "9.9.9-test";
+	char err[256];
+	assert_int_equal(api_server_start(&o, &f->srv, err, sizeof err), 0);
+	f->port = api_server_port(f->srv);
+	assert_true(f->port > 0);
+	*state = f;
+	return 0;
+}
+
+static void make_ready(fixture *f)
+{
+	tsdb_options to;
+	tsdb_options_default(&to);
+	to.retention_ms = 0;
+	char err[256];
+	assert_int_equal(tsdb_open(&to, &f->db, err, sizeof err), 0);
+	api_backend be = {.db = f->db};
+	api_server_set_backend(f->srv, &be);
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	api_server_stop(f->srv);
+	tsdb_close(f->db);
+	free(f);
+	return 0;
+}
+
+static void import(fixture *f, const char *text)
+{
+	expect(req(f, "POST", "/api/v1/import/prometheus", "Content-Type: text/plain\r\n", text, strlen(text)), 204,
+	       "");
+}
+
+static const char sample_text[] = "up{job=\"api\",instance=\"a:1\"} 1 1700000000000\n"
+				  "up{job=\"api\",instance=\"b:1\"} 0 1700000000000\n"
+				  "up{job=\"db\",instance=\"c:1\"} 1 1700000000000\n"
+				  "http_requests_total{job=\"api\",code=\"200\"} 10 1700000000000\n"
+				  "http_requests_total{job=\"api\",code=\"500\"} 2 1700000060000\n";
+
+static void test_readiness_and_routing(void **state)
+{
+	fixture *f = *state;
+	expect(get(f, "/-/healthy"), 200, "slod is Healthy.\n");
+	expect(get(f, "/-/ready"), 503, "Service Unavailable\n");
+	expect(get(f, "/api/v1/series?match[]=up"), 503, NULL);
+	http_resp m = get(f, "/metrics");
+	assert_int_equal(m.status, 200);
+	assert_non_null(strstr(m.body, "slod_ready 0\n"));
+	assert_null(strstr(m.body, "slod_tsdb_series"));
+	http_resp_free(&m);
+	expect(get(f, "/api/v1/status/buildinfo"), 200, NULL);
+
+	make_ready(f);
+	expect(get(f, "/-/ready"), 200, "slod is Ready.\n");
+	expect(get(f, "/nope"), 404, "404 page not found\n");
+	expect(get(f, "/api/v1/write"), 405, NULL);
+	expect(req(f, "DELETE", "/api/v1/series", NULL, NULL, 0), 405, NULL);
+	expect(req(f, "HEAD", "/-/healthy", NULL, NULL, 0), 200, NULL);
+
+	http_resp b = get(f, "/api/v1/status/buildinfo");
+	assert_int_equal(b.status, 200);
+	assert_non_null(strstr(b.body, "{\"status\":\"success\",\"data\":{\"version\":\"9.9.9-test\""));
+	char ct[128];
+	assert_int_equal(http_resp_header(&b, "Content-Type", ct, sizeof ct), 0);
+	assert_string_equal(ct, "application/json");
+	http_resp_free(&b);
+}
+
+static void test_body_limit(void **state)
+{
+	fixture *f = *state;
+	make_ready(f);
+	size_t n = 200 * 1024;
+	char *big = malloc(n);
+	memset(big, 'a', n);
+	http_resp r = req(f, "POST", "/api/v1/import/prometheus", "Content-Type: text/plain\r\n", big, n);
+	assert_int_equal(r.status, 413);
+	http_resp_free(&r);
+	free(big);
+	/* the server still works and counted it */
+	http_resp m = get(f, "/metrics");
+	assert_non_null(strstr(m.body, "slod_http_request_body_too_large_total 1\n"));
+	http_resp_free(&m);
+}
+
+static void test_series(void **state)
+{
+	fixture *f = *state;
+	make_ready(f);
+	import(f, sample_text);
+	expect(get(f, "/api/v1/series?match[]=up%7Bjob%3D%22api%22%7D"), 200,
+	       "{\"status\":\"success\",\"data\":[{\"__name__\":\"up\",\"instance\":\"a:1\",\"job\":\"api\"},"
+	       "{\"__name__\":\"up\",\"instance\":\"b:1\",\"job\":\"api\"}]}");
+	/* union of two match[], sorted, duplicates removed; POST form works the same */
+	const char *want = "{\"status\":\"success\",\"data\":["
+			   "{\"__name__\":\"http_requests_total\",\"code\":\"500\",\"job\":\"api\"},"
+			   "{\"__name__\":\"up\",\"instance\":\"c:1\",\"job\":\"db\"}]}";
+	expect(get(f, "/api/v1/series?match[]=up{job=\"db\"}&match[]=http_requests_total{code=\"500\"}"
+		      "&match[]=up{instance=\"c:1\"}"),
+	       200, want);
+	expect(post_form(f, "/api/v1/series",
+			 "match%5B%5D=up%7Bjob%3D%22db%22%7D&match%5B%5D=http_requests_total%7Bcode%3D%22500%22%7D"),
+	       200, want);
+	/* time range: only the 500 series has a sample at 1700000060 */
+	expect(get(f, "/api/v1/series?match[]=http_requests_total&start=1700000030&end=1700000090"), 200,
+	       "{\"status\":\"success\",\"data\":[{\"__name__\":\"http_requests_total\",\"code\":\"500\",\"job\":\"api\"}]}");
+	expect(get(f, "/api/v1/series?match[]=nothing_here"), 200, "{\"status\":\"success\",\"data\":[]}");
+	/* limit truncates with a warning */
+	expect(get(f, "/api/v1/series?match[]=up&limit=1"), 200,
+	       "{\"status\":\"success\",\"data\":[{\"__name__\":\"up\",\"instance\":\"a:1\",\"job\":\"api\"}],"
+	       "\"warnings\":[\"results truncated due to limit\"]}");
+	/* errors */
+	expect(get(f, "/api/v1/series"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"no match[] parameter provided\"}");
+	expect(get(f, "/api/v1/series?match[]=%7Bjob%3D~%22.*%22%7D"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"match[] must contain at least one non-empty "
+	       "matcher\"}");
+	http_resp r = get(f, "/api/v1/series?match[]=up%7B");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "\"errorType\":\"bad_data\",\"error\":\"1:"));
+	http_resp_free(&r);
+	expect(get(f, "/api/v1/series?match[]=up&start=yesterday"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"start\\\": cannot "
+	       "parse \\\"yesterday\\\" to a valid timestamp\"}");
+	expect(get(f, "/api/v1/series?match[]=up&limit=x"), 400, NULL);
+}
+
+static void test_labels(void **state)
+{
+	fixture *f = *state;
+	make_ready(f);
+	import(f, sample_text);
+	expect(get(f, "/api/v1/labels"), 200, "{\"status\":\"success\",\"data\":[\"__name__\",\"code\",\"instance\",\"job\"]}");
+	expect(get(f, "/api/v1/labels?match[]=up"), 200, "{\"status\":\"success\",\"data\":[\"__name__\",\"instance\",\"job\"]}");
+	expect(post_form(f, "/api/v1/labels", "match[]=http_requests_total&match[]=up{job=\"db\"}"), 200,
+	       "{\"status\":\"success\",\"data\":[\"__name__\",\"code\",\"instance\",\"job\"]}");
+	expect(get(f, "/api/v1/label/job/values"), 200, "{\"status\":\"success\",\"data\":[\"api\",\"db\"]}");
+	expect(get(f, "/api/v1/label/__name__/values"), 200,
+	       "{\"status\":\"success\",\"data\":[\"http_requests_total\",\"up\"]}");
+	expect(get(f, "/api/v1/label/instance/values?match[]=up{job=\"api\"}"), 200,
+	       "{\"status\":\"success\",\"data\":[\"a:1\",\"b:1\"]}");
+	expect(get(f, "/api/v1/label/instance/values?match[]=up{job=\"api\"}&limit=1"), 200,
+	       "{\"status\":\"success\",\"data\":[\"a:1\"],\"warnings\":[\"results truncated due to limit\"]}");
+	expect(get(f, "/api/v1/label/nosuch/values"), 200, "{\"status\":\"success\",\"data\":[]}");
+	expect(get(f, "/api/v1/label/bad-name/values"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid label name: \\\"bad-name\\\"\"}");
+}
+
+static void test_remote_write_and_export(void **state)
+{
+	fixture *f = *state;
+	make_ready(f);
+	Prometheus__Label l1 = PROMETHEUS__LABEL__INIT, l2 = PROMETHEUS__LABEL__INIT;
+	l1.name = "__name__";
+	l1.value = "rw_metric";
+	l2.name = "job";
+	l2.value = "pusher";
+	Prometheus__Label *ls[] = {&l1, &l2};
+	Prometheus__Sample s1 = PROMETHEUS__SAMPLE__INIT, s2 = PROMETHEUS__SAMPLE__INIT;
+	s1.value = 1.5;
+	s1.timestamp = 1700000000000;
+	s2.value = 2.25;
+	s2.timestamp = 1700000015000;
+	Prometheus__Sample *ss[] = {&s1, &s2};
+	Prometheus__TimeSeries ts = PROMETHEUS__TIME_SERIES__INIT;
+	ts.n_labels = 2;
+	ts.labels = ls;
+	ts.n_samples = 2;
+	ts.samples = ss;
+	Prometheus__TimeSeries *tss[] = {&ts};
+	Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
+	wr.n_timeseries = 1;
+	wr.timeseries = tss;
+	buf body;
+	buf_init(&body, 0);
+	assert_int_equal(ingest_encode_write_request(&wr, &body), 0);
+	const char *hdrs = "Content-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n"
+			   "X-Prometheus-Remote-Write-Version: 0.1.0\r\n";
+	expect(req(f, "POST", "/api/v1/write", hdrs, body.data, body.len), 204, "");
+	expect(req(f, "POST", "/api/v1/write", "Content-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\n",
+		   body.data, body.len),
+	       415, NULL);
+	http_resp bad = req(f, "POST", "/api/v1/write", hdrs, "garbage!", 8);
+	assert_int_equal(bad.status, 400);
+	assert_non_null(strchr(bad.body, '\n'));
+	http_resp_free(&bad);
+	buf_deinit(&body);
+
+	expect(get(f, "/api/v1/export?match[]=rw_metric"), 200,
+	       "{\"metric\":{\"__name__\":\"rw_metric\",\"job\":\"pusher\"},\"values\":[1.5,2.25],"
+	       "\"timestamps\":[1700000000000,1700000015000]}\n");
+	expect(get(f, "/api/v1/export?match[]=rw_metric&start=1700000010"), 200,
+	       "{\"metric\":{\"__name__\":\"rw_metric\",\"job\":\"pusher\"},\"values\":[2.25],"
+	       "\"timestamps\":[1700000015000]}\n");
+	expect(get(f, "/api/v1/export"), 400, NULL);
+
+	http_resp m = get(f, "/metrics");
+	assert_int_equal(m.status, 200);
+	assert_non_null(strstr(m.body, "slod_http_requests_total{code=\"204\",handler=\"/api/v1/write\"} 1\n"));
+	assert_non_null(strstr(m.body, "slod_http_requests_total{code=\"415\",handler=\"/api/v1/write\"} 1\n"));
+	assert_non_null(strstr(m.body, "slod_remote_write_requests_total{outcome=\"ok\"} 1\n"));
+	assert_non_null(strstr(m.body, "slod_samples_ingested_total 2\n"));
+	assert_non_null(strstr(m.body, "slod_tsdb_series 1\n"));
+	assert_non_null(strstr(m.body, "slod_ready 1\n"));
+	http_resp_free(&m);
+
+	http_resp st = get(f, "/api/v1/status/tsdb");
+	assert_int_equal(st.status, 200);
+	assert_non_null(strstr(st.body, "\"headStats\":{\"numSeries\":1,"));
+	assert_non_null(strstr(st.body, "\"seriesCountByMetricName\":[{\"name\":\"rw_metric\",\"value\":1}]"));
+	assert_non_null(strstr(st.body, "\"bytesPerSample\":"));
+	http_resp_free(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_readiness_and_routing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_write_and_export, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
