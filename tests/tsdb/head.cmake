@@ -1,3 +1,4 @@
 # tsdb storage engine tests (head, index, WAL, snapshot, retention).
 slod_unit_test(tsdb.head SOURCES test_head.c DEPS slod_tsdb TIMEOUT 300)
 slod_unit_test(tsdb.index SOURCES test_index.c DEPS slod_tsdb)
+slod_unit_test(tsdb.wal SOURCES test_wal.c DEPS slod_tsdb TIMEOUT 300)
