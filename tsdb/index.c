@@ -490,7 +490,8 @@ static int union_values(const tsdb__name_ent *ne, const tsdb_matcher *m, bool wa
 			continue;
 		if (idset_reserve(out, out->n + ve->p.n))
 			return -1;
-		memcpy(out->v + out->n, ve->p.ids, ve->p.n * sizeof(uint32_t));
+		if (ve->p.n)
+			memcpy(out->v + out->n, ve->p.ids, ve->p.n * sizeof(uint32_t));
 		out->n += ve->p.n;
 		lists++;
 	}
@@ -592,7 +593,7 @@ long tsdb__index_select(tsdb *db, const tsdb_matcher *m, size_t nm, uint32_t **i
 		tsdb__postings *p = tsdb__index_value(tsdb__index_name(db, in), iv);
 		if (idset_reserve(&res, best_n ? best_n : 1))
 			goto out;
-		if (p)
+		if (p && p->n)
 			memcpy(res.v, p->ids, p->n * sizeof(uint32_t));
 		res.n = p ? p->n : 0;
 		started = true;
@@ -634,7 +635,8 @@ long tsdb__index_select(tsdb *db, const tsdb_matcher *m, size_t nm, uint32_t **i
 				if (!started) {
 					if (idset_reserve(&res, u.n ? u.n : 1))
 						goto out;
-					memcpy(res.v, u.v, u.n * sizeof(uint32_t));
+					if (u.n)
+						memcpy(res.v, u.v, u.n * sizeof(uint32_t));
 					res.n = u.n;
 					started = true;
 				} else {
@@ -644,7 +646,8 @@ long tsdb__index_select(tsdb *db, const tsdb_matcher *m, size_t nm, uint32_t **i
 				if (!started) {
 					if (idset_reserve(&res, db->all.n ? db->all.n : 1))
 						goto out;
-					memcpy(res.v, db->all.ids, db->all.n * sizeof(uint32_t));
+					if (db->all.n)
+						memcpy(res.v, db->all.ids, db->all.n * sizeof(uint32_t));
 					res.n = db->all.n;
 					started = true;
 				}
@@ -659,7 +662,8 @@ long tsdb__index_select(tsdb *db, const tsdb_matcher *m, size_t nm, uint32_t **i
 	if (!started) {
 		if (idset_reserve(&res, db->all.n ? db->all.n : 1))
 			goto out;
-		memcpy(res.v, db->all.ids, db->all.n * sizeof(uint32_t));
+		if (db->all.n)
+			memcpy(res.v, db->all.ids, db->all.n * sizeof(uint32_t));
 		res.n = db->all.n;
 	}
 	rc = (long)res.n;

@@ -308,7 +308,8 @@ static long list_segments(const tsdb *db, uint32_t **out)
 		v[n++] = (uint32_t)strtoul(s, NULL, 10);
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_u32);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_u32);
 	*out = v;
 	return (long)n;
 }

@@ -164,7 +164,7 @@ static void test_random_vs_brute(void **state)
 	enum { NS = 3000 };
 	static const char *names[] = {"a", "b", "c", "d"};
 	for (int i = 0; i < NS; i++) {
-		slod_label lv[5];
+		slod_label lv[6];
 		char vals[5][16];
 		size_t n = 0;
 		snprintf(vals[0], 16, "%d", i);
