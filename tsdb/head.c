@@ -633,7 +633,6 @@ int tsdb_open(const tsdb_options *opt, tsdb **out, char *err, size_t errlen)
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&db->idx_lock, &ra);
-	pthread_rwlock_init(&db->commit_rw, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&db->pin_mu, NULL);
 	pthread_mutex_init(&db->maint_mu, NULL);
@@ -699,7 +698,6 @@ void tsdb_close(tsdb *db)
 	}
 	tsdb__index_free(db);
 	pthread_rwlock_destroy(&db->idx_lock);
-	pthread_rwlock_destroy(&db->commit_rw);
 	pthread_mutex_destroy(&db->pin_mu);
 	pthread_mutex_destroy(&db->maint_mu);
 	pthread_mutex_destroy(&db->wal_mu);
@@ -919,6 +917,11 @@ void tsdb__apply_replayed(tsdb *db, const struct tsdb__staged *st, size_t n)
 	apply_staged(db, st, n, false);
 }
 
+void tsdb__apply_committed(tsdb *db, const struct tsdb__staged *st, size_t n)
+{
+	apply_staged(db, st, n, true);
+}
+
 int tsdb_appender_commit(tsdb_appender *a)
 {
 	if (!a)
@@ -933,11 +936,8 @@ int tsdb_appender_commit(tsdb_appender *a)
 			rc = TSDB_ERR_NOMEM;
 			goto out;
 		}
-		pthread_rwlock_rdlock(&db->commit_rw);
-		rc = tsdb__wal_commit(db, a->newser, a->nnew, a->wbuf, a->wlen);
-		if (rc == 0)
-			apply_staged(db, a->st, a->n, true);
-		pthread_rwlock_unlock(&db->commit_rw);
+		/* applies the batch under the WAL lock, in log order */
+		rc = tsdb__wal_commit(db, a->newser, a->nnew, a->wbuf, a->wlen, a->st, a->n);
 	} else {
 		apply_staged(db, a->st, a->n, true);
 	}

@@ -14,8 +14,8 @@
  *              u32 nooo, nooo x { i64 t, u64 v } }
  *   u8 0 (end of series) | u32 CRC32C of every preceding byte
  *
- * Consistency: tsdb_checkpoint() takes commit_rw for writing (no commit is between its WAL write
- * and its in-memory apply), rotates the WAL to segment N, releases it, and writes a snapshot of
+ * Consistency: commits write and apply under wal_mu; tsdb_checkpoint() rotates the WAL to segment N
+ * under wal_mu (so every commit of segments < N is already applied), and writes a snapshot of
  * the memory state tagged wal_seq = N. Everything in segments < N is in memory at that point, so in
  * the snapshot; samples of segment >= N that also made it into the snapshot are dropped as
  * duplicates on replay. The file is written as snapshot.N.tmp, fsynced, renamed and the directory
@@ -619,9 +619,7 @@ int tsdb_checkpoint(tsdb *db, char *err, size_t errlen)
 		return 0; /* memory only: nothing to checkpoint */
 	pthread_mutex_lock(&db->maint_mu);
 	uint32_t seg;
-	pthread_rwlock_wrlock(&db->commit_rw);
 	int rc = tsdb__wal_rotate(db, &seg);
-	pthread_rwlock_unlock(&db->commit_rw);
 	if (rc) {
 		snprintf(err, errlen, "checkpoint: cannot rotate the WAL: %s", strerror(errno));
 	} else if ((rc = tsdb__snapshot_write(db, seg, err, errlen)) == 0) {

@@ -9,12 +9,13 @@
  *   index          one rwlock guarding: the intern table (refcounted strings), the postings index
  *                  name -> value -> sorted ref list, the all-series list, and series creation
  *   WAL            wal_mu guarding the segment fd and write offset; fsync_mu/cond for group commit
- *   commit_rw      read-held by every commit from WAL write to in-memory apply; write-held by a
- *                  checkpoint while it rotates the WAL, so memory covers every closed segment
+ *                  A commit writes its records and applies its samples to memory under wal_mu, so
+ *                  memory always reflects the log order (replay reproduces exactly what queries saw)
+ *                  and a checkpoint that rotates the WAL under wal_mu knows memory covers every
+ *                  closed segment.
  *   maint_mu       serialises checkpoint and retention
  *
- * Lock order: stripe mutex -> idx_lock -> series spin lock. wal_mu is taken with commit_rw read-held
- * and never while holding a series or stripe lock. No lock is held while decoding samples for a
+ * Lock order: wal_mu -> stripe mutex -> idx_lock -> series spin lock. No lock is held while decoding samples for a
  * query or while writing a snapshot file except a series' own spin lock while copying its bytes.
  *
  * Memory reclamation: series, sealed chunk buffers and interned strings removed by retention are
@@ -165,7 +166,6 @@ struct tsdb {
 	_Atomic int64_t st_min_t, st_max_t;
 
 	/* WAL (wal.c) */
-	pthread_rwlock_t commit_rw;
 	pthread_mutex_t wal_mu;
 	int wal_fd;
 	uint32_t wal_seg;    /* current segment number */
@@ -221,9 +221,12 @@ uint32_t tsdb__crc32c(uint32_t crc, const void *p, size_t n);
 
 /* wal.c */
 int tsdb__wal_open(tsdb *db, uint32_t first_seg, char *err, size_t errlen);
-/* Writes hdr (series records, may be empty) then body as whole records; applies fsync policy.
- * new_series lists series to log if not yet logged. Returns 0 or TSDB_ERR_IO. */
-int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const uint8_t *body, size_t blen);
+struct tsdb__staged;
+/* Writes the SERIES records of new_series not yet logged, then body (framed SAMPLES records),
+ * applies st[0..n) to memory under the WAL lock, then applies the fsync policy.
+ * Returns 0 or TSDB_ERR_IO (write failed: nothing applied; fsync failed: applied, not durable). */
+int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const uint8_t *body, size_t blen,
+		     const struct tsdb__staged *st, size_t n);
 /* Encodes a samples record for n staged samples into out (appends). */
 struct tsdb__staged {
 	tsdb__series *s;
@@ -232,7 +235,7 @@ struct tsdb__staged {
 };
 int tsdb__wal_encode_samples(const struct tsdb__staged *st, size_t n, uint8_t **out, size_t *len, size_t *cap);
 void tsdb__wal_close(tsdb *db);
-/* Rotates to a new segment (caller holds commit_rw write). Returns the new segment number. */
+/* Rotates to a new segment under wal_mu. Returns 0 and the new segment number. */
 int tsdb__wal_rotate(tsdb *db, uint32_t *new_seg);
 void tsdb__wal_remove_before(tsdb *db, uint32_t seg);
 int tsdb__bg_start(tsdb *db);
@@ -242,6 +245,7 @@ int tsdb__series_insert_loaded(tsdb *db, tsdb__series *s);
 tsdb__series *tsdb__series_alloc(size_t nlabels);
 void tsdb__series_free(tsdb__series *s);
 void tsdb__apply_replayed(tsdb *db, const struct tsdb__staged *st, size_t n);
+void tsdb__apply_committed(tsdb *db, const struct tsdb__staged *st, size_t n);
 void tsdb__stripe_remove(tsdb *db, uint64_t hash, uint32_t ref);
 void tsdb__graves_free(tsdb *db, uint64_t before_epoch);
 

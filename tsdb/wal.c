@@ -24,12 +24,16 @@
  *     broken and every later commit fails with TSDB_ERR_IO (nothing half-written is ever followed
  *     by acknowledged data).
  *
+ * Ordering: samples are applied to memory under wal_mu right after their write, so the accept/reject
+ *   decisions (out of order, duplicates) made in memory are the ones replay makes again.
+ *
  * Durability: commit returns after write() (kill -9 safe: the bytes are in the page cache) and,
  *   with TSDB_FSYNC_ALWAYS, after an fdatasync covering them (power-loss safe). Concurrent
  *   committers elect one leader that fsyncs for all bytes written so far; the others wait on
  *   fsync_cond (group commit).
  *
- * Costs: commit = encoding outside any lock (~12-15 bytes/sample), one writev under wal_mu.
+ * Costs: commit = encoding outside any lock (~12-15 bytes/sample), then under wal_mu one writev and
+ *   the in-memory apply (~30-50 ns/sample); the fsync wait happens after wal_mu is released.
  *   Replay reads each segment with one read() and decodes ~20-40 M samples/s per core.
  */
 #include <dirent.h>
@@ -686,7 +690,8 @@ static int sync_upto(tsdb *db, uint64_t target)
 	return rc;
 }
 
-int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const uint8_t *body, size_t blen)
+int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const uint8_t *body, size_t blen,
+		     const struct tsdb__staged *st, size_t n)
 {
 	int rc = 0;
 	size_t slen = 0;
@@ -744,6 +749,8 @@ int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const ui
 	db->wal_written += total;
 	db->wal_since_ckpt += total;
 	atomic_fetch_add_explicit(&db->st_wal_bytes, total, memory_order_relaxed);
+	/* apply in log order, so that replay reproduces memory exactly */
+	tsdb__apply_committed(db, st, n);
 unlock:
 	if (rc)
 		for (size_t i = 0; i < nlogged; i++)
