@@ -33,9 +33,10 @@ static void usage(FILE *err, const char *cmd)
 	if (strcmp(cmd, "generate") == 0)
 		fprintf(err, "usage: slod generate -i PATH [-o PATH] [--default-slo-period 30d] [--slo-period-windows-path DIR]\n"
 			     "                     [-l k=v ...] [--disable-alerts] [--disable-recordings]\n"
-			     "                     [--output-format prometheus|prometheus-operator]\n");
+			     "                     [--output-format prometheus|prometheus-operator] [-e REGEX] [-n REGEX]\n");
 	else
-		fprintf(err, "usage: slod validate -i PATH [--default-slo-period 30d] [--slo-period-windows-path DIR]\n");
+		fprintf(err, "usage: slod validate -i PATH [--default-slo-period 30d] [--slo-period-windows-path DIR]\n"
+			     "                     [--ignore-slo-duplicates] [-e REGEX] [-n REGEX]\n");
 }
 
 /* Returns 0, or 2 after printing a usage error. */
@@ -259,7 +260,7 @@ int slo_cli_validate(int argc, char **argv, FILE *out, FILE *err)
 		nwarn += d[i].severity == SLO_DIAG_WARNING;
 	if (rc == 0)
 		fprintf(out, "validation succeeded: %zu SLO specs, %zu SLOs, %zu warnings\n", ng, nslo, nwarn);
-	else if (rc == 1)
+	else if (rc == 1 && slo_set_error_count(s))
 		fprintf(err, "validation failed: %zu errors, %zu warnings\n", slo_set_error_count(s), nwarn);
 	slo_set_free(s);
 	free_cli(&c);

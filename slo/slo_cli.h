@@ -4,9 +4,10 @@
  * generated rules (stdout mode) and summaries, err receives diagnostics and usage errors.
  *
  *   slod validate -i PATH [--default-slo-period 30d] [--slo-period-windows-path DIR]
+ *                 [--ignore-slo-duplicates] [-e|--fs-exclude REGEX] [-n|--fs-include REGEX]
  *   slod generate -i PATH [-o PATH] [--default-slo-period 30d] [--slo-period-windows-path DIR]
  *                 [-l k=v ...] [--extra-labels k=v] [--disable-alerts] [--disable-recordings]
- *                 [--output-format prometheus|prometheus-operator]
+ *                 [--output-format prometheus|prometheus-operator] [-e REGEX] [-n REGEX]
  * Flags also accept the --flag=value form. A directory input is read recursively (*.yaml, *.yml);
  * with generate, the output must then be a directory and gets one file per input file.
  *
