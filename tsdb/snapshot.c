@@ -4,7 +4,7 @@
  * Byte format: docs/format/snapshot.md.
  *
  * Layout (all integers little-endian)
- *   "SLODSNP1" | u32 version=1 | u32 wal_seq | u64 nstrings
+ *   "SLODSNP1" | u32 version=1 | u32 wal_seq | u32 next_ref | u64 nstrings
  *   nstrings x { u32 len, bytes }                       string table (each distinct label string once)
  *   series*: { u8 1, u32 ref, u32 nlabels, u64 hash, nlabels x { u32 name_idx, u32 value_idx },
  *              i64 min_t, i64 max_t, u64 last_v, u32 nchunks,
@@ -244,6 +244,7 @@ int tsdb__snapshot_write(tsdb *db, uint32_t wal_seq, char *err, size_t errlen)
 	put(&w, SNAP_MAGIC, 8);
 	put32(&w, SNAP_VERSION);
 	put32(&w, wal_seq);
+	put32(&w, max_ref);
 	put64(&w, nstr);
 	uint32_t idx = 0;
 	for (uint32_t i = 0; i < db->istr_cap && !w.err; i++) {
@@ -504,7 +505,7 @@ static int load_file(tsdb *db, const char *path, uint32_t *wal_seq, char *err, s
 			break;
 		got += (size_t)n;
 	}
-	if (got != len || len < 8 + 4 + 4 + 8 + 1 + 4) {
+	if (got != len || len < 8 + 4 + 4 + 4 + 8 + 1 + 4) {
 		snprintf(err, errlen, "snapshot: %s: short file", path);
 		*corrupt = true;
 		goto out;
@@ -519,6 +520,7 @@ static int load_file(tsdb *db, const char *path, uint32_t *wal_seq, char *err, s
 	rd r = {b + 8, b + len - 4, false};
 	uint32_t ver = get32(&r);
 	*wal_seq = get32(&r);
+	uint32_t next_ref = get32(&r);
 	nstr = get64(&r);
 	if (ver != SNAP_VERSION || nstr > (uint64_t)(r.end - r.p) / 4) {
 		snprintf(err, errlen, "snapshot: %s: unsupported version %" PRIu32, path, ver);
@@ -563,6 +565,9 @@ static int load_file(tsdb *db, const char *path, uint32_t *wal_seq, char *err, s
 		*corrupt = true;
 		goto out;
 	}
+	/* refs of series removed before the snapshot are never handed out again */
+	if (next_ref > db->next_ref)
+		db->next_ref = next_ref;
 	rc = 0;
 out:
 	if (strs) {

@@ -345,6 +345,7 @@ typedef struct replay {
 	uint32_t *alias_k, *alias_v; /* open addressing wal ref -> ref */
 	size_t acap, an;
 	uint64_t samples, series, unknown, records;
+	uint64_t max_ref; /* highest ref named by any record, known or not */
 } replay;
 
 static int alias_put(replay *r, uint32_t k, uint32_t v)
@@ -435,6 +436,8 @@ static int replay_series_rec(replay *r, const uint8_t *p, const uint8_t *end)
 				p += l;
 			}
 		}
+		if (ref > r->max_ref)
+			r->max_ref = ref;
 		slod_labels ls = {r->lv, nl};
 		tsdb__series *s;
 		bool created;
@@ -474,6 +477,8 @@ static int replay_samples_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		uint64_t ref, dt;
 		if (!get_uvarint(&p, end, &ref) || !get_uvarint(&p, end, &dt) || end - p < 8)
 			return -1;
+		if (ref > r->max_ref)
+			r->max_ref = ref;
 		uint64_t v = get_u64le(p);
 		p += 8;
 		tsdb__series *s = (ref == last_ref && last) ? last : replay_series(r, ref);
@@ -625,6 +630,11 @@ int tsdb__wal_open(tsdb *db, uint32_t first_seg, char *err, size_t errlen)
 			 segs[i], r.samples - before);
 		next = segs[i] + 1;
 	}
+	/* never reuse a ref the log mentions, even one whose series record was lost */
+	pthread_rwlock_wrlock(&db->idx_lock);
+	if (r.max_ref < UINT32_MAX && r.max_ref + 1 > db->next_ref)
+		db->next_ref = (uint32_t)r.max_ref + 1;
+	pthread_rwlock_unlock(&db->idx_lock);
 	if (r.unknown)
 		slod_log(&db->opt.logger, SLOD_LOG_WARN, "tsdb", "wal: dropped %" PRIu64 " samples of unknown series", r.unknown);
 	slod_log(&db->opt.logger, SLOD_LOG_INFO, "tsdb",
