@@ -875,6 +875,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	c.start = start;
 	c.end = end;
 	c.interval = is_range ? step : e->o.default_eval_interval_ms;
+	c.qstep = is_range ? step : 0;
 	c.lookback = qo && qo->lookback_delta_ms > 0 ? qo->lookback_delta_ms : e->o.lookback_delta_ms;
 	c.max_samples = e->o.max_samples;
 	c.cancel = qo ? qo->cancel : NULL;

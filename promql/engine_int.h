@@ -80,6 +80,7 @@ typedef struct ev_ctx {
 	arena *sa;             /* step arena: reset between steps of a range query */
 	int64_t start, end;    /* query range (instant: start == end) */
 	int64_t interval;      /* query step (instant: the default evaluation interval) */
+	int64_t qstep;         /* query step (instant: 0) */
 	int64_t lookback;
 	size_t max_samples;
 	size_t cur_samples;    /* samples held in the current step's values (approximate) */

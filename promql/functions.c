@@ -464,6 +464,25 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 	return 0;
 }
 
+/* Go's math.Min/Max: NaN wins; -0 < +0. */
+static double go_min(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return NAN;
+	if (a == 0 && b == 0)
+		return signbit(a) ? a : b;
+	return a < b ? a : b;
+}
+
+static double go_max(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return NAN;
+	if (a == 0 && b == 0)
+		return signbit(a) ? b : a;
+	return a > b ? a : b;
+}
+
 /* ---- dates ---- */
 
 static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
@@ -983,8 +1002,26 @@ static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
 	return (urank - lrank) / count;
 }
 
-static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const ev_vector *in, double p1, double p2,
-			     bool fraction, const promql_node *vec_arg, ev_value *out)
+/* FormatOpenMetricsFloat: "0.0", "1.0", "0.25", "+Inf", "NaN", integers get ".0". */
+static void fmt_om_float(char *out, double f)
+{
+	if (isnan(f)) {
+		strcpy(out, "NaN");
+		return;
+	}
+	if (isinf(f)) {
+		strcpy(out, f > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	fmt_float_go(out, f, 'g');
+	if (!strpbrk(out, ".eE"))
+		strcat(out, ".0");
+}
+
+/* histogram_quantile (nq == 1, qlabel NULL), histogram_quantiles (qlabel set) or
+ * histogram_fraction (fraction: qs[0], qs[1] are lower, upper). */
+static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const ev_vector *in, const double *qs,
+			     size_t nq, const char *qlabel, bool fraction, const promql_node *vec_arg, ev_value *out)
 {
 	hgroup *g = arena_alloc(c->sa, (in->n ? in->n : 1) * sizeof *g);
 	if (!g)
@@ -1048,25 +1085,47 @@ static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const e
 		}
 		h->b[h->n++] = (bucket){ub, s->v};
 	}
-	if (out_init(c, out, ng) < 0)
+	size_t nout = fraction ? 1 : nq;
+	if (out_init(c, out, ng * nout) < 0)
 		return -1;
-	for (size_t k = 0; k < ng; k++) {
-		if (g[k].n == 0)
-			continue;
-		double v;
-		if (fraction) {
-			v = bucket_fraction(p1, p2, g[k].b, g[k].n);
-		} else {
-			bool forced;
-			v = bucket_quantile(p1, g[k].b, g[k].n, &forced);
-			if (forced) {
-				const char *mn = labels_get(&g[k].ls, NAME);
-				promql__infof(c, vec_arg,
-					      "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)%s%s%s",
-					      mn ? " for metric name \"" : "", mn ? mn : "", mn ? "\"" : "");
+	size_t maxb = 0;
+	for (size_t k = 0; k < ng; k++)
+		if (g[k].n > maxb)
+			maxb = g[k].n;
+	bucket *tmp = arena_alloc(c->sa, (maxb ? maxb : 1) * sizeof *tmp);
+	if (!tmp)
+		return promql__oom(c);
+	for (size_t qi = 0; qi < nout; qi++) {
+		for (size_t k = 0; k < ng; k++) {
+			if (g[k].n == 0)
+				continue;
+			memcpy(tmp, g[k].b, g[k].n * sizeof *tmp);
+			double v;
+			if (fraction) {
+				v = bucket_fraction(qs[0], qs[1], tmp, g[k].n);
+			} else {
+				bool forced;
+				v = bucket_quantile(qs[qi], tmp, g[k].n, &forced);
+				if (forced) {
+					const char *mn = labels_get(&g[k].ls, NAME);
+					promql__infof(c, vec_arg,
+						      "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)%s%s%s",
+						      mn ? " for metric name \"" : "", mn ? mn : "", mn ? "\"" : "");
+				}
 			}
+			slod_labels ls = g[k].ls;
+			if (qlabel) {
+				char qb[FMT_FLOAT_MAX + 4];
+				fmt_om_float(qb, qs[qi]);
+				const char *qv = arena_strdup(c->sa, qb);
+				if (!qv)
+					return promql__oom(c);
+				ls = promql__labels_set(c->sa, &ls, qlabel, qv);
+				if (!ls.v)
+					return promql__oom(c);
+			}
+			emit(out, ls, v, t, true);
 		}
-		emit(out, g[k].ls, v, t, true);
 	}
 	(void)n;
 	return 0;
@@ -1133,6 +1192,23 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 	    c->start != c->end)
 		promql__warnf(c, n, "sort is ineffective for range queries since results are always ordered by labels");
 
+	/* start(), end(), range(), step(), min_of(), max_of(): experimental scalar functions, matched
+	 * by name */
+	const char *fname = n->call.func->name;
+	if (na == 0 && (strcmp(fname, "start") == 0 || strcmp(fname, "end") == 0 || strcmp(fname, "range") == 0 ||
+			strcmp(fname, "step") == 0)) {
+		out->type = PROMQL_TYPE_SCALAR;
+		out->scalar = fname[0] == 's' && fname[1] == 't' && fname[2] == 'a' ? (double)c->start / 1000
+			      : fname[0] == 'e'					   ? (double)c->end / 1000
+			      : fname[0] == 'r' ? (double)(c->end - c->start) / 1000
+						: (double)c->qstep / 1000;
+		return 0;
+	}
+	if (na == 2 && (strcmp(fname, "min_of") == 0 || strcmp(fname, "max_of") == 0)) {
+		out->type = PROMQL_TYPE_SCALAR;
+		out->scalar = fname[1] == 'i' ? go_min(args[0].scalar, args[1].scalar) : go_max(args[0].scalar, args[1].scalar);
+		return 0;
+	}
 	switch (id) {
 	case PROMQL_FN_TIME:
 		out->type = PROMQL_TYPE_SCALAR;
@@ -1212,7 +1288,7 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 			return 0;
 		for (size_t i = 0; i < args[0].vec.n; i++) {
 			const ev_sample *s = &args[0].vec.s[i];
-			emit(out, s->ls, fmax(lo, fmin(hi, s->v)), t, true);
+			emit(out, s->ls, go_max(lo, go_min(hi, s->v)), t, true);
 		}
 		return 0;
 	}
@@ -1263,20 +1339,37 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 			fmt_float_go(b, q, 'g');
 			promql__warnf(c, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
 		}
-		return classic_histogram(c, n, t, &args[1].vec, q, 0, false, n->call.args[1], out);
+		return classic_histogram(c, n, t, &args[1].vec, &q, 1, NULL, false, n->call.args[1], out);
+	}
+	case PROMQL_FN_HISTOGRAM_QUANTILES: {
+		size_t nq = na - 2;
+		double *qs = arena_alloc(c->sa, (nq ? nq : 1) * sizeof *qs);
+		if (!qs)
+			return promql__oom(c);
+		for (size_t k = 0; k < nq; k++) {
+			qs[k] = args[2 + k].scalar;
+			if (isnan(qs[k]) || qs[k] < 0 || qs[k] > 1) {
+				char b[FMT_FLOAT_MAX];
+				fmt_float_go(b, qs[k], 'g');
+				promql__warnf(c, n->call.args[2 + k], "quantile value should be between 0 and 1, got %s", b);
+			}
+		}
+		return classic_histogram(c, n, t, &args[0].vec, qs, nq, args[1].str, false, n->call.args[0], out);
 	}
 	case PROMQL_FN_HISTOGRAM_AVG:
 	case PROMQL_FN_HISTOGRAM_COUNT:
 	case PROMQL_FN_HISTOGRAM_SUM:
 	case PROMQL_FN_HISTOGRAM_STDDEV:
 	case PROMQL_FN_HISTOGRAM_STDVAR:
-	case PROMQL_FN_HISTOGRAM_QUANTILES:
 	case PROMQL_FN_START_TIMESTAMP:
 		/* these read native histograms / start timestamps, which slod does not store: float
 		 * samples are ignored as Prometheus ignores them */
 		return out_init(c, out, 1);
 	case PROMQL_FN_HISTOGRAM_FRACTION:
-		return classic_histogram(c, n, t, &args[2].vec, args[0].scalar, args[1].scalar, true, n->call.args[2], out);
+	{
+		double lu[2] = {args[0].scalar, args[1].scalar};
+		return classic_histogram(c, n, t, &args[2].vec, lu, 2, NULL, true, n->call.args[2], out);
+	}
 	default:
 		break;
 	}

@@ -1,0 +1,463 @@
+/*
+ * test_engine.c — unit tests of the PromQL evaluator (promql/engine.c and friends) on small
+ * hand-written data in an in-memory tsdb: lookback and staleness, left-open range windows, rate
+ * extrapolation, subquery step alignment, offsets and @, vector matching and its errors,
+ * aggregations, delayed __name__ removal, range-query assembly, and the error types (bad_data,
+ * too many samples, canceled, timeout).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "promql/engine.h"
+#include "promql/promql.h"
+#include "tsdb/tsdb.h"
+#include "util/buf.h"
+#include "util/labels.h"
+
+typedef struct fixture {
+	tsdb *db;
+	promql_engine *eng;
+} fixture;
+
+#define MIN_MS (60 * 1000)
+
+/* Appends one series: name{k=v} with values at t0, t0+step, ... (NAN_SKIP skips). */
+static const double SKIP = -12345.678;
+
+static void add_series(tsdb *db, const char *name, const char *k, const char *v, int64_t t0, int64_t step,
+		       const double *vals, size_t n)
+{
+	slod_label lv[2];
+	size_t nl = 0;
+	lv[nl++] = (slod_label){SLOD_METRIC_NAME, name};
+	if (k)
+		lv[nl++] = (slod_label){k, v};
+	slod_labels ls = {lv, nl};
+	labels_sort(&ls);
+	tsdb_appender *a = tsdb_appender_new(db);
+	assert_non_null(a);
+	for (size_t i = 0; i < n; i++) {
+		if (vals[i] == SKIP)
+			continue;
+		assert_true(tsdb_appender_add(a, &ls, t0 + (int64_t)i * step, vals[i], NULL) >= 0);
+	}
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_appender_free(a);
+}
+
+static double stale(void)
+{
+	uint64_t b = TSDB_STALE_NAN_BITS;
+	double d;
+	memcpy(&d, &b, sizeof d);
+	return d;
+}
+
+static int setup(void **state)
+{
+	static fixture f;
+	tsdb_options o;
+	tsdb_options_default(&o);
+	o.dir = NULL;
+	o.retention_ms = 0;
+	char err[256];
+	assert_int_equal(tsdb_open(&o, &f.db, err, sizeof err), 0);
+	f.eng = promql_engine_new(NULL);
+	assert_non_null(f.eng);
+	/* counter_total{job="a"}: 0 10 20 ... every minute for 20 minutes */
+	double c[21];
+	for (int i = 0; i <= 20; i++)
+		c[i] = 10.0 * i;
+	add_series(f.db, "counter_total", "job", "a", 0, MIN_MS, c, 21);
+	/* counter_total{job="b"}: 5 per minute, with a reset at 10m */
+	double cb[21];
+	for (int i = 0; i <= 20; i++)
+		cb[i] = i < 10 ? 5.0 * i : 5.0 * (i - 10);
+	add_series(f.db, "counter_total", "job", "b", 0, MIN_MS, cb, 21);
+	/* gauge{job="a"}: 1 at 0, 2 at 1m, stale at 2m, 4 at 3m */
+	double g[4] = {1, 2, stale(), 4};
+	add_series(f.db, "gauge", "job", "a", 0, MIN_MS, g, 4);
+	/* info{job="a", ...} value 1 at 0..20m */
+	double one[21];
+	for (int i = 0; i <= 20; i++)
+		one[i] = 1;
+	add_series(f.db, "up", "job", "a", 0, MIN_MS, one, 21);
+	add_series(f.db, "up", "job", "b", 0, MIN_MS, one, 21);
+	add_series(f.db, "dup", "job", "x", 0, MIN_MS, one, 21);
+	add_series(f.db, "dup", "instance", "y", 0, MIN_MS, one, 21);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	promql_engine_free(f->eng);
+	tsdb_close(f->db);
+	return 0;
+}
+
+static const promql_series *find(const promql_result *r, const char *k, const char *v)
+{
+	for (size_t i = 0; i < r->n_series; i++) {
+		const char *got = labels_get(&r->series[i].labels, k);
+		if (got && strcmp(got, v) == 0)
+			return &r->series[i];
+	}
+	return NULL;
+}
+
+static promql_result *instant(fixture *f, const char *q, int64_t t)
+{
+	promql_result *r = promql_query_instant(f->eng, f->db, q, t, NULL);
+	assert_non_null(r);
+	if (r->err)
+		print_message("query %s: %s\n", q, r->err);
+	return r;
+}
+
+static void test_lookback_and_staleness(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "gauge", 90 * 1000);
+	assert_int_equal(r->type, PROMQL_RESULT_VECTOR);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[0].v == 2);
+	assert_string_equal(labels_get(&r->series[0].labels, SLOD_METRIC_NAME), "gauge");
+	promql_result_free(r);
+	/* the stale marker at 2m ends the series until 3m */
+	r = instant(f, "gauge", 150 * 1000);
+	assert_int_equal(r->n_series, 0);
+	promql_result_free(r);
+	r = instant(f, "gauge", 3 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[0].v == 4);
+	promql_result_free(r);
+	/* lookback is left-open: a sample exactly 5m old is not visible */
+	r = instant(f, "gauge", 8 * MIN_MS);
+	assert_int_equal(r->n_series, 0);
+	promql_result_free(r);
+	r = instant(f, "gauge", 8 * MIN_MS - 1);
+	assert_int_equal(r->n_series, 1);
+	promql_result_free(r);
+}
+
+static void test_range_window_left_open(void **state)
+{
+	fixture *f = *state;
+	/* (4m, 10m] holds samples at 5..10m: 6 samples */
+	promql_result *r = instant(f, "count_over_time(counter_total{job=\"a\"}[6m])", 10 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[0].v == 6);
+	promql_result_free(r);
+	/* a range selector alone returns the raw samples */
+	r = instant(f, "counter_total{job=\"a\"}[3m]", 10 * MIN_MS);
+	assert_int_equal(r->type, PROMQL_RESULT_MATRIX);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].n_points, 3);
+	assert_int_equal(r->series[0].points[0].t, 8 * MIN_MS);
+	promql_result_free(r);
+}
+
+static void test_rate_extrapolation_and_resets(void **state)
+{
+	fixture *f = *state;
+	/* 10/min, samples cover the window exactly minus one interval: extrapolated to 10/60 */
+	promql_result *r = instant(f, "rate(counter_total[5m])", 10 * MIN_MS);
+	const promql_series *a = find(r, "job", "a");
+	assert_non_null(a);
+	assert_true(fabs(a->points[0].v - 10.0 / 60) < 1e-12);
+	/* __name__ is dropped by rate */
+	assert_null(labels_get(&a->labels, SLOD_METRIC_NAME));
+	promql_result_free(r);
+	/* increase over the reset at 10m: samples 35 40 0 5 10 in (7m, 12m] count 5 + 0 + 5 + 5 = 15
+	 * over 4m, extrapolated by 1m to the window start (the zero point is further away): 18.75 */
+	r = instant(f, "increase(counter_total{job=\"b\"}[5m])", 12 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_true(fabs(r->series[0].points[0].v - 18.75) < 1e-9);
+	promql_result_free(r);
+	r = instant(f, "resets(counter_total[20m])", 20 * MIN_MS);
+	assert_true(find(r, "job", "b")->points[0].v == 1);
+	assert_true(find(r, "job", "a")->points[0].v == 0);
+	promql_result_free(r);
+	/* irate uses the last two samples */
+	r = instant(f, "irate(counter_total{job=\"b\"}[5m])", 10 * MIN_MS);
+	assert_true(fabs(r->series[0].points[0].v - 0) < 1e-12); /* reset: 0 / 60s */
+	promql_result_free(r);
+	/* deriv of a perfect line */
+	r = instant(f, "deriv(counter_total{job=\"a\"}[10m])", 20 * MIN_MS);
+	assert_true(fabs(r->series[0].points[0].v - 10.0 / 60) < 1e-9);
+	promql_result_free(r);
+	r = instant(f, "predict_linear(counter_total{job=\"a\"}[10m], 60)", 20 * MIN_MS);
+	assert_true(fabs(r->series[0].points[0].v - 210) < 1e-6);
+	promql_result_free(r);
+}
+
+static void test_subquery_alignment(void **state)
+{
+	fixture *f = *state;
+	/* [5m:2m] at 10m: inner steps at 6m, 8m, 10m (multiples of 2m in (5m, 10m]) */
+	promql_result *r = instant(f, "count_over_time(counter_total{job=\"a\"}[5m:2m])", 10 * MIN_MS);
+	assert_true(r->series[0].points[0].v == 3);
+	promql_result_free(r);
+	/* at 11m: (6m, 11m] holds 8m and 10m; 6m itself is excluded (left-open) */
+	r = instant(f, "counter_total{job=\"a\"}[5m:2m]", 11 * MIN_MS);
+	assert_int_equal(r->type, PROMQL_RESULT_MATRIX);
+	assert_int_equal(r->series[0].n_points, 2);
+	assert_int_equal(r->series[0].points[0].t, 8 * MIN_MS);
+	assert_true(r->series[0].points[1].v == 100);
+	promql_result_free(r);
+	/* default step: 1m for instant queries */
+	r = instant(f, "count_over_time(counter_total{job=\"a\"}[5m:])", 10 * MIN_MS);
+	assert_true(r->series[0].points[0].v == 5);
+	promql_result_free(r);
+}
+
+static void test_offset_and_at(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "counter_total{job=\"a\"} offset 5m", 10 * MIN_MS);
+	assert_true(r->series[0].points[0].v == 50);
+	promql_result_free(r);
+	r = instant(f, "counter_total{job=\"a\"} @ 120", 10 * MIN_MS);
+	assert_true(r->series[0].points[0].v == 20);
+	promql_result_free(r);
+	r = promql_query_range(f->eng, f->db, "counter_total{job=\"a\"} @ end()", 0, 4 * MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].n_points, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_true(r->series[0].points[i].v == 40);
+	promql_result_free(r);
+}
+
+static void test_binop_matching(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "counter_total / on(job) up", 10 * MIN_MS);
+	assert_int_equal(r->n_series, 2);
+	assert_true(find(r, "job", "a")->points[0].v == 100);
+	promql_result_free(r);
+	/* comparison keeps the lhs value and name; bool drops the name */
+	r = instant(f, "counter_total > 60", 10 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_string_equal(labels_get(&r->series[0].labels, SLOD_METRIC_NAME), "counter_total");
+	promql_result_free(r);
+	r = instant(f, "counter_total > bool 60", 10 * MIN_MS);
+	assert_int_equal(r->n_series, 2);
+	assert_null(labels_get(&r->series[0].labels, SLOD_METRIC_NAME));
+	promql_result_free(r);
+	/* many-to-many on the right side */
+	r = instant(f, "up * on() dup", 10 * MIN_MS);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_EXECUTION);
+	assert_non_null(strstr(r->err, "found duplicate series for the match group {} on the right hand-side"));
+	assert_non_null(strstr(r->err, "many-to-many matching not allowed"));
+	promql_result_free(r);
+	/* set operators */
+	r = instant(f, "up unless on(job) counter_total{job=\"a\"}", 10 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_string_equal(labels_get(&r->series[0].labels, "job"), "b");
+	promql_result_free(r);
+	/* group_left copies labels from the one side */
+	r = instant(f, "up * on(job) group_left(instance) dup", 10 * MIN_MS);
+	assert_int_equal(r->n_series, 0);
+	promql_result_free(r);
+}
+
+static void test_aggregations(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "sum(counter_total)", 5 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[0].v == 75);
+	assert_int_equal(r->series[0].labels.n, 0);
+	promql_result_free(r);
+	r = instant(f, "avg by (job) (counter_total)", 5 * MIN_MS);
+	assert_int_equal(r->n_series, 2);
+	assert_true(find(r, "job", "b")->points[0].v == 25);
+	promql_result_free(r);
+	r = instant(f, "topk(1, counter_total)", 5 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_string_equal(labels_get(&r->series[0].labels, "job"), "a");
+	promql_result_free(r);
+	r = instant(f, "count_values(\"v\", up)", 5 * MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_string_equal(labels_get(&r->series[0].labels, "v"), "1");
+	assert_true(r->series[0].points[0].v == 2);
+	promql_result_free(r);
+	r = instant(f, "quantile(0.5, counter_total)", 5 * MIN_MS);
+	assert_true(r->series[0].points[0].v == 37.5);
+	promql_result_free(r);
+	r = instant(f, "stddev(counter_total)", 5 * MIN_MS);
+	assert_true(fabs(r->series[0].points[0].v - 12.5) < 1e-12);
+	promql_result_free(r);
+}
+
+static void test_functions(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "label_replace(up, \"x\", \"$1-z\", \"job\", \"(.*)\")", MIN_MS);
+	assert_string_equal(labels_get(&find(r, "job", "a")->labels, "x"), "a-z");
+	promql_result_free(r);
+	r = instant(f, "absent(nonexistent{job=\"q\", x=~\"y\"})", MIN_MS);
+	assert_int_equal(r->n_series, 1);
+	assert_string_equal(labels_get(&r->series[0].labels, "job"), "q");
+	assert_null(labels_get(&r->series[0].labels, "x"));
+	promql_result_free(r);
+	r = instant(f, "scalar(up)", MIN_MS);
+	assert_int_equal(r->type, PROMQL_RESULT_SCALAR);
+	assert_true(isnan(r->scalar));
+	promql_result_free(r);
+	r = instant(f, "hour(vector(7200)) + minute(vector(90))", MIN_MS);
+	assert_true(r->series[0].points[0].v == 3);
+	promql_result_free(r);
+	r = instant(f, "round(vector(2.26), 0.1)", MIN_MS);
+	assert_true(fabs(r->series[0].points[0].v - 2.3) < 1e-12);
+	promql_result_free(r);
+	r = instant(f, "\"text\"", MIN_MS);
+	assert_int_equal(r->type, PROMQL_RESULT_STRING);
+	assert_string_equal(r->string, "text");
+	promql_result_free(r);
+}
+
+static void test_range_query(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = promql_query_range(f->eng, f->db, "counter_total * 2", 0, 4 * MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->type, PROMQL_RESULT_MATRIX);
+	assert_int_equal(r->n_series, 2);
+	/* sorted by labels; names dropped by arithmetic */
+	assert_string_equal(labels_get(&r->series[0].labels, "job"), "a");
+	assert_null(labels_get(&r->series[0].labels, SLOD_METRIC_NAME));
+	assert_int_equal(r->series[0].n_points, 5);
+	assert_true(r->series[0].points[4].v == 80);
+	promql_result_free(r);
+	/* the stale marker leaves a gap */
+	r = promql_query_range(f->eng, f->db, "gauge", 0, 3 * MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->series[0].n_points, 3);
+	assert_int_equal(r->series[0].points[2].t, 3 * MIN_MS);
+	promql_result_free(r);
+	/* scalar results become one series without labels */
+	r = promql_query_range(f->eng, f->db, "time()", 0, 2 * MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[2].v == 120);
+	promql_result_free(r);
+	/* too many points */
+	r = promql_query_range(f->eng, f->db, "up", 0, 20000 * 1000, 1000, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_BAD_DATA);
+	promql_result_free(r);
+	/* range vectors are not allowed */
+	r = promql_query_range(f->eng, f->db, "up[5m]", 0, MIN_MS, 1000, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_BAD_DATA);
+	assert_non_null(strstr(r->err, "invalid expression type \"range vector\" for range query"));
+	promql_result_free(r);
+	/* the same labelset twice after name removal */
+	r = promql_query_range(f->eng, f->db, "-{job=\"a\", __name__=~\"up|counter_total\"}", 0, MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_EXECUTION);
+	assert_string_equal(r->err, "vector cannot contain metrics with the same labelset");
+	promql_result_free(r);
+}
+
+static int64_t tick(void *ud)
+{
+	int64_t *p = ud;
+	return *p += 1000;
+}
+
+static void test_errors_and_limits(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "sum(", MIN_MS);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_BAD_DATA);
+	assert_int_equal(r->type, PROMQL_RESULT_NONE);
+	promql_result_free(r);
+
+	promql_engine_opts o;
+	promql_engine_opts_default(&o);
+	o.max_samples = 10;
+	promql_engine *small = promql_engine_new(&o);
+	r = promql_query_instant(small, f->db, "count_over_time(counter_total[20m])", 20 * MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_TOO_MANY_SAMPLES);
+	assert_string_equal(r->err, "query processing would load too many samples into memory in query execution");
+	promql_result_free(r);
+	promql_engine_free(small);
+
+	volatile int cancel = 1;
+	promql_query_opts qo = {0};
+	qo.cancel = &cancel;
+	r = promql_query_range(f->eng, f->db, "up", 0, MIN_MS, MIN_MS, &qo);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_CANCELED);
+	promql_result_free(r);
+
+	/* a clock that advances 1s per reading: the 1.5s deadline passes after a step */
+	int64_t now = 0;
+	o.max_samples = 0;
+	o.timeout_ms = 1500;
+	o.clock = (slod_clock){tick, &now};
+	promql_engine *slow = promql_engine_new(&o);
+	r = promql_query_range(slow, f->db, "up", 0, 10 * MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_TIMEOUT);
+	assert_string_equal(r->err, "query timed out in expression evaluation");
+	promql_result_free(r);
+	/* an instant query checks once: within the deadline */
+	r = promql_query_instant(slow, f->db, "up", MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	promql_result_free(r);
+	promql_engine_free(slow);
+	assert_string_equal(promql_errtype_name(PROMQL_ERRTYPE_TOO_MANY_SAMPLES), "execution");
+}
+
+static void test_preparsed(void **state)
+{
+	fixture *f = *state;
+	promql_expr *ex = NULL;
+	promql_error err;
+	const char *q = "sum by (job) (rate(counter_total[5m]))";
+	assert_int_equal(promql_parse(q, strlen(q), NULL, &ex, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		promql_result *r = promql_eval(f->eng, f->db, ex->root, ex->query, 10 * MIN_MS, 0, 0, NULL);
+		assert_int_equal(r->type, PROMQL_RESULT_VECTOR);
+		assert_int_equal(r->n_series, 2);
+		promql_result_free(r);
+	}
+	promql_expr_free(ex);
+}
+
+static void test_annotations(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "rate(gauge[5m])", 3 * MIN_MS);
+	assert_int_equal(r->n_infos, 1);
+	assert_string_equal(r->infos[0],
+			    "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"gauge\" (1:6)");
+	promql_result_free(r);
+	r = promql_query_range(f->eng, f->db, "sort(up)", 0, MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->n_warnings, 1);
+	assert_non_null(strstr(r->warnings[0], "sort is ineffective for range queries"));
+	promql_result_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lookback_and_staleness),
+		cmocka_unit_test(test_range_window_left_open),
+		cmocka_unit_test(test_rate_extrapolation_and_resets),
+		cmocka_unit_test(test_subquery_alignment),
+		cmocka_unit_test(test_offset_and_at),
+		cmocka_unit_test(test_binop_matching),
+		cmocka_unit_test(test_aggregations),
+		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_range_query),
+		cmocka_unit_test(test_errors_and_limits),
+		cmocka_unit_test(test_preparsed),
+		cmocka_unit_test(test_annotations),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
