@@ -22,6 +22,7 @@
 
 struct tsdb;
 struct ingest_limits;
+struct promql_engine;
 
 #define API_DEFAULT_MAX_BODY_BYTES (32u * 1024 * 1024)
 
@@ -42,6 +43,7 @@ typedef struct api_backend {
 	struct tsdb *db;
 	const struct ingest_limits *ingest_limits; /* copied; NULL = ingest defaults with the body
 						      limit raised to max_body_bytes */
+	struct promql_engine *engine;  /* borrowed; NULL = the server creates one with defaults */
 } api_backend;
 
 typedef struct api_server api_server;
@@ -53,8 +55,9 @@ void api_options_default(api_options *o);
 int api_server_start(const api_options *o, api_server **out, char *err, size_t errlen);
 /* The bound TCP port (useful with port 0). */
 uint16_t api_server_port(const api_server *s);
-/* Publishes the backend and marks the server ready; b is copied. Thread-safe; call once. */
-void api_server_set_backend(api_server *s, const api_backend *b);
+/* Publishes the backend and marks the server ready; b is copied. Thread-safe; call once.
+ * Returns 0, or -1 when the default PromQL engine cannot be created (the server stays unready). */
+int api_server_set_backend(api_server *s, const api_backend *b);
 /* Stops accepting, finishes in-flight requests and frees s. NULL is a no-op. */
 void api_server_stop(api_server *s);
 

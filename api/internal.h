@@ -102,6 +102,8 @@ struct api_server {
 	ingest_ctx *pool[API_INGEST_POOL]; /* idle ingest contexts, reused across requests */
 	size_t npool;
 	api_metrics metrics;
+	struct promql_engine *engine;      /* from the backend, or owned (engine_owned) */
+	bool engine_owned;
 	char version[64];
 	char revision[64];
 };
@@ -228,5 +230,9 @@ void api__h_labels(api_req *r);           /* h_series.c */
 void api__h_label_values(api_req *r);     /* h_series.c */
 void api__h_export(api_req *r);           /* h_export.c */
 void api__h_ui(api_req *r);               /* h_ui.c: the embedded web page */
+void api__h_query(api_req *r);            /* h_query.c */
+void api__h_query_range(api_req *r);      /* h_query.c */
+void api__h_metadata(api_req *r);         /* h_compat.c */
+void api__h_query_exemplars(api_req *r);  /* h_compat.c */
 
 #endif

@@ -9,6 +9,10 @@
 const api_route api__routes[] = {
 	{API_POST, "/api/v1/write", api__h_write, true},
 	{API_POST, "/api/v1/import/prometheus", api__h_import_text, true},
+	{API_GET | API_POST, "/api/v1/query", api__h_query, true},
+	{API_GET | API_POST, "/api/v1/query_range", api__h_query_range, true},
+	{API_GET | API_POST, "/api/v1/query_exemplars", api__h_query_exemplars, true},
+	{API_GET, "/api/v1/metadata", api__h_metadata, true},
 	{API_GET | API_POST, "/api/v1/series", api__h_series, true},
 	{API_GET | API_POST, "/api/v1/labels", api__h_labels, true},
 	{API_GET, "/api/v1/label/:name/values", api__h_label_values, true},

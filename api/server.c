@@ -27,6 +27,8 @@
 
 #include <microhttpd.h>
 
+#include "promql/engine.h"
+
 const int api__codes[API_N_CODES] = {200, 204, 301, 400, 404, 405, 406, 413, 415, 422, 429, 500, 503, 0};
 
 size_t api__code_slot(int status)
@@ -354,8 +356,15 @@ uint16_t api_server_port(const api_server *s)
 	return s->port;
 }
 
-void api_server_set_backend(api_server *s, const api_backend *b)
+int api_server_set_backend(api_server *s, const api_backend *b)
 {
+	s->engine = b->engine;
+	if (!s->engine) {
+		s->engine = promql_engine_new(NULL);
+		if (!s->engine)
+			return -1;
+		s->engine_owned = true;
+	}
 	s->backend = *b;
 	if (b->ingest_limits) {
 		s->ingest_limits = *b->ingest_limits;
@@ -368,6 +377,7 @@ void api_server_set_backend(api_server *s, const api_backend *b)
 	}
 	s->backend.ingest_limits = &s->ingest_limits;
 	atomic_store_explicit(&s->ready, true, memory_order_release);
+	return 0;
 }
 
 void api_server_stop(api_server *s)
@@ -379,6 +389,8 @@ void api_server_stop(api_server *s)
 	for (size_t i = 0; i < s->npool; i++)
 		ingest_ctx_free(s->pool[i]);
 	pthread_mutex_destroy(&s->pool_lock);
+	if (s->engine_owned)
+		promql_engine_free(s->engine);
 	free(s->metrics.http);
 	free(s);
 }

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "promql/engine.h"
 #include "tsdb/tsdb.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -94,6 +95,7 @@ int main_serve(const main_settings *s, const char *version)
 	char err[512] = "";
 	api_server *srv = NULL;
 	tsdb *db = NULL;
+	promql_engine *engine = NULL;
 	maint m;
 	bool maint_started = false;
 	pthread_t maint_thread;
@@ -152,8 +154,12 @@ int main_serve(const main_settings *s, const char *version)
 	tsdb_get_stats(db, &st);
 	slod_log(&log, SLOD_LOG_INFO, "main", "storage ready in %lld ms: %llu series",
 		 (long long)(slod_monotonic_ms() - t0), (unsigned long long)st.series);
-	api_backend be = {.db = db, .ingest_limits = NULL};
-	api_server_set_backend(srv, &be);
+	engine = promql_engine_new(NULL);
+	api_backend be = {.db = db, .ingest_limits = NULL, .engine = engine};
+	if (!engine || api_server_set_backend(srv, &be) != 0) {
+		slod_log(&log, SLOD_LOG_ERROR, "main", "out of memory creating the query engine");
+		goto out;
+	}
 
 	m.db = db;
 	m.s = s;
@@ -187,6 +193,7 @@ out:
 		pthread_cond_destroy(&m.cond);
 		pthread_mutex_destroy(&m.lock);
 	}
+	promql_engine_free(engine);
 	tsdb_close(db);
 	if (rc == 0)
 		slod_log(&log, SLOD_LOG_INFO, "main", "shutdown complete");

@@ -77,7 +77,7 @@ static void make_ready(fixture *f)
 	char err[256];
 	assert_int_equal(tsdb_open(&to, &f->db, err, sizeof err), 0);
 	api_backend be = {.db = f->db};
-	api_server_set_backend(f->srv, &be);
+	assert_int_equal(api_server_set_backend(f->srv, &be), 0);
 }
 
 static int teardown(void **state)
@@ -276,6 +276,40 @@ static void test_remote_write_and_export(void **state)
 	http_resp_free(&st);
 }
 
+static void test_query(void **state)
+{
+	fixture *f = *state;
+	make_ready(f);
+	import(f, sample_text);
+	expect(get(f, "/api/v1/query?query=up%7Bjob%3D%22db%22%7D&time=1700000000"), 200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":"
+	       "{\"__name__\":\"up\",\"instance\":\"c:1\",\"job\":\"db\"},\"value\":[1700000000,\"1\"]}]}}");
+	expect(post_form(f, "/api/v1/query", "query=1%2B1.5&time=1700000000.25"), 200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000.250,\"2.5\"]}}");
+	expect(get(f, "/api/v1/query?query=%22hi%22&time=1700000000"), 200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1700000000,\"hi\"]}}");
+	expect(get(f, "/api/v1/query?query=up%5B1m%5D&time=1700000030"), 200, NULL);
+	expect(get(f, "/api/v1/query_range?query=sum(http_requests_total)&start=1700000000&end=1700000060&step=30"),
+	       200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":"
+	       "[[1700000000,\"10\"],[1700000030,\"10\"],[1700000060,\"12\"]]}]}}");
+	/* errors and their codes */
+	http_resp r = get(f, "/api/v1/query?query=sum(&time=1700000000");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "\"errorType\":\"bad_data\",\"error\":\"1:5: parse error:"));
+	http_resp_free(&r);
+	expect(get(f, "/api/v1/query?query=up&time=soon"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"time\\\": cannot "
+	       "parse \\\"soon\\\" to a valid timestamp\"}");
+	expect(get(f, "/api/v1/query_range?query=up&start=10&end=5&step=1"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"end\\\": end "
+	       "timestamp must not be before start time\"}");
+	expect(get(f, "/api/v1/query_range?query=up&start=0&end=5&step=0"), 400, NULL);
+	expect(get(f, "/api/v1/query_range?query=up&start=0&end=5"), 400, NULL);
+	expect(get(f, "/api/v1/query_range?query=up&start=0&end=100000&step=1"), 400, NULL);
+	expect(get(f, "/api/v1/metadata"), 200, "{\"status\":\"success\",\"data\":{}}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +318,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_series, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_write_and_export, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

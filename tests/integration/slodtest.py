@@ -56,9 +56,12 @@ def wait_for(pred, timeout, what, interval=0.2):
     raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
 
 
-def wait_ready(port, timeout=30):
-    wait_for(lambda: http("GET", "http://127.0.0.1:%d/-/ready" % port, timeout=2)[0] == 200,
-             timeout, "slod on port %d to be ready" % port)
+def wait_ready(port, timeout=30, proc=None):
+    def ready():
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit("slod exited with status %s before becoming ready" % proc.returncode)
+        return http("GET", "http://127.0.0.1:%d/-/ready" % port, timeout=2)[0] == 200
+    wait_for(ready, timeout, "slod on port %d to be ready" % port)
 
 
 class ProcGroup:
@@ -74,6 +77,7 @@ class ProcGroup:
 
     def spawn(self, args, name):
         out = open(os.path.join(self.dir, name + ".log"), "ab")
+        args = [os.path.abspath(args[0]) if os.path.exists(args[0]) else args[0]] + list(args[1:])
         p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
         p.log_path = out.name
         self.procs.append(p)
@@ -103,6 +107,6 @@ class ProcGroup:
 
 
 def start_slod(group, binary, port, datadir, *extra, name="slod"):
-    args = [binary, "serve", "--web.listen-address=127.0.0.1:%d" % port, "--storage.path=" + datadir,
+    args = [os.path.abspath(binary), "serve", "--web.listen-address=127.0.0.1:%d" % port, "--storage.path=" + datadir,
             "--log.level=info"] + list(extra)
     return group.spawn(args, name)

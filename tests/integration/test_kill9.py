@@ -39,7 +39,7 @@ def main():
         next_batch = 0
         for rnd in range(ROUNDS):
             sp = st.start_slod(g, slod, port, data, name="slod-%d" % rnd)
-            st.wait_ready(port)
+            st.wait_ready(port, proc=sp)
             ack = os.path.join(g.dir, "acks-%d" % rnd)
             # batches continue where the previous round stopped (timestamps keep increasing)
             pu = subprocess.Popen([pusher, str(port), ack, "100000", str(SERIES), str(SAMPLES),
@@ -60,7 +60,7 @@ def main():
 
         # restart and verify
         sp = st.start_slod(g, slod, port, data, name="slod-final")
-        st.wait_ready(port)
+        st.wait_ready(port, proc=sp)
         status, body = st.http("GET", "http://127.0.0.1:%d/api/v1/export?match[]=kill9_metric" % port,
                                timeout=60)
         assert status == 200, body[:500]
