@@ -220,6 +220,14 @@ typedef enum promql_func_id {
 	PROMQL_FN_TS_OF_MIN_OVER_TIME,
 	PROMQL_FN_VECTOR,
 	PROMQL_FN_YEAR,
+	/* experimental scalar functions of the query's time range: start(), end(), step(), range()
+	 * (= end - start), and min_of(a, b), max_of(a, b) on scalars */
+	PROMQL_FN_END,
+	PROMQL_FN_MAX_OF,
+	PROMQL_FN_MIN_OF,
+	PROMQL_FN_RANGE,
+	PROMQL_FN_START,
+	PROMQL_FN_STEP,
 	PROMQL_FN__COUNT
 } promql_func_id;
 

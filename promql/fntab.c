@@ -3,9 +3,9 @@
  * their argument types, arity and return type, and name lookup.
  *
  * Layout: one static array indexed by promql_func_id; lookup by name is a linear scan (O(n) over
- * 84 entries, parse time only). The table is immutable.
- * Not included: end(), start(), range(), step(), min_of(), max_of(), which Prometheus only accepts
- * inside experimental duration expressions.
+ * 90 entries, parse time only). The table is immutable.
+ * Includes the experimental scalar functions start(), end(), step(), range(), min_of(), max_of()
+ * (also usable inside duration expressions in Prometheus; slod does not parse those).
  */
 #include <string.h>
 
@@ -96,6 +96,12 @@ static const promql_function fn_table[PROMQL_FN__COUNT] = {
 	[PROMQL_FN_TS_OF_MIN_OVER_TIME] = {"ts_of_min_over_time", PROMQL_FN_TS_OF_MIN_OVER_TIME, {PROMQL_TYPE_MATRIX}, 1, 0, PROMQL_TYPE_VECTOR, true},
 	[PROMQL_FN_VECTOR] = {"vector", PROMQL_FN_VECTOR, {PROMQL_TYPE_SCALAR}, 1, 0, PROMQL_TYPE_VECTOR, false},
 	[PROMQL_FN_YEAR] = {"year", PROMQL_FN_YEAR, {PROMQL_TYPE_VECTOR}, 1, 1, PROMQL_TYPE_VECTOR, false},
+	[PROMQL_FN_END] = {"end", PROMQL_FN_END, {}, 0, 0, PROMQL_TYPE_SCALAR, true},
+	[PROMQL_FN_MAX_OF] = {"max_of", PROMQL_FN_MAX_OF, {PROMQL_TYPE_SCALAR, PROMQL_TYPE_SCALAR}, 2, 0, PROMQL_TYPE_SCALAR, true},
+	[PROMQL_FN_MIN_OF] = {"min_of", PROMQL_FN_MIN_OF, {PROMQL_TYPE_SCALAR, PROMQL_TYPE_SCALAR}, 2, 0, PROMQL_TYPE_SCALAR, true},
+	[PROMQL_FN_RANGE] = {"range", PROMQL_FN_RANGE, {}, 0, 0, PROMQL_TYPE_SCALAR, true},
+	[PROMQL_FN_START] = {"start", PROMQL_FN_START, {}, 0, 0, PROMQL_TYPE_SCALAR, true},
+	[PROMQL_FN_STEP] = {"step", PROMQL_FN_STEP, {}, 0, 0, PROMQL_TYPE_SCALAR, true},
 };
 
 const promql_function *promql_function_get(promql_func_id id)
@@ -107,7 +113,7 @@ const promql_function *promql_function_get(promql_func_id id)
 
 const promql_function *promql_function_lookup(const char *name, size_t len)
 {
-	/* linear: 84 entries, only at parse time */
+	/* linear: 90 entries, only at parse time */
 	for (size_t i = 0; i < PROMQL_FN__COUNT; i++) {
 		const char *n = fn_table[i].name;
 		if (strncmp(n, name, len) == 0 && n[len] == '\0')

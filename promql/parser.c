@@ -464,10 +464,13 @@ static int tok_number(parser *p, promql_token t, double *out, bool *is_dur)
 		return 0;
 	}
 	if (parse_number_text(p->in + t.pos, t.len, out, why, sizeof why) != 0) {
-		char q[96];
-		quote_into(q, sizeof q, p->in + t.pos, t.len);
-		errorf(p, r, "error parsing number: strconv.ParseFloat: parsing %s: %s", q,
-		       strstr(why, "range") ? "value out of range" : "invalid syntax");
+		buf b;
+		buf_init(&b, PROMQL_ERROR_MAX - 1);
+		buf_puts(&b, "error parsing number: strconv.ParseFloat: parsing ");
+		promql__go_quote(&b, p->in + t.pos, t.len);
+		buf_puts(&b, strstr(why, "range") ? ": value out of range" : ": invalid syntax");
+		set_error(p, r.start, r.end, b.data ? b.data : "error parsing number");
+		buf_deinit(&b);
 		return -1;
 	}
 	if (is_dur)
@@ -772,15 +775,6 @@ static int parse_call_args(parser *p, pvec *args, uint32_t *end)
 	}
 }
 
-static bool is_duration_only_function(const char *s, size_t n)
-{
-	static const char *names[] = {"start", "end", "step", "range", "min_of", "max_of"};
-	for (size_t i = 0; i < 6; i++)
-		if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
-			return true;
-	return false;
-}
-
 static promql_node *parse_call(parser *p, promql_token name)
 {
 	pvec args = {0};
@@ -792,10 +786,7 @@ static promql_node *parse_call(parser *p, promql_token name)
 	char q[PROMQL_ERROR_MAX / 2];
 	quote_into(q, sizeof q, p->in + name.pos, name.len);
 	if (!f) {
-		if (is_duration_only_function(p->in + name.pos, name.len))
-			errorf(p, nr, "function %s is not enabled", q);
-		else
-			errorf(p, nr, "unknown function with name %s", q);
+		errorf(p, nr, "unknown function with name %s", q);
 		return NULL;
 	}
 	if (f->experimental && p->no_experimental) {
@@ -1242,7 +1233,12 @@ static promql_node *parse_at(parser *p, promql_node *e)
 		v *= sign;
 		end = t.pos + t.len;
 		if (isinf(v) || isnan(v) || v >= 9223372036854775807.0 || v <= -9223372036854775808.0) {
-			errorf(p, e->pos, "timestamp out of bounds for @ modifier: %f", v);
+			if (isnan(v))
+				errorf(p, e->pos, "timestamp out of bounds for @ modifier: NaN");
+			else if (isinf(v))
+				errorf(p, e->pos, "timestamp out of bounds for @ modifier: %cInf", v > 0 ? '+' : '-');
+			else
+				errorf(p, e->pos, "timestamp out of bounds for @ modifier: %f", v);
 			return NULL;
 		}
 		at.kind = PROMQL_AT_TIMESTAMP;

@@ -527,7 +527,7 @@ bool promql_regex_match(void *rev, const char *s, size_t len)
 		return false;
 	int rc = pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, md, NULL);
 	pcre2_match_data_free(md);
-	return rc > 0;
+	return rc >= 0; /* 0: matched, ovector too small for the groups */
 }
 
 int promql_regex_match_groups(const promql_regex *re, const char *s, size_t len, long *ovec, int max_groups)
