@@ -337,8 +337,10 @@ static void test_restart_speed(void **state)
 	print_message("%d series x %d samples: WAL replay %.3f s (%.1f M samples/s), checkpoint %.3f s, "
 		      "snapshot load %.3f s\n",
 		      K, N, replay, K * N / replay / 1e6, ckpt, load);
+#ifndef SLOD_ARENA_DEBUG /* not under sanitizers */
 	assert_true(load < 2.0);
 	assert_true(replay < 5.0);
+#endif
 	free(refs);
 	rm_rf(dir);
 	free(dir);
