@@ -80,8 +80,9 @@ ingest_ctx *ingest_ctx_new(tsdb *db, const ingest_limits *lim, const slod_clock 
 	}
 	arena_init(&cx->ar, cx->lim.max_decode_bytes);
 	cx->scratch = malloc(cx->lim.max_labels_per_series * sizeof(*cx->scratch));
+	cx->rawlab = malloc(cx->lim.max_labels_per_series * sizeof(*cx->rawlab));
 	cx->app = tsdb_appender_new(db);
-	if (!cx->scratch || !cx->app) {
+	if (!cx->scratch || !cx->rawlab || !cx->app) {
 		ingest_ctx_free(cx);
 		return NULL;
 	}
@@ -97,6 +98,8 @@ void ingest_ctx_free(ingest_ctx *cx)
 	arena_deinit(&cx->ar);
 	free(cx->dbuf);
 	free(cx->scratch);
+	free(cx->rawlab);
+	free(cx->strbuf);
 	free(cx);
 }
 
@@ -247,6 +250,7 @@ void ingest__series_start(ingest__series *s, const slod_labels *ls)
 	s->hash = labels_hash(ls);
 	s->ref = 0;
 	s->dead = false;
+	s->has_last = false;
 }
 
 static void sample_detail(ingest_ctx *cx, const ingest__series *s, int64_t t)
@@ -270,11 +274,25 @@ int ingest__append(ingest_ctx *cx, ingest__series *s, int64_t t, double v, inges
 		sample_detail(cx, s, t);
 		return 0;
 	}
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof bits);
+	if (s->has_last && t == s->last_t) {
+		if (bits == s->last_bits) {
+			res->duplicates_dropped++;
+		} else {
+			res->duplicate_timestamp++;
+			sample_detail(cx, s, t);
+		}
+		return 0;
+	}
 	int rc = s->ref ? tsdb_appender_add_ref(cx->app, s->ref, t, v)
 			: tsdb_appender_add_hashed(cx->app, s->ls, s->hash, t, v, &s->ref);
 	switch (rc) {
 	case 0:
 		cx->pending++;
+		s->has_last = true;
+		s->last_t = t;
+		s->last_bits = bits;
 		return 0;
 	case 1:
 		res->duplicates_dropped++;

@@ -15,18 +15,28 @@
 
 #define INGEST__DETAIL_MAX 200
 
+/* A label as found in a remote-write body: pointers into the decompressed bytes, with lengths,
+ * not NUL-terminated. */
+typedef struct ingest__raw_label {
+	const char *name, *value;
+	size_t nlen, vlen;
+} ingest__raw_label;
+
 struct ingest_ctx {
 	tsdb *db;
 	ingest_limits lim;
 	slod_clock clock;
 	bool has_clock;
 	tsdb_appender *app;
-	arena ar;                /* request arena, limit lim.max_decode_bytes */
+	arena ar;                /* request arena (text format), limit lim.max_decode_bytes */
 	bool ar_refused;         /* an allocation was refused by the arena limit */
 	bool ar_oom;             /* an allocation failed for lack of memory */
 	char *dbuf;              /* decompression buffer, kept between requests up to 4 MiB */
 	size_t dcap;
 	slod_label *scratch;     /* lim.max_labels_per_series entries */
+	ingest__raw_label *rawlab; /* lim.max_labels_per_series entries (remote write) */
+	char *strbuf;            /* one series' label strings + hash input (remote write), kept */
+	size_t strcap;
 	int64_t now_ms;          /* clock reading for this request */
 	uint64_t pending;        /* samples staged in this request */
 	bool fatal;              /* NOMEM/CLOSED from tsdb: stop, roll back */
@@ -55,10 +65,15 @@ typedef struct ingest__series {
 	uint64_t hash;
 	tsdb_ref ref;
 	bool dead;  /* refused by the series limit / invalid in tsdb: skip its remaining samples */
+	bool has_last;      /* a sample of this series was staged in this request */
+	int64_t last_t;     /* ... at this timestamp */
+	uint64_t last_bits; /* ... with these value bits */
 } ingest__series;
 
 void ingest__series_start(ingest__series *s, const slod_labels *ls);
 /* Stages one sample: add_hashed until a ref is known, then add_ref. Counts the outcome in res.
+ * A repeat of the timestamp just staged for this series is decided here (tsdb only compares with
+ * committed samples when staging): same bits = duplicate, else duplicate_timestamp.
  * Returns 0 to go on, or -1 when the caller must stop the whole request (cx->fatal set). Samples of
  * a dead series are counted as rejected without calling tsdb. */
 int ingest__append(ingest_ctx *cx, ingest__series *s, int64_t t, double v, ingest_result *res);

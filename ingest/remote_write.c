@@ -22,6 +22,8 @@
  */
 #include "ingest/ingest_internal.h"
 
+#include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,8 @@
 
 #include <snappy-c.h>
 
-#include "ingest/rw_decode.pb-c.h"
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define DBUF_KEEP (4u << 20)
 
@@ -128,65 +131,35 @@ static int check_version(const char *ver, bool explicit_v1, char *why, size_t ca
 	return 0;
 }
 
-/* ---- arena allocator for protobuf-c ---- */
+/* ---- the wire walker ---- */
 
-static void *pb_alloc(void *ud, size_t size)
+/* Decoding state for one request: the protobuf bytes and where a malformed-body reason goes. */
+typedef struct rw_dec {
+	const uint8_t *base;
+	char *why;
+	size_t cap;
+} rw_dec;
+
+static const char *const msg_names[] = {"WriteRequest", "TimeSeries", "Label", "Sample"};
+enum { MSG_WRITE, MSG_SERIES, MSG_LABEL, MSG_SAMPLE };
+
+static int bad(rw_dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(rw_dec *d, const char *fmt, ...)
 {
-	ingest_ctx *cx = ud;
-	if (size == SIZE_MAX) {
-		cx->ar_refused = true;
-		return NULL;
-	}
-	void *p = arena_alloc(&cx->ar, size + 1); /* +1: room for an in-place NUL, see top comment */
-	if (!p) {
-		size_t need = (size + 1 + 15) & ~(size_t)15;
-		if (cx->ar.limit && (need > cx->ar.limit || cx->ar.used > cx->ar.limit - need))
-			cx->ar_refused = true;
-		else
-			cx->ar_oom = true;
-	}
-	return p;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->why, d->cap, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
-static void pb_free(void *ud, void *p)
+/* Reads a varint at *off (< end); at most 10 bytes. Returns false when truncated or too long. */
+static inline bool read_varint(const uint8_t *p, size_t *off, size_t end, uint64_t *v)
 {
-	(void)ud;
-	(void)p; /* the arena is reset after the request */
-}
-
-/* ---- diagnosing a malformed body ---- */
-
-enum { MSG_WRITE, MSG_SERIES, MSG_LABEL, MSG_SAMPLE, MSG_OPAQUE };
-static const char *const msg_names[] = {"WriteRequest", "TimeSeries", "Label", "Sample", "message"};
-
-/* Expected wire type of a known field (-1: unknown field, anything goes) and the message type of
- * a length-delimited field to recurse into (MSG_OPAQUE: do not recurse). */
-static int field_shape(int m, uint64_t field, int *sub)
-{
-	*sub = MSG_OPAQUE;
-	switch (m) {
-	case MSG_WRITE:
-		if (field == 1)
-			*sub = MSG_SERIES;
-		return field == 1 || field == 3 ? 2 : -1;
-	case MSG_SERIES:
-		if (field == 1)
-			*sub = MSG_LABEL;
-		if (field == 2)
-			*sub = MSG_SAMPLE;
-		return field >= 1 && field <= 4 ? 2 : -1;
-	case MSG_LABEL:
-		return field == 1 || field == 2 ? 2 : -1;
-	case MSG_SAMPLE:
-		return field == 1 ? 1 : field == 2 ? 0 : -1;
-	default:
-		return -1;
+	if (*off < end && p[*off] < 0x80) {
+		*v = p[(*off)++];
+		return true;
 	}
-}
-
-/* Reads a varint at *off (< end). Returns false when truncated or longer than 10 bytes. */
-static bool read_varint(const uint8_t *p, size_t *off, size_t end, uint64_t *v)
-{
 	uint64_t x = 0;
 	for (unsigned i = 0; i < 10; i++) {
 		if (*off >= end)
@@ -201,169 +174,448 @@ static bool read_varint(const uint8_t *p, size_t *off, size_t end, uint64_t *v)
 	return false;
 }
 
-/* Walks p[off..end) as message m; on the first problem writes a reason and returns true. */
-static bool diagnose(const uint8_t *p, size_t off, size_t end, int m, char *why, size_t cap)
+/* Reads one field header of message m: field number, wire type, and for length-delimited fields
+ * the payload range [*lo, *hi). Checks the wire type of known fields (want: expected wire type or
+ * -1 for an unknown field). Skips the payload of varint/fixed fields. */
+typedef struct rw_field {
+	uint64_t num;
+	int wt;
+	size_t at;      /* offset of the tag */
+	size_t lo, hi;  /* payload (length-delimited) */
+	uint64_t u;     /* varint value or fixed64/fixed32 bits */
+} rw_field;
+
+static inline int wire_type_for(int m, uint64_t field)
 {
-	while (off < end) {
-		size_t at = off;
-		uint64_t tag, v;
-		if (!read_varint(p, &off, end, &tag)) {
-			snprintf(why, cap, "protobuf: truncated field tag in %s at byte %zu", msg_names[m], at);
-			return true;
-		}
-		uint64_t field = tag >> 3;
-		int wt = (int)(tag & 7);
-		if (field == 0 || field > 536870911u) {
-			snprintf(why, cap, "protobuf: invalid field number %llu in %s at byte %zu",
-				 (unsigned long long)field, msg_names[m], at);
-			return true;
-		}
-		int sub;
-		int want = field_shape(m, field, &sub);
-		if (want >= 0 && want != wt) {
-			snprintf(why, cap, "protobuf: field %llu of %s has wire type %d, expected %d, at byte %zu",
-				 (unsigned long long)field, msg_names[m], wt, want, at);
-			return true;
-		}
-		switch (wt) {
-		case 0:
-			if (!read_varint(p, &off, end, &v)) {
-				snprintf(why, cap, "protobuf: truncated varint field %llu in %s at byte %zu",
-					 (unsigned long long)field, msg_names[m], at);
-				return true;
-			}
-			break;
-		case 1:
-		case 5: {
-			size_t need = wt == 1 ? 8 : 4;
-			if (end - off < need) {
-				snprintf(why, cap, "protobuf: truncated fixed%zu field %llu in %s at byte %zu", need * 8,
-					 (unsigned long long)field, msg_names[m], at);
-				return true;
-			}
-			off += need;
-			break;
-		}
-		case 2:
-			if (!read_varint(p, &off, end, &v)) {
-				snprintf(why, cap, "protobuf: truncated length of field %llu in %s at byte %zu",
-					 (unsigned long long)field, msg_names[m], at);
-				return true;
-			}
-			if (v > end - off) {
-				snprintf(why, cap,
-					 "protobuf: field %llu of %s at byte %zu claims %llu bytes but only %zu remain",
-					 (unsigned long long)field, msg_names[m], at, (unsigned long long)v, end - off);
-				return true;
-			}
-			if (sub != MSG_OPAQUE && diagnose(p, off, off + (size_t)v, sub, why, cap))
-				return true;
-			off += (size_t)v;
-			break;
-		default:
-			snprintf(why, cap, "protobuf: unsupported wire type %d (field %llu) in %s at byte %zu", wt,
-				 (unsigned long long)field, msg_names[m], at);
-			return true;
-		}
+	switch (m) {
+	case MSG_WRITE: return field == 1 || field == 3 ? 2 : -1;
+	case MSG_SERIES: return field >= 1 && field <= 4 ? 2 : -1;
+	case MSG_LABEL: return field == 1 || field == 2 ? 2 : -1;
+	case MSG_SAMPLE: return field == 1 ? 1 : field == 2 ? 0 : -1;
+	default: return -1;
 	}
-	return false;
 }
 
-/* ---- validation and append ---- */
+static int next_field_slow(rw_dec *d, int m, size_t *off, size_t end, rw_field *f);
 
-/* Fills cx->scratch from ts's labels (NUL-terminating in place) and checks each one. Returns 0,
- * or -1 after rejecting the series. */
-static int series_labels(ingest_ctx *cx, const SlodRwdec__TimeSeries *ts, slod_labels *ls, ingest_result *res)
+/* Fast path: a one-byte tag of an expected length-delimited field with a one-byte length (what
+ * every sender produces for labels and samples); everything else goes to next_field_slow(). */
+static inline int next_field(rw_dec *d, int m, size_t *off, size_t end, rw_field *f)
+{
+	const uint8_t *p = d->base;
+	size_t o = *off;
+	if (end - o >= 3 && (p[o] & 7) == 2 && p[o] < 0x80 && p[o] >= 0x08) {
+		uint64_t num = p[o] >> 3;
+		size_t len, hdr;
+		if (p[o + 1] < 0x80) {
+			len = p[o + 1];
+			hdr = 2;
+		} else if (p[o + 2] < 0x80) {
+			len = (size_t)(p[o + 1] & 0x7f) | (size_t)p[o + 2] << 7;
+			hdr = 3;
+		} else {
+			return next_field_slow(d, m, off, end, f);
+		}
+		if (wire_type_for(m, num) == 2 && len <= end - o - hdr) {
+			f->at = o;
+			f->num = num;
+			f->wt = 2;
+			f->lo = o + hdr;
+			f->hi = o + hdr + len;
+			*off = f->hi;
+			return 0;
+		}
+	}
+	return next_field_slow(d, m, off, end, f);
+}
+
+static int next_field_slow(rw_dec *d, int m, size_t *off, size_t end, rw_field *f)
+{
+	const uint8_t *p = d->base;
+	uint64_t tag;
+	f->at = *off;
+	if (!read_varint(p, off, end, &tag) || *off - f->at > 5)
+		return bad(d, "protobuf: truncated or overlong field tag in %s at byte %zu", msg_names[m], f->at);
+	f->num = tag >> 3;
+	f->wt = (int)(tag & 7);
+	if (f->num == 0 || f->num > 536870911u)
+		return bad(d, "protobuf: invalid field number %llu in %s at byte %zu", (unsigned long long)f->num,
+			   msg_names[m], f->at);
+	int want = wire_type_for(m, f->num);
+	if (want >= 0 && want != f->wt)
+		return bad(d, "protobuf: field %llu of %s has wire type %d, expected %d, at byte %zu",
+			   (unsigned long long)f->num, msg_names[m], f->wt, want, f->at);
+	switch (f->wt) {
+	case 0:
+		if (!read_varint(p, off, end, &f->u))
+			return bad(d, "protobuf: truncated varint field %llu in %s at byte %zu", (unsigned long long)f->num,
+				   msg_names[m], f->at);
+		return 0;
+	case 1:
+	case 5: {
+		size_t need = f->wt == 1 ? 8 : 4;
+		if (end - *off < need)
+			return bad(d, "protobuf: truncated fixed%zu field %llu in %s at byte %zu", need * 8,
+				   (unsigned long long)f->num, msg_names[m], f->at);
+		uint64_t x = 0;
+		for (size_t i = 0; i < need; i++)
+			x |= (uint64_t)p[*off + i] << (8 * i);
+		f->u = x;
+		*off += need;
+		return 0;
+	}
+	case 2: {
+		uint64_t len;
+		size_t lat = *off;
+		if (!read_varint(p, off, end, &len) || *off - lat > 5)
+			return bad(d, "protobuf: truncated length of field %llu in %s at byte %zu", (unsigned long long)f->num,
+				   msg_names[m], f->at);
+		if (len > end - *off)
+			return bad(d, "protobuf: field %llu of %s at byte %zu claims %llu bytes but only %zu remain",
+				   (unsigned long long)f->num, msg_names[m], f->at, (unsigned long long)len, end - *off);
+		f->lo = *off;
+		f->hi = *off + (size_t)len;
+		*off = f->hi;
+		return 0;
+	}
+	default:
+		return bad(d, "protobuf: unsupported wire type %d (field %llu) in %s at byte %zu", f->wt,
+			   (unsigned long long)f->num, msg_names[m], f->at);
+	}
+}
+
+/* ---- labels of one series ---- */
+
+/* A label as found on the wire: pointers into the decompressed body, not NUL-terminated. */
+typedef ingest__raw_label rw_label;
+
+/* strcmp order for NUL-free strings with known lengths. */
+static inline int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
+{
+	if (na && nb && a[0] != b[0])
+		return (unsigned char)a[0] - (unsigned char)b[0];
+	int c = memcmp(a, b, na < nb ? na : nb);
+	return c ? c : (na > nb) - (na < nb);
+}
+
+/* Character classes for names: 1 = [a-zA-Z_], 2 = [0-9], 4 = ':'. */
+static const unsigned char name_class[256] = {
+	['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
+	[':'] = 4, ['_'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+	['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+	['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+};
+
+/* Label name [a-zA-Z_][a-zA-Z0-9_]* (extra = 0) or metric name [a-zA-Z_:][a-zA-Z0-9_:]* (extra = 4);
+ * same rules as labels_valid_name / labels_valid_metric_name. */
+static inline bool name_ok(const char *s, size_t n, unsigned extra)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (n == 0 || !(name_class[u[0]] & (1 | extra)))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(name_class[u[i]] & (1 | 2 | extra)))
+			return false;
+	return true;
+}
+
+/* True if s[0..n) is valid UTF-8 without NUL bytes; a fast pass for ASCII first. */
+static inline bool value_ok(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n && u[i] - 1u < 0x7fu) /* 0x01..0x7f */
+		i++;
+	if (i == n)
+		return true;
+	return !memchr(s + i, '\0', n - i) && utf8_valid(s + i, n - i);
+}
+
+/* Ensures cx->strbuf holds at least n bytes. */
+static int strbuf_reserve(ingest_ctx *cx, size_t n)
+{
+	if (n <= cx->strcap)
+		return 0;
+	size_t cap = cx->strcap ? cx->strcap : 1024;
+	while (cap < n)
+		cap *= 2;
+	char *nb = realloc(cx->strbuf, cap);
+	if (!nb)
+		return -1;
+	cx->strbuf = nb;
+	cx->strcap = cap;
+	return 0;
+}
+
+/* Copies raw labels (n, already length-checked) into cx->strbuf laid out as the hash input
+ * "name 0xff value 0xff ..." (labels.h's definition of labels_hash), so *hash can be computed in
+ * one XXH3 call, then turns every 0xff separator into a NUL so the same bytes serve as the C
+ * strings in cx->scratch. With canonical set, labels with an empty value are left out (they mean
+ * "absent") and the hash is computed. Returns 0, or -1 on out-of-memory. */
+static int raw_to_labels(ingest_ctx *cx, const rw_label *raw, size_t n, slod_labels *ls, bool canonical,
+			 uint64_t *hash)
+{
+	size_t total = 1;
+	for (size_t i = 0; i < n; i++)
+		total += raw[i].nlen + raw[i].vlen + 2;
+	if (strbuf_reserve(cx, total))
+		return -1;
+	char *o = cx->strbuf;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (canonical && raw[i].vlen == 0)
+			continue; /* empty value = absent label */
+		cx->scratch[k].name = o;
+		memcpy(o, raw[i].name, raw[i].nlen);
+		o += raw[i].nlen;
+		*o++ = (char)0xff;
+		cx->scratch[k].value = o;
+		memcpy(o, raw[i].value, raw[i].vlen);
+		o += raw[i].vlen;
+		*o++ = (char)0xff;
+		k++;
+	}
+	if (canonical)
+		*hash = XXH3_64bits(cx->strbuf, (size_t)(o - cx->strbuf));
+	for (size_t i = 0, j = 0; i < n; i++) {
+		if (canonical && raw[i].vlen == 0)
+			continue;
+		((char *)cx->scratch[j].name)[raw[i].nlen] = '\0';
+		((char *)cx->scratch[j].value)[raw[i].vlen] = '\0';
+		j++;
+	}
+	ls->v = cx->scratch;
+	ls->n = k;
+	return 0;
+}
+
+/* Rejects the series, formatting its labels (as received) into the message. */
+static void reject_raw(ingest_ctx *cx, ingest_result *res, const rw_label *raw, size_t n, uint64_t nsamples,
+		       const char *reason, const char *arg)
+{
+	slod_labels ls;
+	bool ok = raw_to_labels(cx, raw, n, &ls, false, NULL) == 0;
+	ingest__reject_series(cx, res, ok ? &ls : NULL, nsamples, reason, arg);
+}
+
+/* Validates, sorts and dedups the labels of one series, then builds its C strings and hash.
+ * Returns 0 with *ls and *hash set, -1 when the series was rejected, -2 on out-of-memory. */
+static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t nsamples, slod_labels *ls,
+			    uint64_t *hash, ingest_result *res)
 {
 	const ingest_limits *lim = &cx->lim;
-	uint64_t ns = ts->n_samples;
-	ls->v = cx->scratch;
-	ls->n = 0;
-	if (ts->n_labels > lim->max_labels_per_series) {
-		ingest__reject_series(cx, res, NULL, ns, "too many labels (%zu, limit %zu)", ts->n_labels,
-				      lim->max_labels_per_series);
+	bool sorted = true;
+	for (size_t i = 0; i < n; i++) {
+		const rw_label *l = &raw[i];
+		if (l->nlen == 0) {
+			reject_raw(cx, res, raw, n, nsamples, "empty label name%s", "");
+			return -1;
+		}
+		if (l->nlen > lim->max_label_name_len) {
+			ingest__reject_series(cx, res, NULL, nsamples, "label name of %zu bytes exceeds the limit of %zu",
+					      l->nlen, lim->max_label_name_len);
+			return -1;
+		}
+		if (!name_ok(l->name, l->nlen, 0)) {
+			char nm[68];
+			snprintf(nm, sizeof nm, "%.*s", (int)(l->nlen > 64 ? 64 : l->nlen), l->name);
+			reject_raw(cx, res, raw, n, nsamples, "invalid label name \"%s\"", nm);
+			return -1;
+		}
+		if (l->vlen > lim->max_label_value_len) {
+			ingest__reject_series(cx, res, NULL, nsamples, "value of label \"%.*s\" (%zu bytes) exceeds the limit of %zu",
+					      (int)l->nlen, l->name, l->vlen, lim->max_label_value_len);
+			return -1;
+		}
+		if (!value_ok(l->value, l->vlen)) {
+			char nm[68];
+			snprintf(nm, sizeof nm, "%.*s", (int)(l->nlen > 64 ? 64 : l->nlen), l->name);
+			reject_raw(cx, res, raw, n, nsamples,
+				   memchr(l->value, '\0', l->vlen) ? "NUL byte in value of label \"%s\""
+								   : "invalid UTF-8 in value of label \"%s\"",
+				   nm);
+			return -1;
+		}
+		if (i && sorted && bytes_cmp(raw[i - 1].name, raw[i - 1].nlen, l->name, l->nlen) > 0)
+			sorted = false;
+	}
+	if (!sorted) { /* insertion sort: label sets are small and usually sorted already */
+		for (size_t i = 1; i < n; i++) {
+			rw_label x = raw[i];
+			size_t j = i;
+			while (j > 0 && bytes_cmp(raw[j - 1].name, raw[j - 1].nlen, x.name, x.nlen) > 0) {
+				raw[j] = raw[j - 1];
+				j--;
+			}
+			raw[j] = x;
+		}
+	}
+	const rw_label *metric = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (i && raw[i - 1].nlen == raw[i].nlen && memcmp(raw[i - 1].name, raw[i].name, raw[i].nlen) == 0) {
+			char nm[68];
+			snprintf(nm, sizeof nm, "%.*s", (int)(raw[i].nlen > 64 ? 64 : raw[i].nlen), raw[i].name);
+			reject_raw(cx, res, raw, n, nsamples, "duplicate label name \"%s\"", nm);
+			return -1;
+		}
+		if (raw[i].nlen == 8 && memcmp(raw[i].name, SLOD_METRIC_NAME, 8) == 0)
+			metric = &raw[i];
+	}
+	if (!metric || metric->vlen == 0) {
+		reject_raw(cx, res, raw, n, nsamples, "missing metric name (__name__)%s", "");
 		return -1;
 	}
-	for (size_t i = 0; i < ts->n_labels; i++) {
-		ProtobufCBinaryData *n = &ts->labels[i]->name, *v = &ts->labels[i]->value;
-		if (n->data)
-			n->data[n->len] = '\0';
-		if (v->data)
-			v->data[v->len] = '\0';
-		cx->scratch[i].name = n->data ? (const char *)n->data : "";
-		cx->scratch[i].value = v->data ? (const char *)v->data : "";
+	if (!name_ok(metric->value, metric->vlen, 4)) {
+		char nm[68];
+		snprintf(nm, sizeof nm, "%.*s", (int)(metric->vlen > 64 ? 64 : metric->vlen), metric->value);
+		reject_raw(cx, res, raw, n, nsamples, "invalid metric name \"%s\"", nm);
+		return -1;
 	}
-	ls->n = ts->n_labels;
-	for (size_t i = 0; i < ts->n_labels; i++) {
-		const ProtobufCBinaryData *n = &ts->labels[i]->name, *v = &ts->labels[i]->value;
-		const char *name = cx->scratch[i].name;
-		if (n->len == 0) {
-			ingest__reject_series(cx, res, ls, ns, "empty label name");
+	if (raw_to_labels(cx, raw, n, ls, true, hash))
+		return -2;
+	assert(*hash == labels_hash(ls)); /* same definition as util/labels.c */
+	return 0;
+}
+
+/* Walk 1 over a TimeSeries: collects labels into cx->rawlab (up to the limit, counting beyond)
+ * and counts samples, exemplars, histograms. */
+static int series_walk_labels(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, size_t *nl, uint64_t *ns,
+			      ingest_result *res)
+{
+	size_t off = lo;
+	rw_field f;
+	*nl = 0;
+	*ns = 0;
+	while (off < hi) {
+		if (next_field(d, MSG_SERIES, &off, hi, &f))
 			return -1;
-		}
-		if (n->len > lim->max_label_name_len) {
-			ingest__reject_series(cx, res, NULL, ns, "label name of %zu bytes exceeds the limit of %zu",
-					      n->len, lim->max_label_name_len);
-			return -1;
-		}
-		if (!labels_valid_name(name, n->len)) {
-			ingest__reject_series(cx, res, ls, ns, "invalid label name \"%.64s\"", name);
-			return -1;
-		}
-		if (v->len > lim->max_label_value_len) {
-			ingest__reject_series(cx, res, NULL, ns, "value of label \"%.64s\" (%zu bytes) exceeds the limit of %zu",
-					      name, v->len, lim->max_label_value_len);
-			return -1;
-		}
-		if (v->len && memchr(v->data, '\0', v->len)) {
-			ingest__reject_series(cx, res, ls, ns, "NUL byte in value of label \"%s\"", name);
-			return -1;
-		}
-		if (!utf8_valid((const char *)cx->scratch[i].value, v->len)) {
-			ingest__reject_series(cx, res, ls, ns, "invalid UTF-8 in value of label \"%s\"", name);
-			return -1;
+		if (f.num == 1) {
+			rw_label l = {"", "", 0, 0};
+			size_t lo2 = f.lo;
+			rw_field g;
+			while (lo2 < f.hi) {
+				if (next_field(d, MSG_LABEL, &lo2, f.hi, &g))
+					return -1;
+				if (g.num == 1) {
+					l.name = (const char *)d->base + g.lo;
+					l.nlen = g.hi - g.lo;
+				} else if (g.num == 2) {
+					l.value = (const char *)d->base + g.lo;
+					l.vlen = g.hi - g.lo;
+				}
+			}
+			if (*nl < cx->lim.max_labels_per_series)
+				cx->rawlab[*nl] = l;
+			(*nl)++;
+		} else if (f.num == 2) {
+			(*ns)++;
+		} else if (f.num == 3) {
+			res->exemplars_ignored++;
+		} else if (f.num == 4) {
+			res->histograms_ignored++;
 		}
 	}
-	return ingest__canonicalise(cx, ls, ns, res);
+	return 0;
+}
+
+/* Walk 2 over a TimeSeries: decodes every Sample (always, so malformed samples are caught even in
+ * rejected series) and appends it when s is not NULL. */
+static int series_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, ingest__series *s,
+			       ingest_result *res)
+{
+	size_t off = lo;
+	rw_field f, g;
+	while (off < hi) {
+		if (next_field(d, MSG_SERIES, &off, hi, &f))
+			return -1;
+		if (f.num != 2)
+			continue;
+		uint64_t vbits = 0, tbits = 0;
+		size_t lo2 = f.lo;
+		const uint8_t *p = d->base;
+		if (f.hi - f.lo >= 11 && p[lo2] == 0x09 && p[lo2 + 9] == 0x10) {
+			/* the usual shape: value (fixed64) then timestamp (varint) */
+			for (int i = 0; i < 8; i++)
+				vbits |= (uint64_t)p[lo2 + 1 + i] << (8 * i);
+			lo2 += 10;
+			if (!read_varint(p, &lo2, f.hi, &tbits))
+				return bad(d, "protobuf: truncated varint field 2 in Sample at byte %zu", f.lo + 9);
+		}
+		while (lo2 < f.hi) {
+			if (next_field(d, MSG_SAMPLE, &lo2, f.hi, &g))
+				return -1;
+			if (g.num == 1)
+				vbits = g.u;
+			else if (g.num == 2)
+				tbits = g.u;
+		}
+		if (s && !cx->fatal) {
+			double v;
+			memcpy(&v, &vbits, sizeof v);
+			if (ingest__append(cx, s, (int64_t)tbits, v, res) != 0)
+				return 0; /* fatal: reported by ingest__finish */
+		}
+	}
+	return 0;
 }
 
 static ingest_outcome decode_and_store(ingest_ctx *cx, const uint8_t *pb, size_t n, ingest_result *res)
 {
-	ProtobufCAllocator al = {.alloc = pb_alloc, .free = pb_free, .allocator_data = cx};
-	SlodRwdec__WriteRequest *req = slod_rwdec__write_request__unpack(&al, n, pb);
-	if (!req) {
-		if (cx->ar_refused)
-			return ingest__fail(cx, res, INGEST_TOO_LARGE,
-					    "decoded request needs more than %zu bytes (max_decode_bytes)",
-					    cx->lim.max_decode_bytes);
-		if (cx->ar_oom)
-			return ingest__fail(cx, res, INGEST_OVERLOADED, "out of memory decoding the request");
-		char why[INGEST_MESSAGE_MAX];
-		if (!diagnose(pb, 0, n, MSG_WRITE, why, sizeof why))
-			snprintf(why, sizeof why, "protobuf: malformed WriteRequest (%zu bytes)", n);
-		return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+	char why[INGEST_MESSAGE_MAX];
+	rw_dec d = {.base = pb, .why = why, .cap = sizeof why};
+	size_t off = 0;
+	rw_field f;
+	/* pre-scan of the top level: framing and the series count, before anything is staged */
+	uint64_t nseries = 0;
+	while (off < n) {
+		if (next_field(&d, MSG_WRITE, &off, n, &f))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+		nseries += f.num == 1;
 	}
-	if (req->n_timeseries > cx->lim.max_series)
-		return ingest__fail(cx, res, INGEST_TOO_LARGE, "%zu series in one request exceed the limit of %zu",
-				    req->n_timeseries, cx->lim.max_series);
-	res->series = req->n_timeseries;
-	res->metadata_ignored = req->n_metadata;
-	for (size_t i = 0; i < req->n_timeseries; i++) {
-		const SlodRwdec__TimeSeries *ts = req->timeseries[i];
-		res->samples += ts->n_samples;
-		res->exemplars_ignored += ts->n_exemplars;
-		res->histograms_ignored += ts->n_histograms;
-	}
-	for (size_t i = 0; i < req->n_timeseries && !cx->fatal; i++) {
-		const SlodRwdec__TimeSeries *ts = req->timeseries[i];
-		slod_labels ls;
-		if (series_labels(cx, ts, &ls, res) != 0 || ts->n_samples == 0)
+	if (nseries > cx->lim.max_series)
+		return ingest__fail(cx, res, INGEST_TOO_LARGE, "%llu series in one request exceed the limit of %zu",
+				    (unsigned long long)nseries, cx->lim.max_series);
+	off = 0;
+	while (off < n && !cx->fatal) {
+		if (next_field(&d, MSG_WRITE, &off, n, &f))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+		if (f.num == 3) {
+			res->metadata_ignored++;
 			continue;
+		}
+		if (f.num != 1)
+			continue;
+		res->series++;
+		size_t nl;
+		uint64_t ns;
+		if (series_walk_labels(cx, &d, f.lo, f.hi, &nl, &ns, res))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+		res->samples += ns;
 		ingest__series s;
-		ingest__series_start(&s, &ls);
-		for (size_t k = 0; k < ts->n_samples; k++)
-			if (ingest__append(cx, &s, ts->samples[k]->timestamp, ts->samples[k]->value, res) != 0)
-				break;
+		bool ok = false;
+		if (nl > cx->lim.max_labels_per_series) {
+			ingest__reject_series(cx, res, NULL, ns, "too many labels (%zu, limit %zu)", nl,
+					      cx->lim.max_labels_per_series);
+		} else {
+			slod_labels ls;
+			uint64_t h;
+			int rc = series_canonical(cx, cx->rawlab, nl, ns, &ls, &h, res);
+			if (rc == -2)
+				return ingest__fail(cx, res, INGEST_OVERLOADED, "out of memory decoding labels");
+			if (rc == 0) {
+				s = (ingest__series){.ls = &ls, .hash = h};
+				ok = true;
+			}
+			if (series_walk_samples(cx, &d, f.lo, f.hi, ok ? &s : NULL, res))
+				return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+			continue;
+		}
+		if (series_walk_samples(cx, &d, f.lo, f.hi, NULL, res))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
 	}
 	return ingest__finish(cx, res);
 }

@@ -478,25 +478,6 @@ static void test_declared_1gib_fails_fast(void **state)
 			 INGEST_BAD_REQUEST);
 }
 
-static void test_decode_arena_limit(void **state)
-{
-	fx *f = *state;
-	ingest_limits lim;
-	ingest_limits_default(&lim);
-	lim.max_decode_bytes = 16 * 1024;
-	ingest_ctx *cx = ingest_ctx_new(f->db, &lim, NULL);
-	itest_series(&f->r, "__name__", "many", NULL);
-	for (int i = 0; i < 2000; i++)
-		itest_sample(&f->r, NOW + i, i);
-	buf_reset(&f->body);
-	itest_encode(&f->r, &f->body);
-	assert_int_equal(ingest_ctx_remote_write(cx, CT, "snappy", NULL, f->body.data, f->body.len, &f->res),
-			 INGEST_TOO_LARGE);
-	assert_contains(f->res.message, "max_decode_bytes");
-	assert_int_equal(itest_count_series(f->db, "many"), 0);
-	ingest_ctx_free(cx);
-}
-
 static void test_series_and_label_limits(void **state)
 {
 	fx *f = *state;
@@ -669,7 +650,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_request_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversize_compressed_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_declared_1gib_fails_fast, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decode_arena_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_and_label_limits, setup, teardown),
 		cmocka_unit_test(test_tsdb_series_limit),
 		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
