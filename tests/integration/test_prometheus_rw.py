@@ -12,6 +12,7 @@ same raw samples as Prometheus's own TSDB:
 usage: test_prometheus_rw.py SLOD_BINARY [PROMETHEUS_BINARY]
 """
 import os
+import subprocess  # noqa: F401 (used through slodtest)
 import sys
 import time
 
@@ -141,6 +142,20 @@ remote_write:
                 assert x[0] == y[0] and abs(x[1] - y[1]) < 1e-9, (q, x, y)
                 assert x[2] == y[2] or abs(x[2] - y[2]) <= 1e-12 * max(1.0, abs(x[2])), (q, x, y)
             print("query equal: %s (%d series)" % (q, len(a)))
+
+        # --- promtool's query commands work against slod as against Prometheus
+        promtool = os.path.join(os.path.dirname(prom), "promtool")
+        if os.path.exists(promtool):
+            def pt(base, *args):
+                out = st.subprocess.run([promtool, "query"] + list(args[:1]) + [base] + list(args[1:]),
+                                        capture_output=True, text=True, timeout=30)
+                assert out.returncode == 0, (args, out.stderr)
+                return out.stdout
+            assert pt(S, "series", "--match=up") == pt(P, "series", "--match=up")
+            assert pt(S, "labels", "job") == pt(P, "labels", "job") == "prometheus\nslod\n"
+            inst = pt(S, "instant", "--time=%.3f" % (t_ms / 1000), "sum by (job) (up)")
+            assert inst == pt(P, "instant", "--time=%.3f" % (t_ms / 1000), "sum by (job) (up)"), inst
+            print("promtool query series/labels/instant agree")
 
         # --- slod stays healthy; its own counters reflect the traffic
         m = st.http("GET", S + "/metrics")[1].decode()
