@@ -361,14 +361,20 @@ static const char *mode_name(gen *g, const slo_group *grp)
 {
 	const char *pre = g->opt && g->opt->mode_prefix ? g->opt->mode_prefix : "cli-gen";
 	const char *suf = grp->format == SLO_FORMAT_SLOTH_K8S ? "k8s" :
-			  grp->format == SLO_FORMAT_OPENSLO_V1ALPHA ? "openslo" : "prom";
+			  (grp->format == SLO_FORMAT_OPENSLO_V1ALPHA || grp->format == SLO_FORMAT_OPENSLO_V1) ? "openslo" :
+			  grp->format == SLO_FORMAT_PYRRA ? "pyrra" : "prom";
 	return gprintf(g, "%s-%s", pre, suf);
 }
 
 static const char *spec_name(const slo_group *grp)
 {
-	return grp->format == SLO_FORMAT_SLOTH_K8S ? "sloth.slok.dev/v1" :
-	       grp->format == SLO_FORMAT_OPENSLO_V1ALPHA ? "openslo/v1alpha" : "prometheus/v1";
+	switch (grp->format) {
+	case SLO_FORMAT_SLOTH_K8S: return "sloth.slok.dev/v1";
+	case SLO_FORMAT_OPENSLO_V1ALPHA: return "openslo/v1alpha";
+	case SLO_FORMAT_OPENSLO_V1: return "openslo/v1";
+	case SLO_FORMAT_PYRRA: return "pyrra.dev/v1alpha1";
+	default: return "prometheus/v1";
+	}
 }
 
 static slo__enode *meta_rules(gen *g, const slo_group *grp, const slo_spec *slo, const slo_labels *labels,
@@ -487,7 +493,8 @@ int slo_generate(slo_set *s, const slo_group *grp, const slo_gen_options *opt, b
 	int rc = SLO_ERR_NOMEM;
 	slo_output_format of = opt ? opt->output_format : SLO_OUTPUT_AUTO;
 	if (of == SLO_OUTPUT_AUTO)
-		of = grp->format == SLO_FORMAT_SLOTH_K8S ? SLO_OUTPUT_PROMETHEUS_OPERATOR : SLO_OUTPUT_PROMETHEUS;
+		of = (grp->format == SLO_FORMAT_SLOTH_K8S || grp->format == SLO_FORMAT_PYRRA) ?
+			     SLO_OUTPUT_PROMETHEUS_OPERATOR : SLO_OUTPUT_PROMETHEUS;
 	g.k8s = of == SLO_OUTPUT_PROMETHEUS_OPERATOR;
 	if (err && errlen)
 		err[0] = 0;

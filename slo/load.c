@@ -5,7 +5,13 @@
  *   version: prometheus/v1                                  Sloth's plain spec (snake_case fields)
  *   apiVersion: sloth.slok.dev/v1, kind: PrometheusServiceLevel   Sloth's CRD (camelCase fields)
  *   apiVersion: openslo/v1alpha, kind: SLO                   OpenSLO v1alpha (ratioMetrics only)
+ *   apiVersion: openslo/v1, kind: SLO (+ kind: SLI)          OpenSLO v1 (ratioMetric good|bad/total;
+ *                                                            indicatorRef resolved within the file)
+ *   apiVersion: pyrra.dev/v1alpha1, kind: ServiceLevelObjective   Pyrra (ratio, latency, bool_gauge;
+ *                                                            service = namespace, period = window)
  *   apiVersion: sloth.slok.dev/v1, kind: AlertWindows        window catalogs (windows path only)
+ * Composed SLIs (OpenSLO, Pyrra) keep their source queries as `parts` so validation reports errors
+ * at the position the user wrote them.
  * Field names match ASCII case-insensitively (as Sloth's JSON-based decoding does). Unknown fields
  * are warnings (Sloth ignores them), with a "did you mean" when the other spelling of a field
  * (snake_case vs camelCase) was written. Wrong types are errors at the value's position.
@@ -386,6 +392,11 @@ static slo_group *new_group(ld *L, slo_format f, const slo__ynode *root)
 	return g;
 }
 
+static const char *scalar_of(const slo__ynode *n)
+{
+	return n && n->type == SLO__Y_SCALAR ? n->str : NULL;
+}
+
 /* ---- Sloth prometheus/v1 and the PrometheusServiceLevel CRD ---------------------------------- */
 
 static void load_tier(ld *L, const slo__ynode *alerting, const char *key, slo_alert_tier *t,
@@ -432,6 +443,8 @@ static void load_sloth_slo(ld *L, const slo__ynode *n, slo_spec *o, const char *
 	v = slo__ymap_get(n, "objective", NULL);
 	o->objective_pos = P(L, v ? v : n);
 	o->has_objective = get_num(L, v, "objective", &o->objective);
+	if (!o->has_objective && v && !slo__yis_null(v))
+		o->objective = NAN; /* present but invalid: already reported */
 	for (size_t i = 0; group_labels && i < group_labels->n; i++)
 		slo__labels_set(&L->s->a, &o->labels, group_labels->v[i].name, group_labels->v[i].value, group_labels->v[i].pos);
 	get_labels(L, n, "labels", &o->labels);
@@ -528,6 +541,30 @@ static void load_sloth(ld *L, const slo__ynode *root, const slo__ynode *spec, sl
 		load_sloth_slo(L, slos->items[i], &g->slos[i], service, svc_node ? svc_node : spec, &glabels);
 }
 
+/* Records a source query (part of a composed SLI) for validation at its own position. */
+static void set_part(ld *L, slo_spec *o, size_t i, const char *name, const slo__ynode *v, bool selector)
+{
+	if (!v || v->type != SLO__Y_SCALAR || i >= 2)
+		return;
+	slo_query *q = &o->parts[i];
+	q->text = v->str;
+	q->pos = P(L, v);
+	q->style = v->style;
+	q->selector = selector;
+	if (v->style == SLO__Y_LITERAL || v->style == SLO__Y_FOLDED)
+		q->block_col = block_col(L, v->line);
+	o->part_names[i] = name;
+	if (o->n_parts < i + 1)
+		o->n_parts = i + 1;
+}
+
+/* The error-ratio template Sloth uses for OpenSLO good/total ratios. */
+static const char *good_total_ratio(ld *L, const char *good, const char *total)
+{
+	return arena_sprintf(&L->s->a, "\n  1 - (\n    (\n      %s\n    )\n    /\n    (\n      %s\n    )\n  )\n", good,
+			     total);
+}
+
 /* ---- OpenSLO v1alpha ------------------------------------------------------------------------ */
 
 static void load_openslo(ld *L, const slo__ynode *root)
@@ -596,6 +633,8 @@ static void load_openslo(ld *L, const slo__ynode *root)
 		if (get_num(L, v, "target", &target)) {
 			o->objective = target * 100;
 			o->has_objective = true;
+		} else if (v && !slo__yis_null(v)) {
+			o->objective = NAN;
 		}
 		const slo__ynode *rm = slo__ymap_get(ob, "ratioMetrics", NULL);
 		o->sli_pos = P(L, rm ? rm : ob);
@@ -633,13 +672,352 @@ static void load_openslo(ld *L, const slo__ynode *root)
 			continue;
 		}
 		o->sli_kind = SLO_SLI_RAW;
-		o->error_ratio_query.text = arena_sprintf(&L->s->a,
-							  "\n  1 - (\n    (\n      %s\n    )\n    /\n    (\n      %s\n    )\n  )\n",
-							  gq, tq);
-		/* Positions point at the good query (errors inside the composed query map approximately). */
+		o->error_ratio_query.text = good_total_ratio(L, gq, tq);
 		o->error_ratio_query.pos = P(L, gqn);
-		o->error_ratio_query.style = -1; /* composed: no exact mapping */
-		(void)tqn;
+		o->error_ratio_query.style = -1; /* composed: validated through its parts */
+		set_part(L, o, 0, "ratioMetrics.good query", gqn, false);
+		set_part(L, o, 1, "ratioMetrics.total query", tqn, false);
+	}
+}
+
+/* ---- OpenSLO v1 ----------------------------------------------------------------------------- */
+
+/* The Prometheus query of an OpenSLO v1 metric: {metricSource: {type: Prometheus, spec: {query}}}. */
+static const slo__ynode *openslo_v1_query(ld *L, const slo__ynode *m, const char *where)
+{
+	const slo__ynode *ms = slo__ymap_get(m, "metricSource", NULL), *v;
+	if (!ms || ms->type != SLO__Y_MAP) {
+		E(L, ms ? ms : m, "%s needs a metricSource", where);
+		return NULL;
+	}
+	const char *type = get_str(L, ms, "type", &v);
+	if (!type || strcasecmp(type, "prometheus") != 0) {
+		E(L, v ? v : ms, "%s: only metricSource type Prometheus is supported", where);
+		return NULL;
+	}
+	const slo__ynode *spec = slo__ymap_get(ms, "spec", NULL);
+	const char *q = spec ? get_str(L, spec, "query", &v) : NULL;
+	if (!q) {
+		E(L, spec ? spec : ms, "%s: metricSource.spec.query is required", where);
+		return NULL;
+	}
+	return v;
+}
+
+static void load_openslo_v1(ld *L, const slo__ynode *root, const slo__ydoc *docs, size_t nd)
+{
+	static const char *const known_root[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+	check_fields(L, root, known_root, "the document");
+	const slo__ynode *md = slo__ymap_get(root, "metadata", NULL), *spec = slo__ymap_get(root, "spec", NULL), *v;
+	const char *mname = md ? get_str(L, md, "name", &v) : NULL;
+	if (!spec || spec->type != SLO__Y_MAP) {
+		E(L, spec ? spec : root, "field \"spec\" must be a map");
+		return;
+	}
+	static const char *const known_spec[] = {"description", "service", "indicator", "indicatorRef", "timeWindow",
+						 "budgetingMethod", "objectives", "alertPolicies", NULL};
+	check_fields(L, spec, known_spec, "spec");
+	const slo__ynode *svc_node;
+	const char *service = get_str(L, spec, "service", &svc_node);
+	const char *desc = get_str(L, spec, "description", NULL);
+	const char *bm = get_str(L, spec, "budgetingMethod", &v);
+	if (bm && strcmp(bm, "Occurrences") != 0)
+		E(L, v, "only budgetingMethod Occurrences is supported, not %s", bm);
+
+	/* Indicator: inline, or a kind: SLI document of the same file named by indicatorRef. */
+	const slo__ynode *ind = slo__ymap_get(spec, "indicator", NULL);
+	const char *ref = get_str(L, spec, "indicatorRef", &v);
+	if (!ind && ref) {
+		for (size_t d = 0; d < nd && !ind; d++) {
+			const slo__ynode *r = docs[d].root;
+			const char *k = r ? scalar_of(slo__ymap_get(r, "kind", NULL)) : NULL;
+			const slo__ynode *rm = r ? slo__ymap_get(r, "metadata", NULL) : NULL;
+			const char *n = rm ? scalar_of(slo__ymap_get(rm, "name", NULL)) : NULL;
+			if (k && n && strcmp(k, "SLI") == 0 && strcmp(n, ref) == 0)
+				ind = r;
+		}
+		if (!ind) {
+			E(L, v, "indicatorRef \"%s\": no kind: SLI document with that name in this file", ref);
+			return;
+		}
+	}
+	if (!ind || ind->type != SLO__Y_MAP) {
+		E(L, ind ? ind : spec, "an SLO needs an indicator or an indicatorRef");
+		return;
+	}
+	const slo__ynode *ispec = slo__ymap_get(ind, "spec", NULL);
+	const slo__ynode *rm = ispec ? slo__ymap_get(ispec, "ratioMetric", NULL) : NULL;
+	if (!rm || rm->type != SLO__Y_MAP) {
+		E(L, ispec ? ispec : ind, "only ratioMetric indicators are supported");
+		return;
+	}
+	static const char *const known_rm[] = {"counter", "good", "bad", "total", "rawType", "raw", NULL};
+	check_fields(L, rm, known_rm, "ratioMetric");
+	const slo__ynode *good = slo__ymap_get(rm, "good", NULL), *bad = slo__ymap_get(rm, "bad", NULL);
+	const slo__ynode *total = slo__ymap_get(rm, "total", NULL), *raw = slo__ymap_get(rm, "raw", NULL);
+
+	int64_t period = 0;
+	slo_pos period_pos = P(L, spec);
+	const slo__ynode *tw = slo__ymap_get(spec, "timeWindow", NULL);
+	if (tw && tw->type == SLO__Y_SEQ && tw->n > 0) {
+		if (tw->n > 1)
+			E(L, tw->items[1], "only 1 time window is supported");
+		const slo__ynode *w0 = tw->items[0];
+		period_pos = P(L, w0);
+		const char *dur = get_str(L, w0, "duration", &v);
+		if (!dur || parse_duration_ms(dur, strlen(dur), &period) != 0 || period <= 0) {
+			E(L, v ? v : w0, "timeWindow duration must be a duration like 28d");
+			period = 0;
+		}
+		const slo__ynode *roll = slo__ymap_get(w0, "isRolling", NULL);
+		if (roll && !get_bool(L, w0, "isRolling"))
+			E(L, roll, "only rolling time windows are supported");
+	}
+	const slo__ynode *objs = slo__ymap_get(spec, "objectives", NULL);
+	if (!objs || objs->type != SLO__Y_SEQ || objs->n == 0) {
+		E(L, objs ? objs : spec, "at least one objective is required");
+		return;
+	}
+	slo_group *g = new_group(L, SLO_FORMAT_OPENSLO_V1, root);
+	if (!g)
+		return;
+	g->slos = arena_calloc(&L->s->a, objs->n, sizeof *g->slos);
+	if (!g->slos) {
+		L->err = SLO_ERR_NOMEM;
+		return;
+	}
+	g->n_slos = objs->n;
+	for (size_t i = 0; i < objs->n; i++) {
+		const slo__ynode *ob = objs->items[i];
+		slo_spec *o = &g->slos[i];
+		o->pos = P(L, ob);
+		o->service = service ? service : "";
+		o->service_pos = P(L, svc_node ? svc_node : spec);
+		o->name = objs->n == 1 ? (mname ? mname : "") : arena_sprintf(&L->s->a, "%s-%zu", mname ? mname : "", i);
+		o->name_pos = P(L, md ? md : root);
+		o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+		o->description = desc;
+		o->period_ms = period;
+		o->period_pos = period_pos;
+		o->alerting.page.disable = o->alerting.ticket.disable = true;
+		o->alerting.pos = o->alerting.page.pos = o->alerting.ticket.pos = o->pos;
+		double t;
+		const slo__ynode *tn = slo__ymap_get(ob, "target", NULL), *tp = slo__ymap_get(ob, "targetPercent", NULL);
+		o->objective_pos = P(L, tn ? tn : tp ? tp : ob);
+		if (tn && get_num(L, tn, "target", &t)) {
+			o->objective = t * 100;
+			o->has_objective = true;
+		} else if (tp && get_num(L, tp, "targetPercent", &t)) {
+			o->objective = t;
+			o->has_objective = true;
+		} else if (tn || tp) {
+			o->objective = NAN;
+		}
+		o->sli_pos = P(L, rm);
+		const slo__ynode *tq = total ? openslo_v1_query(L, total, "ratioMetric.total") : NULL;
+		if (good && !bad) {
+			const slo__ynode *gq = openslo_v1_query(L, good, "ratioMetric.good");
+			if (!gq || !tq)
+				continue;
+			o->sli_kind = SLO_SLI_RAW;
+			o->error_ratio_query.text = good_total_ratio(L, gq->str, tq->str);
+			o->error_ratio_query.pos = P(L, gq);
+			o->error_ratio_query.style = -1;
+			set_part(L, o, 0, "ratioMetric.good query", gq, false);
+			set_part(L, o, 1, "ratioMetric.total query", tq, false);
+		} else if (bad && !good) {
+			const slo__ynode *bq = openslo_v1_query(L, bad, "ratioMetric.bad");
+			if (!bq || !tq)
+				continue;
+			o->sli_kind = SLO_SLI_EVENTS;
+			o->error_query = (slo_query){.text = bq->str, .pos = P(L, bq), .style = bq->style};
+			o->total_query = (slo_query){.text = tq->str, .pos = P(L, tq), .style = tq->style};
+			if (bq->style == SLO__Y_LITERAL || bq->style == SLO__Y_FOLDED)
+				o->error_query.block_col = block_col(L, bq->line);
+			if (tq->style == SLO__Y_LITERAL || tq->style == SLO__Y_FOLDED)
+				o->total_query.block_col = block_col(L, tq->line);
+		} else if (raw) {
+			E(L, raw, "raw ratioMetric indicators are not supported; use good or bad with total");
+		} else {
+			E(L, rm, "ratioMetric needs exactly one of good or bad, and total");
+		}
+	}
+}
+
+/* ---- Pyrra ---------------------------------------------------------------------------------- */
+
+/* "sum(rate(M[{{.window}}]))" or "sum by (g1, g2) (rate(M[{{.window}}]))". */
+static const char *pyrra_sum(ld *L, const char *fn, const char *metric, const char *grouping)
+{
+	if (grouping)
+		return arena_sprintf(&L->s->a, "sum by (%s) (%s(%s[{{.window}}]))", grouping, fn, metric);
+	return arena_sprintf(&L->s->a, "sum(%s(%s[{{.window}}]))", fn, metric);
+}
+
+static void load_pyrra(ld *L, const slo__ynode *root)
+{
+	static const char *const known_root[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
+	check_fields(L, root, known_root, "the document");
+	const slo__ynode *md = slo__ymap_get(root, "metadata", NULL), *spec = slo__ymap_get(root, "spec", NULL), *v;
+	if (!spec || spec->type != SLO__Y_MAP) {
+		E(L, spec ? spec : root, "field \"spec\" must be a map");
+		return;
+	}
+	static const char *const known_spec[] = {"description", "target", "window", "indicator", "alerting",
+						 "partial_response_strategy", NULL};
+	check_fields(L, spec, known_spec, "spec");
+	slo_group *g = new_group(L, SLO_FORMAT_PYRRA, root);
+	if (!g)
+		return;
+	g->slos = arena_calloc(&L->s->a, 1, sizeof *g->slos);
+	if (!g->slos) {
+		L->err = SLO_ERR_NOMEM;
+		return;
+	}
+	g->n_slos = 1;
+	slo_spec *o = &g->slos[0];
+	o->pos = P(L, root);
+	const slo__ynode *nn = NULL, *nsn = NULL;
+	const char *name = md ? get_str(L, md, "name", &nn) : NULL;
+	const char *ns = md ? get_str(L, md, "namespace", &nsn) : NULL;
+	g->k8s_name = name;
+	g->k8s_namespace = ns;
+	/* Pyrra has no service: the namespace plays that part ("default" when absent). */
+	o->service = ns ? ns : "default";
+	o->service_pos = P(L, nsn ? nsn : md ? md : root);
+	o->name = name ? name : "";
+	o->name_pos = P(L, nn ? nn : md ? md : root);
+	o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+	o->description = get_str(L, spec, "description", NULL);
+	/* Labels prefixed pyrra.dev/ are the ones Pyrra copies onto its rules (prefix dropped). */
+	slo_labels ml = {0};
+	if (md)
+		get_labels(L, md, "labels", &ml);
+	for (size_t i = 0; i < ml.n; i++)
+		if (strncmp(ml.v[i].name, "pyrra.dev/", 10) == 0)
+			slo__labels_set(&L->s->a, &o->labels, ml.v[i].name + 10, ml.v[i].value, ml.v[i].pos);
+
+	/* target: a string (or number) percent, "99.5". */
+	const slo__ynode *tn = slo__ymap_get(spec, "target", NULL);
+	o->objective_pos = P(L, tn ? tn : spec);
+	if (tn && tn->type == SLO__Y_SCALAR && !slo__yis_null(tn)) {
+		char *end;
+		double t = strtod(tn->str, &end);
+		if (end == tn->str || *end || !isfinite(t)) {
+			E(L, tn, "target must be a percentage like \"99.5\", not \"%s\"", tn->str);
+			o->objective = NAN;
+		} else {
+			o->objective = t;
+			o->has_objective = true;
+			if (t > 0 && t < 1)
+				W(L, tn, "target is a percentage from 0 to 100 (%g), not a ratio from 0 to 1 (%g)", t * 100, t);
+		}
+	}
+	const char *win = get_str(L, spec, "window", &v);
+	o->period_pos = P(L, v ? v : spec);
+	if (!win || parse_duration_ms(win, strlen(win), &o->period_ms) != 0 || o->period_ms <= 0) {
+		E(L, v ? v : spec, "window must be a duration like 28d");
+		o->period_ms = 0;
+	}
+
+	const slo__ynode *ind = slo__ymap_get(spec, "indicator", NULL);
+	o->sli_pos = P(L, ind ? ind : spec);
+	if (ind && ind->type == SLO__Y_MAP) {
+		static const char *const known_ind[] = {"ratio", "latency", "latencyNative", "bool_gauge", NULL};
+		check_fields(L, ind, known_ind, "indicator");
+		const slo__ynode *ratio = slo__ymap_get(ind, "ratio", NULL), *lat = slo__ymap_get(ind, "latency", NULL);
+		const slo__ynode *bg = slo__ymap_get(ind, "bool_gauge", NULL), *ln = slo__ymap_get(ind, "latencyNative", NULL);
+		const slo__ynode *which = ratio ? ratio : lat ? lat : bg;
+		if ((ratio != NULL) + (lat != NULL) + (bg != NULL) + (ln != NULL) > 1)
+			E(L, ind, "only one of ratio, latency, latencyNative or bool_gauge may be set");
+		if (ln && !which)
+			E(L, ln, "latencyNative indicators (native histograms) are not supported");
+		const char *grouping = NULL;
+		if (which && which->type == SLO__Y_MAP) {
+			const slo__ynode *gr = slo__ymap_get(which, "grouping", NULL);
+			if (gr && gr->type == SLO__Y_SEQ && gr->n) {
+				buf b;
+				buf_init(&b, 4096);
+				for (size_t i = 0; i < gr->n; i++) {
+					if (gr->items[i]->type != SLO__Y_SCALAR)
+						continue;
+					buf_printf(&b, "%s%s", i ? ", " : "", gr->items[i]->str);
+				}
+				grouping = b.data ? arena_strdup(&L->s->a, b.data) : NULL;
+				buf_deinit(&b);
+			}
+		}
+		const slo__ynode *a = NULL, *t = NULL;
+		if (ratio && ratio->type == SLO__Y_MAP) {
+			const slo__ynode *e = slo__ymap_get(ratio, "errors", NULL), *tt = slo__ymap_get(ratio, "total", NULL);
+			get_str(L, e, "metric", &a);
+			get_str(L, tt, "metric", &t);
+			if (!a || !t) {
+				E(L, ratio, "ratio needs errors.metric and total.metric");
+			} else {
+				o->sli_kind = SLO_SLI_EVENTS;
+				o->error_query = (slo_query){.text = pyrra_sum(L, "rate", a->str, grouping), .pos = P(L, a), .style = -1};
+				o->total_query = (slo_query){.text = pyrra_sum(L, "rate", t->str, grouping), .pos = P(L, t), .style = -1};
+				set_part(L, o, 0, "ratio errors metric", a, true);
+				set_part(L, o, 1, "ratio total metric", t, true);
+			}
+		} else if (lat && lat->type == SLO__Y_MAP) {
+			const slo__ynode *sc = slo__ymap_get(lat, "success", NULL), *tt = slo__ymap_get(lat, "total", NULL);
+			get_str(L, sc, "metric", &a);
+			get_str(L, tt, "metric", &t);
+			if (!a || !t) {
+				E(L, lat, "latency needs success.metric and total.metric");
+			} else {
+				if (!strstr(a->str, "le="))
+					E(L, a, "latency success metric must contain a le label matcher");
+				o->sli_kind = SLO_SLI_RAW;
+				o->error_ratio_query.text = arena_sprintf(&L->s->a, "1 - (%s / %s)", pyrra_sum(L, "rate", a->str, grouping),
+									 pyrra_sum(L, "rate", t->str, grouping));
+				o->error_ratio_query.pos = P(L, a);
+				o->error_ratio_query.style = -1;
+				set_part(L, o, 0, "latency success metric", a, true);
+				set_part(L, o, 1, "latency total metric", t, true);
+			}
+		} else if (bg && bg->type == SLO__Y_MAP) {
+			get_str(L, bg, "metric", &a);
+			if (!a) {
+				E(L, bg, "bool_gauge needs a metric");
+			} else {
+				o->sli_kind = SLO_SLI_RAW;
+				o->error_ratio_query.text =
+					grouping ? arena_sprintf(&L->s->a, "1 - avg by (%s) (avg_over_time(%s[{{.window}}]))", grouping, a->str) :
+						   arena_sprintf(&L->s->a, "1 - avg(avg_over_time(%s[{{.window}}]))", a->str);
+				o->error_ratio_query.pos = P(L, a);
+				o->error_ratio_query.style = -1;
+				set_part(L, o, 0, "bool_gauge metric", a, true);
+			}
+		}
+	} else {
+		E(L, ind ? ind : spec, "an indicator (ratio, latency or bool_gauge) is required");
+	}
+
+	/* Alerting: page and ticket MWMB alerts named like Pyrra's (ErrorBudgetBurn by default). */
+	const slo__ynode *al = slo__ymap_get(spec, "alerting", NULL);
+	o->alerting.pos = o->alerting.name_pos = P(L, al ? al : spec);
+	o->alerting.name = "ErrorBudgetBurn";
+	bool disabled = false;
+	if (al && al->type == SLO__Y_MAP) {
+		static const char *const known_al[] = {"disabled", "burnrates", "absent", "name", "absentName", NULL};
+		check_fields(L, al, known_al, "alerting");
+		const char *an = get_str(L, al, "name", &v);
+		if (an) {
+			o->alerting.name = an;
+			o->alerting.name_pos = P(L, v);
+		}
+		disabled = get_bool(L, al, "disabled");
+		if (slo__ymap_get(al, "burnrates", NULL) && !get_bool(L, al, "burnrates"))
+			disabled = true;
+	}
+	o->alerting.page.disable = o->alerting.ticket.disable = disabled;
+	o->alerting.page.pos = o->alerting.ticket.pos = o->alerting.pos;
+	if (!disabled) {
+		slo__labels_set(&L->s->a, &o->alerting.page.labels, "severity", "critical", o->alerting.pos);
+		slo__labels_set(&L->s->a, &o->alerting.ticket.labels, "severity", "warning", o->alerting.pos);
 	}
 }
 
@@ -727,11 +1105,6 @@ static void load_windows(ld *L, const slo__ynode *root)
 
 /* ---- documents ------------------------------------------------------------------------------ */
 
-static const char *scalar_or_null(const slo__ynode *n)
-{
-	return n && n->type == SLO__Y_SCALAR ? n->str : NULL;
-}
-
 /* windows_mode: 0 SLO specs only, 1 AlertWindows only. */
 static int load_buffer(slo_set *s, const char *name, const char *data, size_t len, int windows_mode)
 {
@@ -761,9 +1134,9 @@ static int load_buffer(slo_set *s, const char *name, const char *data, size_t le
 			continue;
 		}
 		const slo__ynode *vn = NULL, *an = NULL, *kn = NULL;
-		const char *version = scalar_or_null(vn = slo__ymap_get(root, "version", NULL));
-		const char *api = scalar_or_null(an = slo__ymap_get(root, "apiVersion", NULL));
-		const char *kind = scalar_or_null(kn = slo__ymap_get(root, "kind", NULL));
+		const char *version = scalar_of(vn = slo__ymap_get(root, "version", NULL));
+		const char *api = scalar_of(an = slo__ymap_get(root, "apiVersion", NULL));
+		const char *kind = scalar_of(kn = slo__ymap_get(root, "kind", NULL));
 		if (windows_mode) {
 			if (!api || strcmp(api, "sloth.slok.dev/v1") != 0 || !kind || strcmp(kind, "AlertWindows") != 0) {
 				E(&L, an ? an : root, "invalid spec version: expected apiVersion sloth.slok.dev/v1 and kind AlertWindows");
@@ -803,11 +1176,18 @@ static int load_buffer(slo_set *s, const char *name, const char *data, size_t le
 			}
 		} else if (api && strcmp(api, "openslo/v1alpha") == 0 && kind && strcmp(kind, "SLO") == 0) {
 			load_openslo(&L, root);
+		} else if (api && strcmp(api, "openslo/v1") == 0 && kind && strcmp(kind, "SLO") == 0) {
+			load_openslo_v1(&L, root, docs, nd);
+		} else if (api && strcmp(api, "openslo/v1") == 0 && kind && strcmp(kind, "SLI") == 0) {
+			/* Used through an SLO's indicatorRef. */
+		} else if (api && strcmp(api, "pyrra.dev/v1alpha1") == 0 && kind && strcmp(kind, "ServiceLevelObjective") == 0) {
+			load_pyrra(&L, root);
 		} else if (api && strcmp(api, "sloth.slok.dev/v1") == 0 && kind && strcmp(kind, "AlertWindows") == 0) {
 			E(&L, kn, "AlertWindows catalogs are loaded with --slo-period-windows-path, not as SLO specs");
 		} else if (api || kind) {
 			E(&L, an ? an : kn, "unsupported spec: apiVersion \"%s\" kind \"%s\" (supported: sloth.slok.dev/v1 "
-				  "PrometheusServiceLevel, openslo/v1alpha SLO, or version: prometheus/v1)",
+				  "PrometheusServiceLevel, openslo/v1alpha or openslo/v1 SLO, pyrra.dev/v1alpha1 "
+				  "ServiceLevelObjective, or version: prometheus/v1)",
 			  api ? api : "", kind ? kind : "");
 		} else {
 			E(&L, root, "unknown spec type: expected version: prometheus/v1, or apiVersion and kind");

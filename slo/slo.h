@@ -58,8 +58,9 @@ typedef struct slo_labels {
 typedef struct slo_query {
 	const char *text; /* NULL when absent */
 	slo_pos pos;      /* start of the scalar (the indicator for | and > blocks) */
-	int style;        /* slo__yscalar_style */
+	int style;        /* slo__yscalar_style; -1: composed by slod, positions approximate */
 	uint32_t block_col; /* 1-based column of block content lines (0: unknown) */
+	bool selector;    /* a bare series selector (Pyrra): no {{.window}} expected */
 } slo_query;
 
 typedef enum { SLO_SLI_NONE = 0, SLO_SLI_EVENTS, SLO_SLI_RAW } slo_sli_kind;
@@ -82,6 +83,11 @@ typedef struct slo_spec {
 	slo_pos sli_pos;
 	slo_query error_query, total_query; /* events */
 	slo_query error_ratio_query;        /* raw */
+	/* SLIs that slod composes from parts (OpenSLO good/total, Pyrra metrics): the parts as written,
+	 * validated one by one at their own positions instead of the composed query. */
+	slo_query parts[2];
+	const char *part_names[2];
+	size_t n_parts;
 	struct {
 		const char *name;
 		slo_pos pos, name_pos;
@@ -92,7 +98,9 @@ typedef struct slo_spec {
 typedef enum {
 	SLO_FORMAT_SLOTH_V1 = 1,   /* version: prometheus/v1 */
 	SLO_FORMAT_SLOTH_K8S,      /* apiVersion: sloth.slok.dev/v1, kind: PrometheusServiceLevel */
-	SLO_FORMAT_OPENSLO_V1ALPHA /* apiVersion: openslo/v1alpha, kind: SLO */
+	SLO_FORMAT_OPENSLO_V1ALPHA, /* apiVersion: openslo/v1alpha, kind: SLO */
+	SLO_FORMAT_OPENSLO_V1,      /* apiVersion: openslo/v1, kind: SLO (+ kind: SLI for indicatorRef) */
+	SLO_FORMAT_PYRRA            /* apiVersion: pyrra.dev/v1alpha1, kind: ServiceLevelObjective */
 } slo_format;
 
 /* One YAML document holding SLOs: the unit Sloth generates one rule file (section) from. */

@@ -13,6 +13,7 @@
  *
  * Cost: O(total query length) plus one PromQL parse per query.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ static void check_query(vctx *v, const slo_query *q, const char *what)
 		VE(v, q->pos, "%s is required", what);
 		return;
 	}
-	if (!slo__query_has_window(q->text)) {
+	if (!q->selector && !slo__query_has_window(q->text)) {
 		VE(v, q->pos, "%s must contain the {{.window}} template variable", what);
 		return;
 	}
@@ -253,13 +254,18 @@ static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const sl
 		names_ok = false;
 	}
 	(void)names_ok;
-	if (!slo->has_objective)
+	if (!slo->has_objective && isnan(slo->objective))
+		; /* present but not a number: reported while loading */
+	else if (!slo->has_objective)
 		VE(v, slo->objective_pos, "objective is required (a percentage > 0 and <= 100)");
 	else if (!(slo->objective > 0 && slo->objective <= 100))
 		VE(v, slo->objective_pos, "objective must be > 0 and <= 100, not %g", slo->objective);
 	check_labels(v, &slo->labels, "SLO label", false);
 
-	switch (slo->sli_kind) {
+	if (slo->n_parts) {
+		for (size_t i = 0; i < slo->n_parts; i++)
+			check_query(v, &slo->parts[i], slo->part_names[i]);
+	} else switch (slo->sli_kind) {
 	case SLO_SLI_NONE:
 		VE(v, slo->sli_pos, "invalid SLI: at least one SLI type is required (events or raw)");
 		break;

@@ -45,6 +45,9 @@ check multifile-k8s-as-rules -i "$td/in-multifile-k8s.yaml" --output-format=prom
 check openslo -i "$td/in-openslo.yaml"
 check base-28d -i "$td/in-base.yaml" --default-slo-period 28d
 check custom-windows-7d -i "$td/in-base.yaml" --default-slo-period 7d --slo-period-windows-path "$sloth/windows"
+own=$(dirname "$0")/golden
+check pyrra-as-rules -i "$own/in-pyrra.yaml" --output-format prometheus
+check openslo-v1 -i "$own/in-openslo-v1.yaml"
 for ex in "$examples"/*.yaml; do
   check "example-$(basename "$ex" .yaml)" -i "$ex" --output-format prometheus
 done

@@ -198,10 +198,56 @@ static void test_sloth_golden(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* slod's own golden files for the formats Sloth does not read (tests/slo/golden): Pyrra and
+ * OpenSLO v1, compiled into the same Sloth-style rules. Same normalisation. */
+static void test_own_golden(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out, *args[4];
+	} cases[] = {
+		{"in-pyrra.yaml", "out-pyrra.yaml.tpl", {NULL}},
+		{"in-openslo-v1.yaml", "out-openslo-v1.yaml.tpl", {NULL}},
+	};
+	int passed = 0, failed = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char inpath[1024], outpath[1024];
+		snprintf(inpath, sizeof inpath, "%s/tests/slo/golden/%s", SLOD_SOURCE_DIR, cases[i].in);
+		snprintf(outpath, sizeof outpath, "%s/tests/slo/golden/%s", SLOD_SOURCE_DIR, cases[i].out);
+		char *argv[8] = {"generate", "-i", inpath, NULL};
+		int argc = 3;
+		for (size_t k = 0; cases[i].args[k]; k++)
+			argv[argc++] = (char *)cases[i].args[k];
+		char *out = NULL, *err = NULL;
+		size_t ol, el;
+		FILE *o = open_memstream(&out, &ol), *e = open_memstream(&err, &el);
+		int rc = slo_cli_generate(argc, argv, o, e);
+		fclose(o);
+		fclose(e);
+		char *tpl = slurp(outpath);
+		bool ok = rc == 0 && tpl;
+		if (!ok)
+			printf("  %s: rc=%d %s\n", cases[i].in, rc, err ? err : "");
+		if (ok) {
+			char *want = expand_tpl(tpl);
+			ok = compare(cases[i].out, out, want);
+			free(want);
+		}
+		printf("%s %s\n", ok ? "PASS" : "FAIL", cases[i].out);
+		ok ? passed++ : failed++;
+		free(tpl);
+		free(out);
+		free(err);
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	assert_int_equal(failed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sloth_golden),
+		cmocka_unit_test(test_own_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,6 +304,38 @@ static void test_period_without_catalog(void **state)
 	slo_set_free(s);
 }
 
+static void test_pyrra_and_openslo_v1_located(void **state)
+{
+	(void)state;
+	slo_set *s = load("p.yaml", "apiVersion: pyrra.dev/v1alpha1\n"
+				    "kind: ServiceLevelObjective\n"
+				    "metadata: {name: web, namespace: prod}\n"
+				    "spec:\n"
+				    "  target: \"99.9x\"\n"
+				    "  window: 2w\n"
+				    "  indicator:\n"
+				    "    ratio:\n"
+				    "      errors: {metric: 'http_requests_total{code=~\"5..\"'}\n"
+				    "      total: {metric: http_requests_total}\n");
+	slo_validate(s, NULL);
+	assert_true(has_diag(s, "p.yaml:5:11: target must be a percentage like \"99.5\", not \"99.9x\""));
+	assert_true(has_diag(s, "p.yaml:6:11: the 2w SLO period time window is not supported"));
+	/* The selector is unterminated: the error is at its end, column 24 + quote + 31 bytes. */
+	assert_true(has_diag_col(s, "p.yaml:9:%u: ratio errors metric: invalid PromQL", 56));
+	assert_int_equal(slo_set_error_count(s), 3); /* no second "objective is required" */
+	slo_set_free(s);
+
+	s = load("o.yaml", "apiVersion: openslo/v1\n"
+			   "kind: SLO\n"
+			   "metadata: {name: x1}\n"
+			   "spec:\n"
+			   "  service: s1\n"
+			   "  indicatorRef: missing\n"
+			   "  objectives: [{target: 0.99}]\n");
+	assert_true(has_diag(s, "o.yaml:6:17: indicatorRef \"missing\": no kind: SLI document with that name in this file"));
+	slo_set_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_unfireable_windows_warn),
 		cmocka_unit_test(test_names_labels_alerts),
 		cmocka_unit_test(test_period_without_catalog),
+		cmocka_unit_test(test_pyrra_and_openslo_v1_located),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
