@@ -1,0 +1,42 @@
+/*
+ * fuzz_promql_parse.c — libFuzzer target for the PromQL parser: any input must either parse
+ * (and then print) or fail with a positioned error, without crashes, leaks or UB. The same bytes
+ * also go through promql_parse_selector() with a caller arena.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/promql.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	promql_expr *e = NULL;
+	promql_error err;
+	int rc = promql_parse((const char *)data, size, NULL, &e, &err);
+	if (rc == 0) {
+		buf b;
+		buf_init(&b, 0);
+		if (promql_format(e->root, &b) != 0)
+			abort();
+		buf_deinit(&b);
+		promql_expr_free(e);
+	} else {
+		if (e != NULL || err.text[0] == '\0' || err.start > size)
+			abort();
+	}
+	arena a;
+	arena_init(&a, 0);
+	tsdb_matcher *m;
+	size_t n;
+	rc = promql_parse_selector((const char *)data, size, &a, &m, &n, &err);
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (m[i].re_match)
+				(void)m[i].re_match(m[i].re, "x", 1);
+	}
+	arena_deinit(&a);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * fuzz_promql_roundtrip.c — libFuzzer target: parse -> print -> parse -> print. Whenever the
+ * input parses, its canonical text must parse again and print identically (so
+ * /api/v1/format_query output is always a valid, stable query). Aborts otherwise.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/promql.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	promql_expr *e1 = NULL, *e2 = NULL;
+	promql_error err;
+	if (promql_parse((const char *)data, size, NULL, &e1, &err) != 0)
+		return 0;
+	buf b1, b2;
+	buf_init(&b1, 0);
+	buf_init(&b2, 0);
+	if (promql_format(e1->root, &b1) != 0)
+		abort();
+	if (promql_parse(b1.data, b1.len, NULL, &e2, &err) != 0) {
+		fprintf(stderr, "printed query does not parse: %s\n  %s\n", b1.data, err.text);
+		abort();
+	}
+	if (promql_format(e2->root, &b2) != 0)
+		abort();
+	if (b1.len != b2.len || memcmp(b1.data, b2.data, b1.len) != 0) {
+		fprintf(stderr, "round trip differs:\n  %s\n  %s\n", b1.data, b2.data);
+		abort();
+	}
+	buf_deinit(&b1);
+	buf_deinit(&b2);
+	promql_expr_free(e1);
+	promql_expr_free(e2);
+	return 0;
+}
