@@ -34,6 +34,7 @@
 #include <regex.h>
 
 #include "promql/engine.h"
+#include "promql/promql.h"
 #include "tsdb/tsdb.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -466,8 +467,10 @@ typedef struct runner {
 	tsdb *db;
 	arena a;          /* per file */
 	bool verbose;
+	bool at_variants; /* also run every instant eval with `@ t` (Prometheus's runner does) */
 	buf report;
 	buf na_report; /* failures of evals that touch native histogram data */
+	buf files;     /* per-file summary table rows */
 	const char *file;
 	/* metric names loaded with native histograms since the last clear */
 	char **hist_names;
@@ -846,76 +849,170 @@ static bool expr_uses_query_context(const char *e)
 	return false;
 }
 
-static void run_eval(runner *r, eval_cmd *c)
+/* Runs one query (instant at t, or the eval's range) and checks it, plus, for an instant eval that
+ * is not expected to fail, the same query as a range query t-1m..t+1m (middle step compared).
+ * Returns 0 on success, -1 with msg on failure, 1 when the query uses a disabled experimental
+ * function. */
+static int check_query(runner *r, const eval_cmd *c, const char *expr, int64_t t, char *msg, size_t cap)
 {
-	char msg[2048];
 	promql_result *res;
 	if (c->is_range)
-		res = promql_query_range(r->eng, r->db, c->expr, c->start, c->end, c->step, NULL);
+		res = promql_query_range(r->eng, r->db, expr, c->start, c->end, c->step, NULL);
 	else
-		res = promql_query_instant(r->eng, r->db, c->expr, c->eval_t, NULL);
+		res = promql_query_instant(r->eng, r->db, expr, t, NULL);
 	if (!res) {
-		fail_eval(r, c, "out of memory");
-		return;
+		snprintf(msg, cap, "out of memory");
+		return -1;
 	}
+	int rc = 0;
 	if (res->err_type == PROMQL_ERRTYPE_BAD_DATA && strstr(res->err, "is not enabled")) {
 		/* an experimental function slod does not implement (Prometheus puts it behind
 		 * --enable-feature=promql-experimental-functions) */
-		r->na++;
-		r->f_na++;
-		promql_result_free(res);
-		return;
+		rc = 1;
+		goto out;
 	}
 	if (res->err_type != PROMQL_ERRTYPE_NONE) {
-		if (c->fail) {
-			if (!check_fail(c, res, msg, sizeof msg))
-				fail_eval(r, c, "%s", msg);
-			else {
-				r->passed++;
-				r->f_passed++;
-			}
-		} else {
-			fail_eval(r, c, "error evaluating query: %s", res->err);
+		if (!c->fail) {
+			snprintf(msg, cap, "error evaluating query: %s", res->err);
+			rc = -1;
+		} else if (!check_fail(c, res, msg, cap)) {
+			rc = -1;
 		}
-		promql_result_free(res);
-		return;
+		goto out;
 	}
 	if (c->fail) {
-		fail_eval(r, c, "expected error but got none");
-		promql_result_free(res);
-		return;
+		snprintf(msg, cap, "expected error but got none");
+		rc = -1;
+		goto out;
 	}
-	if (!check_annos(c, res, msg, sizeof msg)) {
-		fail_eval(r, c, "%s", msg);
-		promql_result_free(res);
-		return;
+	if (!check_annos(c, res, msg, cap) || !compare_result(c, res, msg, cap, false, 0)) {
+		rc = -1;
+		goto out;
 	}
-	if (!compare_result(c, res, msg, sizeof msg, false, 0)) {
-		fail_eval(r, c, "%s", msg);
+	if (!c->is_range && !c->exclude_range && !expr_uses_query_context(expr) && !c->ordered) {
 		promql_result_free(res);
-		return;
-	}
-	promql_result_free(res);
-	if (!c->is_range && !c->exclude_range && !expr_uses_query_context(c->expr) && !c->ordered) {
-		res = promql_query_range(r->eng, r->db, c->expr, c->start - 60000, c->start + 60000, 60000, NULL);
+		res = promql_query_range(r->eng, r->db, expr, t - 60000, t + 60000, 60000, NULL);
 		if (!res) {
-			fail_eval(r, c, "out of memory");
-			return;
+			snprintf(msg, cap, "out of memory");
+			return -1;
 		}
 		if (res->err_type != PROMQL_ERRTYPE_NONE) {
-			fail_eval(r, c, "error evaluating query in range mode: %s", res->err);
-			promql_result_free(res);
-			return;
+			snprintf(msg, cap, "error evaluating query in range mode: %s", res->err);
+			rc = -1;
+		} else if (!compare_result(c, res, msg, cap, true, t)) {
+			rc = -1;
 		}
-		if (!compare_result(c, res, msg, sizeof msg, true, c->start)) {
-			fail_eval(r, c, "%s", msg);
-			promql_result_free(res);
-			return;
-		}
-		promql_result_free(res);
 	}
-	r->passed++;
-	r->f_passed++;
+out:
+	promql_result_free(res);
+	return rc;
+}
+
+static const char *const at_unsafe[] = {"days_in_month", "day_of_month", "day_of_week", "day_of_year", "end",
+					"hour", "minute", "month", "year", "predict_linear", "range", "start",
+					"step", "time", "timestamp"};
+
+/* Sets `@ ts` on every selector and subquery that has none, except inside subqueries (as
+ * Prometheus's atModifierTestCases). *unsafe is set when a function depends on the evaluation
+ * time itself. The tree belongs to the runner's own parse. */
+static void set_at(promql_node *n, int64_t ts, bool under_subquery, bool *unsafe)
+{
+	if (!n)
+		return;
+	switch (n->kind) {
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		if (!under_subquery && n->vs.at.kind == PROMQL_AT_NONE)
+			n->vs.at = (promql_at){PROMQL_AT_TIMESTAMP, ts};
+		break;
+	case PROMQL_NODE_MATRIX_SELECTOR:
+		set_at(n->matrix.vs, ts, under_subquery, unsafe);
+		break;
+	case PROMQL_NODE_SUBQUERY:
+		if (!under_subquery && n->subquery.at.kind == PROMQL_AT_NONE)
+			n->subquery.at = (promql_at){PROMQL_AT_TIMESTAMP, ts};
+		set_at(n->subquery.expr, ts, true, unsafe);
+		break;
+	case PROMQL_NODE_UNARY:
+		set_at(n->unary.expr, ts, under_subquery, unsafe);
+		break;
+	case PROMQL_NODE_PAREN:
+		set_at(n->paren.expr, ts, under_subquery, unsafe);
+		break;
+	case PROMQL_NODE_BINARY:
+		set_at(n->binary.lhs, ts, under_subquery, unsafe);
+		set_at(n->binary.rhs, ts, under_subquery, unsafe);
+		break;
+	case PROMQL_NODE_AGGREGATE:
+		set_at(n->aggregate.param, ts, under_subquery, unsafe);
+		set_at(n->aggregate.expr, ts, under_subquery, unsafe);
+		break;
+	case PROMQL_NODE_CALL:
+		for (size_t i = 0; i < sizeof at_unsafe / sizeof at_unsafe[0]; i++)
+			if (strcmp(n->call.func->name, at_unsafe[i]) == 0)
+				*unsafe = true;
+		for (size_t i = 0; i < n->call.n_args; i++)
+			set_at(n->call.args[i], ts, under_subquery, unsafe);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The expression with `@ t` added (malloc'd), or NULL when not applicable. */
+static char *at_variant(const char *expr, int64_t t)
+{
+	promql_expr *ex = NULL;
+	promql_error perr;
+	if (promql_parse(expr, strlen(expr), NULL, &ex, &perr) != 0)
+		return NULL;
+	bool unsafe = false;
+	set_at(ex->root, t, false, &unsafe);
+	char *out = NULL;
+	if (!unsafe) {
+		buf b;
+		buf_init(&b, 0);
+		if (promql_format(ex->root, &b) == 0)
+			out = buf_steal(&b);
+		buf_deinit(&b);
+	}
+	promql_expr_free(ex);
+	return out;
+}
+
+static void run_eval(runner *r, eval_cmd *c)
+{
+	char msg[2048];
+	int rc = check_query(r, c, c->expr, c->eval_t, msg, sizeof msg);
+	if (rc == 0 && !c->is_range && r->at_variants) {
+		char *ae = at_variant(c->expr, c->eval_t);
+		if (ae) {
+			int64_t ts = c->eval_t;
+			int64_t times[5] = {-10 * ts, 0, ts / 5, ts, 10 * ts};
+			size_t nt = 5;
+			if (ts == 0) {
+				times[0] = -1000;
+				times[1] = 0;
+				times[2] = 1000;
+				nt = 3;
+			}
+			for (size_t i = 0; i < nt && rc == 0; i++) {
+				char m2[1800];
+				rc = check_query(r, c, ae, times[i], m2, sizeof m2);
+				if (rc < 0)
+					snprintf(msg, sizeof msg, "with @ modifier (%s at %ld): %s", ae, (long)times[i], m2);
+			}
+			free(ae);
+		}
+	}
+	if (rc > 0) {
+		r->na++;
+		r->f_na++;
+	} else if (rc < 0) {
+		fail_eval(r, c, "%s", msg);
+	} else {
+		r->passed++;
+		r->f_passed++;
+	}
 }
 
 static void free_eval(eval_cmd *c)
@@ -1343,6 +1440,8 @@ static int run_file(runner *r, const char *dir, const char *file)
 	}
 	printf("%s: %ld passed, %ld failed, %ld not applicable%s\n", file, r->f_passed, r->f_failed, r->f_na,
 	       core ? "" : " (non-core file)");
+	buf_printf(&r->files, "| %s | %s | %ld | %ld | %ld |\n", file, core ? "core" : "non-core", r->f_passed,
+		   r->f_failed, r->f_na);
 out:
 	arena_deinit(&r->a);
 	free(lines);
@@ -1361,11 +1460,14 @@ int main(int argc, char **argv)
 	const char *report = NULL, *only = NULL, *dir = NULL;
 	runner r;
 	memset(&r, 0, sizeof r);
+	r.at_variants = true;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--min-pass") == 0 && i + 1 < argc)
 			min_pass = atol(argv[++i]);
 		else if (strcmp(argv[i], "--verbose") == 0)
 			r.verbose = true;
+		else if (strcmp(argv[i], "--no-at") == 0)
+			r.at_variants = false;
 		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
 			report = argv[++i];
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
@@ -1389,6 +1491,7 @@ int main(int argc, char **argv)
 	r.eng = promql_engine_new(&eo);
 	buf_init(&r.report, 0);
 	buf_init(&r.na_report, 0);
+	buf_init(&r.files, 0);
 
 	DIR *dh = opendir(dir);
 	if (!dh) {
@@ -1420,14 +1523,23 @@ int main(int argc, char **argv)
 		FILE *f = fopen(report, "w");
 		if (f) {
 			fprintf(f, "# PromQL conformance\n\n"
-				   "Generated by `promqltest_runner --report docs/conformance.md %s` (see\n"
-				   "tests/conformance/promqltest.cmake) against Prometheus's own PromQL test files.\n\n"
-				   "Totals: **%ld passed, %ld failed**, %ld not applicable (evals that load or expect native\n"
-				   "histograms, and every eval of the non-core files: experimental features and native\n"
-				   "histograms). An instant eval passes only if it also gives the same result when re-run as a\n"
-				   "range query (t-1m..t+1m step 1m), as Prometheus's runner checks.\n\n"
+				   "Generated by `promqltest_runner --report docs/conformance.md <testdata dir>` (see\n"
+				   "tests/conformance/promqltest.cmake; CTest runs it as `conformance.promqltest`) against\n"
+				   "Prometheus's own PromQL test files (promql/promqltest/testdata, Prometheus 3.x).\n\n"
+				   "Totals: **%ld passed, %ld failed**, %ld not applicable.\n\n"
+				   "How an eval is judged, as Prometheus's runner does it: results are compared with a relative\n"
+				   "tolerance of 1e-6 (NaN equals NaN), annotations (`expect warn/info`, `eval_warn`) and error\n"
+				   "messages (`expect fail msg:`) must match; every instant eval is also re-run as a range query\n"
+				   "(t-1m..t+1m step 1m, middle step compared) and, unless it uses a time-dependent function,\n"
+				   "with `@ t` added to every selector at the times -10t, 0, t/5, t, 10t (or -1s, 0, 1s).\n\n"
+				   "Not applicable: every eval of the non-core files (native histograms and experimental\n"
+				   "features: extended range selectors, fill modifiers, duration expressions, info(), type and\n"
+				   "unit labels, start timestamps); evals that expect a native histogram (`{{...}}`); evals using\n"
+				   "an experimental function the parser does not enable; and evals over data the file loads as\n"
+				   "native histograms (slod stores floats only) that fail: those are listed at the end.\n\n"
+				   "| file | kind | passed | failed | not applicable |\n|---|---|---|---|---|\n%s\n"
 				   "## Failing evals\n\n| file:line | expression | reason |\n|---|---|---|\n",
-				"/work/shared/conformance/promqltest", r.passed, r.failed, r.na);
+				r.passed, r.failed, r.na, r.files.data ? r.files.data : "");
 			fwrite(r.report.data ? r.report.data : "", 1, r.report.len, f);
 			fprintf(f, "\n## Evals over native histogram data (counted not applicable)\n\n"
 				   "These evals select series that the test file loads as native histograms (slod stores\n"
@@ -1439,6 +1551,7 @@ int main(int argc, char **argv)
 	}
 	buf_deinit(&r.report);
 	buf_deinit(&r.na_report);
+	buf_deinit(&r.files);
 	clear_hist_names(&r);
 	free(r.hist_names);
 	tsdb_close(r.db);
