@@ -1,0 +1,521 @@
+/*
+ * test_eval.c — slo.eval: the live SLO engine against hand-computed numbers.
+ *
+ * A manual clock drives everything: every 15 s the test appends one sample of two counters
+ * (req_total and req_errors_total) and ticks the rules manager. Scenario (s = seconds after t0):
+ *   0 ..1200   10 req/s, 0.05 err/s (ratio 0.005), counters start at 1e6 / 5e3
+ *   1200       both counters reset (process restart; 7.5 s of traffic already counted)
+ *   ..5400     ratio 0.005 again
+ *   5400..6300 burst: every request fails (10 err/s)
+ *   6300..     ratio 0.005
+ * Because the error counter is proportional to the total counter outside the burst, every window
+ * lying outside the burst has ratio 0.005 exactly. Around the burst, the expected values come from
+ * a small reference of Prometheus's extrapolated increase over the samples the test wrote.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "promql/engine.h"
+#include "rules/rules.h"
+#include "slo/eval.h"
+#include "slo/slo.h"
+#include "tsdb/tsdb.h"
+
+#define STEP_S 15
+#define T0_MS 1700000100000LL /* a multiple of 5 minutes */
+#define MAX_SAMPLES 4096
+
+static const char spec_yaml[] =
+	"version: \"prometheus/v1\"\n"
+	"service: \"svc\"\n"
+	"labels:\n"
+	"  team: t1\n"
+	"slos:\n"
+	"  - name: \"avail\"\n"
+	"    objective: 99\n"
+	"    description: \"Availability.\"\n"
+	"    sli:\n"
+	"      events:\n"
+	"        error_query: sum(rate(req_errors_total[{{.window}}]))\n"
+	"        total_query: sum(rate(req_total[{{.window}}]))\n"
+	"    alerting:\n"
+	"      name: SvcAvail\n"
+	"  - name: \"rawavail\"\n"
+	"    objective: 99\n"
+	"    sli:\n"
+	"      raw:\n"
+	"        error_ratio_query: sum(rate(req_errors_total[{{.window}}])) / sum(rate(req_total[{{.window}}]))\n"
+	"    alerting:\n"
+	"      name: SvcRawAvail\n"
+	"      ticket_alert:\n"
+	"        disable: true\n";
+
+typedef struct series {
+	int64_t t[MAX_SAMPLES];
+	double v[MAX_SAMPLES];
+	size_t n;
+} series;
+
+typedef struct fx {
+	int64_t now;
+	slod_clock clock;
+	tsdb *db;
+	promql_engine *pe;
+	rules_manager *rm;
+	slo_set *set;
+	slo_engine *e;
+	series tot, err;
+	double tot_v, err_v;
+	int64_t sim_s; /* last simulated second */
+	char path[256];
+} fx;
+
+static fx *F;
+
+/* ---- reference: Prometheus's extrapolated increase over (lo, hi] of samples ---------------- */
+
+static double ref_increase(const series *s, int64_t lo, int64_t hi, bool *ok)
+{
+	size_t a = 0, b = 0;
+	bool found = false;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->t[i] <= lo || s->t[i] > hi)
+			continue;
+		if (!found)
+			a = i;
+		b = i;
+		found = true;
+	}
+	*ok = found && b > a;
+	if (!*ok)
+		return NAN;
+	double res = s->v[b] - s->v[a];
+	for (size_t i = a + 1; i <= b; i++)
+		if (s->v[i] < s->v[i - 1])
+			res += s->v[i - 1];
+	double sampled = (double)(s->t[b] - s->t[a]) / 1000;
+	double to_start = (double)(s->t[a] - lo) / 1000, to_end = (double)(hi - s->t[b]) / 1000;
+	double avg = sampled / (double)(b - a), thr = avg * 1.1;
+	if (res > 0 && s->v[a] >= 0) {
+		double to_zero = sampled * (s->v[a] / res);
+		if (to_zero < to_start)
+			to_start = to_zero;
+	}
+	double ext = sampled;
+	ext += to_start < thr ? to_start : avg / 2;
+	ext += to_end < thr ? to_end : avg / 2;
+	return res * (ext / sampled);
+}
+
+static double ref_ratio(int64_t lo, int64_t hi)
+{
+	bool ok1, ok2;
+	double e = ref_increase(&F->err, lo, hi, &ok1), t = ref_increase(&F->tot, lo, hi, &ok2);
+	return ok1 && ok2 ? e / t : NAN;
+}
+
+/* ---- simulation ----------------------------------------------------------------------------- */
+
+static double err_rate(int64_t s)
+{
+	return s > 5400 && s <= 6300 ? 10.0 : 0.05;
+}
+
+static void append(const char *name, int64_t t, double v)
+{
+	slod_label l[1] = {{SLOD_METRIC_NAME, name}};
+	slod_labels ls = {l, 1};
+	tsdb_appender *a = tsdb_appender_new(F->db);
+	assert_non_null(a);
+	assert_int_equal(tsdb_appender_add(a, &ls, t, v, NULL), 0);
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_appender_free(a);
+}
+
+static void record(series *s, int64_t t, double v)
+{
+	assert_true(s->n < MAX_SAMPLES);
+	s->t[s->n] = t;
+	s->v[s->n] = v;
+	s->n++;
+}
+
+/* Simulates up to second `until` (inclusive), ticking the rules manager after every sample. */
+static void sim(int64_t until)
+{
+	for (int64_t s = F->sim_s + STEP_S; s <= until; s += STEP_S) {
+		if (s == 0) {
+			F->tot_v = 1e6;
+			F->err_v = 5e3;
+		} else if (s == 1200) {
+			F->tot_v = 75; /* restarted 7.5 s ago */
+			F->err_v = 75 * 0.005;
+		} else {
+			F->tot_v += 10.0 * STEP_S;
+			F->err_v += err_rate(s) * STEP_S;
+		}
+		int64_t t = T0_MS + s * 1000;
+		append("req_total", t, F->tot_v);
+		append("req_errors_total", t, F->err_v);
+		record(&F->tot, t, F->tot_v);
+		record(&F->err, t, F->err_v);
+		F->now = t;
+		rules_manager_tick(F->rm);
+		F->sim_s = s;
+	}
+}
+
+/* Timestamp and value of the newest sample of name{sloth_id=id} at or before now. */
+static bool latest(const char *name, const char *id, int64_t *t, double *v)
+{
+	tsdb_querier *q = tsdb_querier_open(F->db, F->now - 600000, F->now);
+	tsdb_matcher m[2] = {{.type = TSDB_MATCH_EQ, .name = SLOD_METRIC_NAME, .value = name},
+			     {.type = TSDB_MATCH_EQ, .name = "sloth_id", .value = id}};
+	tsdb_series *ss;
+	size_t n;
+	bool ok = false;
+	tsdb_sample *sb = NULL;
+	size_t cap = 0;
+	if (tsdb_querier_select(q, m, 2, &ss, &n) == 0 && n == 1) {
+		long k = tsdb_querier_samples(q, ss[0].ref, F->now - 600000, F->now, &sb, &cap);
+		if (k > 0) {
+			*t = sb[k - 1].t;
+			*v = sb[k - 1].v;
+			ok = true;
+		}
+	}
+	free(sb);
+	tsdb_querier_close(q);
+	return ok;
+}
+
+/* Average of the recorded 5m ratios (what Sloth's period rule computes) over (now - period, t]. */
+static double recorded_avg(const char *id, int64_t t, int64_t period)
+{
+	tsdb_querier *q = tsdb_querier_open(F->db, t - period, t);
+	tsdb_matcher m[2] = {{.type = TSDB_MATCH_EQ, .name = SLOD_METRIC_NAME, .value = "slo:sli_error:ratio_rate5m"},
+			     {.type = TSDB_MATCH_EQ, .name = "sloth_id", .value = id}};
+	tsdb_series *ss;
+	size_t n;
+	tsdb_sample *sb = NULL;
+	size_t cap = 0;
+	double sum = 0;
+	long cnt = 0;
+	assert_int_equal(tsdb_querier_select(q, m, 2, &ss, &n), 0);
+	assert_int_equal(n, 1);
+	long k = tsdb_querier_samples(q, ss[0].ref, t - period + 1, t, &sb, &cap);
+	for (long i = 0; i < k; i++)
+		if (!isnan(sb[i].v)) {
+			sum += sb[i].v;
+			cnt++;
+		}
+	free(sb);
+	tsdb_querier_close(q);
+	return cnt ? sum / (double)cnt : NAN;
+}
+
+static void assert_close_at(double got, double want, double rel, const char *file, int line)
+{
+	double d = fabs(got - want), m = fabs(want) > 1e-300 ? fabs(want) : 1;
+	if (isnan(want) ? !isnan(got) : !(d / m <= rel)) {
+		print_error("got %.17g want %.17g (rel %.3g)\n", got, want, d / m);
+		_fail(file, line);
+	}
+}
+#define assert_close(g, w, r) assert_close_at((g), (w), (r), __FILE__, __LINE__)
+
+static int setup(void **state)
+{
+	F = calloc(1, sizeof(*F));
+	assert_non_null(F);
+	F->now = T0_MS - STEP_S * 1000;
+	F->sim_s = -STEP_S;
+	F->clock = slod_clock_manual(&F->now);
+	char err[1024];
+	tsdb_options to;
+	tsdb_options_default(&to);
+	to.retention_ms = 0;
+	assert_int_equal(tsdb_open(&to, &F->db, err, sizeof err), 0);
+	F->pe = promql_engine_new(NULL);
+	assert_non_null(F->pe);
+	rules_options ro = {.db = F->db, .engine = F->pe, .default_interval_ms = 30000, .clock = F->clock};
+	assert_int_equal(rules_manager_new(&ro, &F->rm, err, sizeof err), 0);
+
+	snprintf(F->path, sizeof F->path, "/tmp/slo_eval_test_%d.yaml", (int)getpid());
+	FILE *fp = fopen(F->path, "w");
+	assert_non_null(fp);
+	fputs(spec_yaml, fp);
+	fclose(fp);
+	F->set = slo_set_new();
+	assert_int_equal(slo_load_path(F->set, F->path), 0);
+	slo_gen_options go = {0};
+	assert_int_equal(slo_validate(F->set, &go), 0);
+
+	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock};
+	if (slo_engine_new(&eo, &F->e, err, sizeof err) != 0) {
+		print_error("slo_engine_new: %s\n", err);
+		fail();
+	}
+	*state = F;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	slo_engine_free(F->e);
+	rules_manager_free(F->rm);
+	slo_set_free(F->set);
+	promql_engine_free(F->pe);
+	tsdb_close(F->db);
+	unlink(F->path);
+	free(F);
+	F = NULL;
+	return 0;
+}
+
+/* ---- checks --------------------------------------------------------------------------------- */
+
+/* Every window's ratio equals the recorded series and the reference computed at its timestamp. */
+static void check_windows(const slo_status *st, double tol)
+{
+	static const char *const want_w[] = {"5m", "30m", "1h", "2h", "6h", "1d", "3d"};
+	static const int64_t want_ms[] = {300000, 1800000, 3600000, 7200000, 21600000, 86400000, 259200000};
+	assert_int_equal(st->n_windows, 7);
+	for (size_t i = 0; i < 7; i++) {
+		const slo_window_status *w = &st->windows[i];
+		assert_string_equal(w->window, want_w[i]);
+		assert_int_equal(w->ms, want_ms[i]);
+		char name[64];
+		snprintf(name, sizeof name, "slo:sli_error:ratio_rate%s", w->window);
+		int64_t t;
+		double v;
+		assert_true(latest(name, st->id, &t, &v));
+		assert_true(w->has_data);
+		assert_close(w->error_ratio, v, 0);
+		if (fabs(w->error_ratio - ref_ratio(t - w->ms, t)) > tol * fabs(ref_ratio(t - w->ms, t)))
+			print_error("window %s at t0%+lld s\n", w->window, (long long)(t - T0_MS) / 1000);
+		assert_close(w->error_ratio, ref_ratio(t - w->ms, t), tol);
+		assert_close(w->burn_rate, w->error_ratio / 0.01, 1e-12);
+	}
+}
+
+/* Exact period numbers from 5-minute buckets (k·300 s, reference extrapolated increases). */
+static void check_exact_period(const slo_status *st, double *ratio_out)
+{
+	int64_t B = 300000;
+	double se = 0, stt = 0;
+	for (int64_t k = T0_MS / B + 1; k * B <= F->now; k++) {
+		bool ok1, ok2;
+		double e = ref_increase(&F->err, k * B - B, k * B, &ok1);
+		double t = ref_increase(&F->tot, k * B - B, k * B, &ok2);
+		if (ok1)
+			se += e;
+		if (ok2)
+			stt += t;
+	}
+	assert_true(st->events);
+	assert_true(st->exact_has_data);
+	assert_close(st->error_events, se, 1e-9);
+	assert_close(st->total_events, stt, 1e-9);
+	assert_close(st->exact_error_ratio, se / stt, 1e-9);
+	assert_int_equal(st->method, SLO_EVAL_EXACT);
+	assert_close(st->period_error_ratio, se / stt, 1e-9);
+	assert_close(st->period_burn_rate, se / stt / 0.01, 1e-9);
+	assert_close(st->consumed, se / stt / 0.01, 1e-9);
+	assert_close(st->remaining, 1 - se / stt / 0.01, 1e-9);
+	*ratio_out = se / stt;
+}
+
+static void test_steady_and_burst(void **state)
+{
+	(void)state;
+	/* before any evaluation: listed, no data */
+	slo_snapshot *s0 = slo_engine_acquire(F->e);
+	assert_non_null(s0);
+	assert_int_equal(s0->n_slos, 2);
+	assert_int_equal(s0->evaluated_at_ms, 0);
+	assert_false(s0->slos[0].windows[0].has_data);
+	assert_true(isnan(s0->slos[0].remaining));
+	slo_snapshot_release(s0);
+
+	/* steady state with a counter reset, up to 90 minutes */
+	sim(5400);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	slo_snapshot *s = slo_engine_acquire(F->e);
+	assert_int_equal(s->evaluated_at_ms, F->now);
+	const slo_status *st = slo_snapshot_find(s, "svc-avail");
+	assert_non_null(st);
+	assert_string_equal(st->service, "svc");
+	assert_string_equal(st->name, "avail");
+	assert_string_equal(st->period, "30d");
+	assert_int_equal(st->period_ms, 30LL * 86400000);
+	assert_close(st->budget_ratio, 0.01, 1e-12);
+	check_windows(st, 1e-9);
+	for (size_t i = 0; i < st->n_windows; i++)
+		assert_close(st->windows[i].error_ratio, 0.005, 1e-9);
+	double pr;
+	check_exact_period(st, &pr);
+	assert_close(pr, 0.005, 1e-9);
+	assert_close(st->remaining, 0.5, 1e-9);
+	/* forecast: remaining × period / burn; both burns are 0.5 */
+	assert_close(st->exhaustion_current_s, 0.5 * 2592000 / 0.5, 1e-9);
+	assert_close(st->exhaustion_period_s, 0.5 * 2592000 / 0.5, 1e-9);
+	/* Sloth's number: the average of the recorded 5m ratios */
+	assert_true(st->sloth_has_data);
+	int64_t tp;
+	double vp;
+	assert_true(latest("slo:sli_error:ratio_rate30d", "svc-avail", &tp, &vp));
+	assert_close(st->sloth_error_ratio, recorded_avg("svc-avail", tp, 30LL * 86400000), 1e-12);
+	assert_close(st->sloth_error_ratio, 0.005, 1e-9);
+	/* tiers: page (1h/5m ×14.4, 6h/30m ×6), ticket (1d/2h ×3, 3d/6h ×1) */
+	assert_int_equal(st->n_alerts, 4);
+	static const char *const sev[] = {"page", "page", "ticket", "ticket"};
+	static const char *const lw[] = {"1h", "6h", "1d", "3d"}, *const sw[] = {"5m", "30m", "2h", "6h"};
+	static const double fac[] = {14.4, 6, 3, 1};
+	for (size_t i = 0; i < 4; i++) {
+		const slo_alert_status *a = &st->alerts[i];
+		assert_string_equal(a->severity, sev[i]);
+		assert_string_equal(a->name, "SvcAvail");
+		assert_string_equal(a->long_window, lw[i]);
+		assert_string_equal(a->short_window, sw[i]);
+		assert_close(a->factor, fac[i], 1e-12);
+		assert_close(a->threshold, fac[i] * 0.01, 1e-9);
+		assert_int_equal(a->state, RULES_ALERT_INACTIVE);
+		assert_close(a->long_burn, 0.5, 1e-9);
+		assert_close(a->short_burn, 0.5, 1e-9);
+	}
+	/* source and spec text */
+	assert_non_null(strstr(st->source, "slo_eval_test_"));
+	assert_non_null(strstr(st->source, ":6"));
+	assert_non_null(strstr(st->spec_text, "error_query: sum(rate(req_errors_total"));
+	/* raw SLI: time average of the 5-minute ratios; no event counts; page tier only */
+	const slo_status *raw = slo_snapshot_find(s, "svc-rawavail");
+	assert_non_null(raw);
+	assert_false(raw->events);
+	assert_int_equal(raw->n_alerts, 2);
+	assert_close(raw->exact_error_ratio, 0.005, 1e-9);
+	slo_snapshot_release(s);
+
+	/* burst: every request fails for 15 minutes */
+	sim(6300);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	s = slo_engine_acquire(F->e);
+	st = slo_snapshot_find(s, "svc-avail");
+	check_windows(st, 1e-9);
+	assert_close(st->windows[0].error_ratio, 1.0, 1e-9); /* 5m: all errors */
+	assert_true(st->windows[2].error_ratio > 0.144);     /* 1h over the page threshold */
+	assert_int_equal(st->alerts[0].state, RULES_ALERT_FIRING);
+	assert_int_equal(st->alerts[1].state, RULES_ALERT_FIRING); /* same rule: the page tier */
+	check_exact_period(st, &pr);
+	/* the exact period ratio counts requests; Sloth's averages 5m ratios: they differ now */
+	assert_true(latest("slo:sli_error:ratio_rate30d", "svc-avail", &tp, &vp));
+	assert_close(st->sloth_error_ratio, recorded_avg("svc-avail", tp, 30LL * 86400000), 1e-12);
+	assert_true(fabs(st->sloth_error_ratio - st->exact_error_ratio) > 1e-4);
+	/* budget: the burst burnt more than the whole budget */
+	assert_true(st->remaining < 0);
+	assert_true(isnan(st->exhaustion_current_s));
+	assert_true(isnan(st->exhaustion_period_s));
+	/* raw SLI: the mean of per-bucket ratios (reference) */
+	raw = slo_snapshot_find(s, "svc-rawavail");
+	{
+		double sum = 0;
+		int cnt = 0;
+		for (int64_t k = T0_MS / 300000 + 1; k * 300000 <= F->now; k++) {
+			double r = ref_ratio(k * 300000 - 300000, k * 300000);
+			if (!isnan(r)) {
+				sum += r;
+				cnt++;
+			}
+		}
+		assert_close(raw->exact_error_ratio, sum / cnt, 1e-9);
+	}
+	slo_snapshot_release(s);
+
+	/* recovery: 35 more minutes; the page's 5m window drops, the budget stays spent */
+	sim(8400);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	s = slo_engine_acquire(F->e);
+	st = slo_snapshot_find(s, "svc-avail");
+	check_windows(st, 1e-9);
+	assert_close(st->windows[0].error_ratio, 0.005, 1e-9);
+	assert_close(st->windows[1].error_ratio, 0.005, 1e-9); /* 30m lies after the burst */
+	assert_int_equal(st->alerts[0].state, RULES_ALERT_INACTIVE);
+	check_exact_period(st, &pr);
+	double remaining_now = st->remaining;
+	slo_snapshot_release(s);
+
+	/* a second engine rebuilds its ring from stored history and gets the same exact numbers */
+	char err[512];
+	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock};
+	slo_engine *e2;
+	assert_int_equal(slo_engine_new(&eo, &e2, err, sizeof err), 0);
+	assert_int_equal(slo_engine_evaluate(e2), 0);
+	slo_snapshot *s2 = slo_engine_acquire(e2);
+	const slo_status *st2 = slo_snapshot_find(s2, "svc-avail");
+	assert_close(st2->remaining, remaining_now, 1e-9);
+	slo_snapshot_release(s2);
+	slo_engine_free(e2);
+}
+
+static void test_history(void **state)
+{
+	(void)state;
+	sim(8400);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	slo_snapshot *s = slo_engine_acquire(F->e);
+	const slo_status *st = slo_snapshot_find(s, "svc-avail");
+	slo_history h;
+	char err[512];
+	int64_t end = F->now, start = end - 3600000;
+	assert_int_equal(slo_engine_history(F->e, "svc-avail", start, end, 300000, &h, err, sizeof err), 0);
+	assert_int_equal(h.n_points, 13);
+	assert_int_equal(h.points[0].t, start);
+	/* last point: the budget over the period ending now equals the status (same buckets) */
+	assert_close(h.points[12].budget_remaining, st->remaining, 1e-9);
+	/* the shortest window ratio is the recorded 5m series; steady traffic is 10 req/s */
+	int64_t t;
+	double v;
+	assert_true(latest("slo:sli_error:ratio_rate5m", "svc-avail", &t, &v));
+	assert_close(h.points[12].error_ratio, v, 1e-12);
+	assert_close(h.points[12].burn_rate, v / 0.01, 1e-9);
+	assert_close(h.points[12].request_rate, 10.0, 1e-9);
+	/* bounds */
+	assert_int_equal(slo_engine_history(F->e, "svc-avail", 0, 11000, 1, &h, err, sizeof err), SLO_ERR_ARG);
+	assert_non_null(strstr(err, "11000"));
+	assert_int_equal(slo_engine_history(F->e, "nope", start, end, 300000, &h, err, sizeof err), SLO_ERR_INVALID);
+	slo_snapshot_release(s);
+	slo_history h2;
+	assert_int_equal(slo_engine_history(F->e, "svc-avail", start, end, 300000, &h2, err, sizeof err), 0);
+	slo_history_free(&h2);
+	slo_history_free(&h);
+}
+
+static void test_method_parse(void **state)
+{
+	(void)state;
+	slo_eval_method m;
+	assert_int_equal(slo_eval_method_parse("sloth", &m), 0);
+	assert_int_equal(m, SLO_EVAL_SLOTH);
+	assert_int_equal(slo_eval_method_parse("exact", &m), 0);
+	assert_int_equal(m, SLO_EVAL_EXACT);
+	assert_int_equal(slo_eval_method_parse("avg", &m), -1);
+	assert_string_equal(slo_eval_method_name(SLO_EVAL_SLOTH), "sloth");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_method_parse),
+		cmocka_unit_test_setup_teardown(test_steady_and_burst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
