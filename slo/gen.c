@@ -290,6 +290,38 @@ static double burn_factor(int64_t period_ms, const slo_window *w)
 	return hours_required / go_hours(w->long_ms);
 }
 
+double slo_window_burn_factor(int64_t period_ms, const slo_window *w) { return burn_factor(period_ms, w); }
+
+int64_t slo_spec_period_ms(const slo_spec *slo, const slo_gen_options *opt)
+{
+	if (slo->period_ms)
+		return slo->period_ms;
+	return opt && opt->default_period_ms ? opt->default_period_ms : SLO_DEFAULT_PERIOD_MS;
+}
+
+int slo_sli_expr(const slo_spec *slo, int64_t window_ms, buf *out)
+{
+	char win[32];
+	slo__dur(win, sizeof win, window_ms);
+	arena a;
+	arena_init(&a, 0);
+	int rc = SLO_ERR_NOMEM;
+	if (slo->sli_kind == SLO_SLI_EVENTS && slo->error_query.text && slo->total_query.text) {
+		const char *e = slo__query_render(&a, slo->error_query.text, win, NULL);
+		const char *t = slo__query_render(&a, slo->total_query.text, win, NULL);
+		if (e && t)
+			rc = buf_printf(out, "(%s)\n/\n(%s)\n", e, t) == 0 ? 0 : SLO_ERR_NOMEM;
+	} else if (slo->sli_kind == SLO_SLI_RAW && slo->error_ratio_query.text) {
+		const char *r = slo__query_render(&a, slo->error_ratio_query.text, win, NULL);
+		if (r)
+			rc = buf_printf(out, "(%s)", r) == 0 ? 0 : SLO_ERR_NOMEM;
+	} else {
+		rc = SLO_ERR_INVALID;
+	}
+	arena_deinit(&a);
+	return rc;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

@@ -175,6 +175,7 @@ typedef struct ld {
 	bool k8s; /* camelCase field names */
 	int err;  /* OOM */
 	size_t errors_before;
+	const slo__ydoc *doc; /* the document being loaded */
 } ld;
 
 static slo_pos P(const ld *L, const slo__ynode *n)
@@ -374,6 +375,7 @@ static void get_query(ld *L, const slo__ynode *m, const char *key, slo_query *q)
 
 static slo_group *new_group(ld *L, slo_format f, const slo__ynode *root)
 {
+	const slo__ydoc *doc = L->doc;
 	slo_set *s = L->s;
 	if (s->n_groups == s->cap_groups) {
 		size_t nc = s->cap_groups ? s->cap_groups * 2 : 8;
@@ -389,6 +391,10 @@ static slo_group *new_group(ld *L, slo_format f, const slo__ynode *root)
 	memset(g, 0, sizeof *g);
 	g->format = f;
 	g->pos = P(L, root);
+	if (doc && doc->end > doc->start && doc->end <= L->len) {
+		g->text = arena_strndup(&L->s->a, L->data + doc->start, doc->end - doc->start);
+		g->text_len = g->text ? doc->end - doc->start : 0;
+	}
 	return g;
 }
 
@@ -1126,6 +1132,7 @@ static int load_buffer(slo_set *s, const char *name, const char *data, size_t le
 	size_t found = 0;
 	for (size_t d = 0; d < nd && !L.err; d++) {
 		const slo__ynode *root = docs[d].root;
+		L.doc = &docs[d];
 		if (!root || slo__yis_null(root))
 			continue;
 		found++;

@@ -111,6 +111,8 @@ typedef struct slo_group {
 	slo_labels k8s_labels, k8s_annotations;
 	slo_spec *slos;
 	size_t n_slos;
+	const char *text; /* the YAML document's source text (NUL-terminated), for display */
+	size_t text_len;
 } slo_group;
 
 /* One multiwindow-multiburn window: burn errorBudgetPercent of the budget within long_ms. */
@@ -191,6 +193,16 @@ int slo_validate(slo_set *s, const slo_gen_options *opt);
  * SLO_ERR_NOMEM. The group should have passed slo_validate(). */
 int slo_generate(slo_set *s, const slo_group *g, const slo_gen_options *opt, buf *out, char *err,
 		 size_t errlen);
+
+/* The SLO period of slo: its own (OpenSLO, Pyrra) or opt's default (30d when opt is NULL or 0). */
+int64_t slo_spec_period_ms(const slo_spec *slo, const slo_gen_options *opt);
+/* Sloth's burn-rate factor of window w for an SLO period: the speed that consumes
+ * w->error_budget_percent of the budget within w->long_ms (2% of 30d in 1h -> 14.4). */
+double slo_window_burn_factor(int64_t period_ms, const slo_window *w);
+/* Appends the SLI error-ratio PromQL expression of slo over window_ms (exactly the expression of
+ * its slo:sli_error:ratio_rate<window> recording rule, without the period shortcut) to out.
+ * Returns 0, SLO_ERR_INVALID (no SLI) or SLO_ERR_NOMEM. */
+int slo_sli_expr(const slo_spec *slo, int64_t window_ms, buf *out);
 
 /* Diagnostics collected so far, in the order found. */
 size_t slo_set_diags(const slo_set *s, const slo_diag **out);

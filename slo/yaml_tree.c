@@ -111,8 +111,14 @@ int slo__yaml_parse(arena *a, const char *data, size_t len, const slo__ylimits *
 			}
 			dv[nd].root = NULL;
 			dv[nd].line = (uint32_t)sm.line + 1;
+			dv[nd].start = sm.index;
+			dv[nd].end = sm.index;
 			nd++;
 			depth = 0;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			if (nd > 0)
+				dv[nd - 1].end = ev.end_mark.index;
 			break;
 		case YAML_ALIAS_EVENT:
 			seterr(err, errlen, eline, ecol, sm.line, sm.column,

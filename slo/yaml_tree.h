@@ -38,6 +38,7 @@ typedef struct slo__ynode {
 typedef struct slo__ydoc {
 	slo__ynode *root; /* NULL for an empty document */
 	uint32_t line;    /* 1-based line where the document starts */
+	size_t start, end; /* byte range of the document's text in the input */
 } slo__ydoc;
 
 /* Bounds for untrusted YAML. Every bound reached is an error, never a truncation. */

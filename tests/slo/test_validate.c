@@ -14,6 +14,7 @@
 
 #include "slo/slo.h"
 #include "slo/slo_cli.h"
+#include "util/buf.h"
 
 /* Runs the validate subcommand; returns rc, stderr captured into *err_s (owned). */
 static int run_validate(const char *path, const char *extra, char **err_s)
@@ -336,6 +337,48 @@ static void test_pyrra_and_openslo_v1_located(void **state)
 	slo_set_free(s);
 }
 
+static void test_model_helpers(void **state)
+{
+	(void)state;
+	static const char two[] = "version: \"prometheus/v1\"\nservice: s1\nslos:\n"
+				  "  - name: ev\n    objective: 99.9\n"
+				  "    sli: {events: {error_query: \"sum(rate(e[{{.window}}]))\", total_query: \"sum(rate(t[{{ .window }}]))\"}}\n"
+				  "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n"
+				  "---\n"
+				  "version: \"prometheus/v1\"\nservice: s2\nslos:\n"
+				  "  - name: raw\n    objective: 95\n"
+				  "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+				  "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n";
+	slo_set *s = load("m.yaml", two);
+	assert_int_equal(slo_validate(s, NULL), 0);
+	const slo_group *g;
+	assert_int_equal(slo_set_groups(s, &g), 2);
+	/* Each group keeps its own document's text. */
+	assert_non_null(g[0].text);
+	assert_non_null(strstr(g[0].text, "service: s1"));
+	assert_null(strstr(g[0].text, "service: s2"));
+	assert_non_null(strstr(g[1].text, "service: s2"));
+	buf b;
+	buf_init(&b, 0);
+	assert_int_equal(slo_sli_expr(&g[0].slos[0], 3600000, &b), 0);
+	assert_string_equal(b.data, "(sum(rate(e[1h])))\n/\n(sum(rate(t[1h])))\n");
+	buf_reset(&b);
+	assert_int_equal(slo_sli_expr(&g[1].slos[0], 3LL * 86400000, &b), 0);
+	assert_string_equal(b.data, "(x[3d])");
+	buf_deinit(&b);
+	assert_int_equal(slo_spec_period_ms(&g[0].slos[0], NULL), 30LL * 86400000);
+	const slo_windows *w = slo_set_windows(s, 30LL * 86400000);
+	assert_non_null(w);
+	assert_true(slo_window_burn_factor(w->period_ms, &w->page_quick) == 14.4);
+	assert_true(slo_window_burn_factor(w->period_ms, &w->page_slow) == 6);
+	assert_true(slo_window_burn_factor(w->period_ms, &w->ticket_quick) == 3);
+	assert_true(slo_window_burn_factor(w->period_ms, &w->ticket_slow) == 1);
+	w = slo_set_windows(s, 28LL * 86400000);
+	assert_non_null(w);
+	assert_true(slo_window_burn_factor(w->period_ms, &w->page_quick) == 13.44);
+	slo_set_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_names_labels_alerts),
 		cmocka_unit_test(test_period_without_catalog),
 		cmocka_unit_test(test_pyrra_and_openslo_v1_located),
+		cmocka_unit_test(test_model_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
