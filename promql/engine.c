@@ -27,10 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "promql/engine_int.h"
 #include "promql/promql.h"
 #include "util/arena.h"
+#include "util/fmt.h"
 
 struct promql_engine {
 	promql_engine_opts o;
@@ -171,6 +173,74 @@ void promql__infof(ev_ctx *c, const promql_node *pos, const char *fmt, ...)
 	va_start(ap, fmt);
 	add_anno(c, &c->info, &c->n_info, &c->cap_info, "PromQL info: ", pos, fmt, ap);
 	va_end(ap);
+}
+
+void promql__mono_info(ev_ctx *c, const promql_node *pos, const char *metric, int64_t t, double min_bucket,
+		       double max_bucket, double max_diff)
+{
+	if (!metric)
+		metric = "";
+	for (size_t i = 0; i < c->n_mono; i++) {
+		ev_mono *m = &c->mono[i];
+		if (strcmp(m->metric, metric) != 0)
+			continue;
+		if (t < m->min_ts)
+			m->min_ts = t;
+		if (t > m->max_ts)
+			m->max_ts = t;
+		if (min_bucket < m->min_bucket)
+			m->min_bucket = min_bucket;
+		if (max_bucket > m->max_bucket)
+			m->max_bucket = max_bucket;
+		if (max_diff > m->max_diff)
+			m->max_diff = max_diff;
+		m->count++;
+		return;
+	}
+	if (c->n_mono == c->cap_mono) {
+		size_t nc = c->cap_mono ? c->cap_mono * 2 : 4;
+		ev_mono *nm = arena_alloc(c->qa, nc * sizeof *nm);
+		if (!nm)
+			return;
+		if (c->n_mono)
+			memcpy(nm, c->mono, c->n_mono * sizeof *nm);
+		c->mono = nm;
+		c->cap_mono = nc;
+	}
+	const char *mc = arena_strdup(c->qa, metric);
+	if (!mc)
+		return;
+	c->mono[c->n_mono++] = (ev_mono){mc, pos, t, t, min_bucket, max_bucket, max_diff, 0};
+}
+
+static void rfc3339_sec(char *out, size_t cap, int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	if (ms < 0 && ms % 1000)
+		s--;
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Turns the merged monotonicity records into info annotations (Prometheus's wording). */
+static void flush_mono(ev_ctx *c)
+{
+	for (size_t i = 0; i < c->n_mono; i++) {
+		const ev_mono *m = &c->mono[i];
+		char b1[FMT_FLOAT_MAX], b2[FMT_FLOAT_MAX], t1[32], t2[32];
+		fmt_float_go(b1, m->min_bucket, 'g');
+		fmt_float_go(b2, m->max_bucket, 'g');
+		rfc3339_sec(t1, sizeof t1, m->min_ts);
+		rfc3339_sec(t2, sizeof t2, m->max_ts);
+		char name[600] = "";
+		if (m->metric[0])
+			snprintf(name, sizeof name, " for metric name \"%.500s\"", m->metric);
+		promql__infof(c, m->pos,
+			      "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)%s, from buckets %s to %s, with a max diff of %.2g, over %d samples from %s to %s",
+			      name, b1, b2, m->max_diff, m->count + 1, t1, t2);
+	}
+	c->n_mono = 0;
 }
 
 bool promql__is_stale(double v)
@@ -1030,6 +1100,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 		qsort(r->series, r->n_series, sizeof *r->series, cmp_series);
 	}
 out:
+	flush_mono(&c);
 	fail = c.errtype;
 	r->samples_loaded = c.samples_loaded;
 	copy_annos(&c, r);

@@ -99,9 +99,20 @@ typedef struct ev_ctx {
 	const promql_node **cache_node;
 	void **cache_val;
 	size_t n_cache, cap_cache;
+	/* histogram_quantile monotonicity fixes, merged per metric name as Prometheus merges them */
+	struct ev_mono *mono;
+	size_t n_mono, cap_mono;
 	promql_errtype errtype;
 	char err[1024];
 } ev_ctx;
+
+typedef struct ev_mono {
+	const char *metric; /* in qa; "" when unknown */
+	const promql_node *pos;
+	int64_t min_ts, max_ts;
+	double min_bucket, max_bucket, max_diff;
+	int count;
+} ev_mono;
 
 /* Evaluates n at time t (ms) into *out (allocated in c->sa). Returns 0 or -1 (c->err set). */
 int promql__eval(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
@@ -111,6 +122,9 @@ int promql__oom(ev_ctx *c);
 /* Adds a warning/info annotation ("PromQL warning: <msg> (l:c)" with node's position). */
 void promql__warnf(ev_ctx *c, const promql_node *pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void promql__infof(ev_ctx *c, const promql_node *pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Records a forced-monotonicity fix of histogram_quantile at time t (merged into one info). */
+void promql__mono_info(ev_ctx *c, const promql_node *pos, const char *metric, int64_t t, double min_bucket,
+		       double max_bucket, double max_diff);
 /* Accounts n more samples held in this step; -1 with the too-many-samples error when over. */
 int promql__account(ev_ctx *c, size_t n);
 

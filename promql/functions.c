@@ -896,9 +896,17 @@ static bool almost_eq(double a, double b, double eps)
 	return diff / fmin(abs_sum, 1.7976931348623157e308) < eps;
 }
 
-static double bucket_quantile(double q, bucket *b, size_t n, bool *forced)
+typedef struct mono_fix {
+	bool forced;
+	double min_bucket, max_bucket, max_diff;
+} mono_fix;
+
+static double bucket_quantile(double q, bucket *b, size_t n, mono_fix *mf)
 {
-	*forced = false;
+	mf->forced = false;
+	mf->min_bucket = INFINITY;
+	mf->max_bucket = -INFINITY;
+	mf->max_diff = 0;
 	if (isnan(q))
 		return NAN;
 	if (q < 0)
@@ -920,7 +928,13 @@ static double bucket_quantile(double q, bucket *b, size_t n, bool *forced)
 		}
 		if (cur < prev) {
 			b[i].count = prev;
-			*forced = true;
+			mf->forced = true;
+			if (b[i].ub < mf->min_bucket)
+				mf->min_bucket = b[i].ub;
+			if (b[i].ub > mf->max_bucket)
+				mf->max_bucket = b[i].ub;
+			if (prev - cur > mf->max_diff)
+				mf->max_diff = prev - cur;
 			continue;
 		}
 		prev = cur;
@@ -1104,14 +1118,11 @@ static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const e
 			if (fraction) {
 				v = bucket_fraction(qs[0], qs[1], tmp, g[k].n);
 			} else {
-				bool forced;
-				v = bucket_quantile(qs[qi], tmp, g[k].n, &forced);
-				if (forced) {
-					const char *mn = labels_get(&g[k].ls, NAME);
-					promql__infof(c, vec_arg,
-						      "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)%s%s%s",
-						      mn ? " for metric name \"" : "", mn ? mn : "", mn ? "\"" : "");
-				}
+				mono_fix mf;
+				v = bucket_quantile(qs[qi], tmp, g[k].n, &mf);
+				if (mf.forced)
+					promql__mono_info(c, vec_arg, labels_get(&g[k].ls, NAME), t, mf.min_bucket, mf.max_bucket,
+							  mf.max_diff);
 			}
 			slod_labels ls = g[k].ls;
 			if (qlabel) {

@@ -92,6 +92,11 @@ static int setup(void **state)
 	add_series(f.db, "up", "job", "b", 0, MIN_MS, one, 21);
 	add_series(f.db, "dup", "job", "x", 0, MIN_MS, one, 21);
 	add_series(f.db, "dup", "instance", "y", 0, MIN_MS, one, 21);
+	/* a classic histogram whose le="2" bucket is below le="1" (needs the monotonicity fix) */
+	double h1[1] = {10}, h2[1] = {8}, hinf[1] = {20};
+	add_series(f.db, "hist_bucket", "le", "1", 0, MIN_MS, h1, 1);
+	add_series(f.db, "hist_bucket", "le", "2", 0, MIN_MS, h2, 1);
+	add_series(f.db, "hist_bucket", "le", "+Inf", 0, MIN_MS, hinf, 1);
 	*state = &f;
 	return 0;
 }
@@ -326,6 +331,34 @@ static void test_functions(void **state)
 	promql_result_free(r);
 }
 
+static void test_histogram_quantile(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = instant(f, "histogram_quantile(0.5, hist_bucket)", 0);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].labels.n, 0);
+	assert_true(r->series[0].points[0].v == 1.0);
+	assert_int_equal(r->n_infos, 1);
+	assert_string_equal(r->infos[0],
+			    "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see "
+			    "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for "
+			    "metric name \"hist_bucket\", from buckets 2 to 2, with a max diff of 2, over 1 samples from "
+			    "1970-01-01T00:00:00Z to 1970-01-01T00:00:00Z (1:25)");
+	promql_result_free(r);
+	/* 0.75 of 20 observations: rank 15 in (2, +Inf] -> the largest finite bound */
+	r = instant(f, "histogram_quantile(0.75, hist_bucket)", 0);
+	assert_true(r->series[0].points[0].v == 2.0);
+	promql_result_free(r);
+	r = instant(f, "histogram_fraction(0, 1, hist_bucket)", 0);
+	assert_true(r->series[0].points[0].v == 0.5);
+	promql_result_free(r);
+	r = instant(f, "histogram_quantile(1.5, hist_bucket)", 0);
+	assert_true(isinf(r->series[0].points[0].v));
+	assert_int_equal(r->n_warnings, 1);
+	assert_string_equal(r->warnings[0], "PromQL warning: quantile value should be between 0 and 1, got 1.5 (1:20)");
+	promql_result_free(r);
+}
+
 static void test_range_query(void **state)
 {
 	fixture *f = *state;
@@ -454,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_binop_matching),
 		cmocka_unit_test(test_aggregations),
 		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_histogram_quantile),
 		cmocka_unit_test(test_range_query),
 		cmocka_unit_test(test_errors_and_limits),
 		cmocka_unit_test(test_preparsed),
