@@ -360,17 +360,25 @@ static uint32_t block_col(const ld *L, uint32_t line)
 	return 0;
 }
 
+/* Fills q from scalar v: text, position, style and what maps offsets back to the source. */
+static void fill_query(ld *L, slo_query *q, const slo__ynode *v)
+{
+	q->text = v->str;
+	q->pos = P(L, v);
+	q->style = v->style;
+	if (v->style == SLO__Y_LITERAL || v->style == SLO__Y_FOLDED)
+		q->block_col = block_col(L, v->line);
+	else if (v->end > v->start && v->end <= L->len)
+		q->raw = arena_strndup(&L->s->a, L->data + v->start, v->end - v->start);
+}
+
 static void get_query(ld *L, const slo__ynode *m, const char *key, slo_query *q)
 {
 	const slo__ynode *v;
 	const char *s = get_str(L, m, key, &v);
 	if (!s)
 		return;
-	q->text = s;
-	q->pos = P(L, v);
-	q->style = v->style;
-	if (v->style == SLO__Y_LITERAL || v->style == SLO__Y_FOLDED)
-		q->block_col = block_col(L, v->line);
+	fill_query(L, q, v);
 }
 
 static slo_group *new_group(ld *L, slo_format f, const slo__ynode *root)
@@ -553,12 +561,8 @@ static void set_part(ld *L, slo_spec *o, size_t i, const char *name, const slo__
 	if (!v || v->type != SLO__Y_SCALAR || i >= 2)
 		return;
 	slo_query *q = &o->parts[i];
-	q->text = v->str;
-	q->pos = P(L, v);
-	q->style = v->style;
+	fill_query(L, q, v);
 	q->selector = selector;
-	if (v->style == SLO__Y_LITERAL || v->style == SLO__Y_FOLDED)
-		q->block_col = block_col(L, v->line);
 	o->part_names[i] = name;
 	if (o->n_parts < i + 1)
 		o->n_parts = i + 1;
@@ -836,12 +840,8 @@ static void load_openslo_v1(ld *L, const slo__ynode *root, const slo__ydoc *docs
 			if (!bq || !tq)
 				continue;
 			o->sli_kind = SLO_SLI_EVENTS;
-			o->error_query = (slo_query){.text = bq->str, .pos = P(L, bq), .style = bq->style};
-			o->total_query = (slo_query){.text = tq->str, .pos = P(L, tq), .style = tq->style};
-			if (bq->style == SLO__Y_LITERAL || bq->style == SLO__Y_FOLDED)
-				o->error_query.block_col = block_col(L, bq->line);
-			if (tq->style == SLO__Y_LITERAL || tq->style == SLO__Y_FOLDED)
-				o->total_query.block_col = block_col(L, tq->line);
+			fill_query(L, &o->error_query, bq);
+			fill_query(L, &o->total_query, tq);
 		} else if (raw) {
 			E(L, raw, "raw ratioMetric indicators are not supported; use good or bad with total");
 		} else {

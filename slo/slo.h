@@ -61,6 +61,7 @@ typedef struct slo_query {
 	int style;        /* slo__yscalar_style; -1: composed by slod, positions approximate */
 	uint32_t block_col; /* 1-based column of block content lines (0: unknown) */
 	bool selector;    /* a bare series selector (Pyrra): no {{.window}} expected */
+	const char *raw;  /* the scalar's source text (plain and quoted styles), for exact positions */
 } slo_query;
 
 typedef enum { SLO_SLI_NONE = 0, SLO_SLI_EVENTS, SLO_SLI_RAW } slo_sli_kind;

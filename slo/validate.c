@@ -23,11 +23,94 @@
 #include "promql/promql.h"
 #endif
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Walks the raw source of a plain or quoted scalar alongside its value until value offset off,
+ * undoing YAML's line folding (a line break and its indentation read as one space, n breaks as
+ * n-1 newlines), quote doubling ('') and double-quote escapes. Returns the source position. */
+static slo_pos raw_pos(const slo_query *q, size_t off)
+{
+	const char *r = q->raw;
+	size_t n = strlen(r), ri = 0, vi = 0;
+	uint32_t line = q->pos.line, col = q->pos.col;
+	bool dq = q->style == SLO__Y_DOUBLE, sq = q->style == SLO__Y_SINGLE;
+#define ADV(k)                                             \
+	do {                                               \
+		size_t _cnt = (k);                                 \
+		for (size_t _k = 0; _k < _cnt && ri < n; _k++) { \
+			if (r[ri] == '\n') {                 \
+				line++;                            \
+				col = 1;                           \
+			} else if (((unsigned char)r[ri] & 0xC0) != 0x80) { \
+				col++;                             \
+			}                                          \
+			ri++;                                      \
+		}                                                  \
+	} while (0)
+	if (dq || sq)
+		ADV(1);
+	while (vi < off && ri < n) {
+		char c = r[ri];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			size_t rj = ri, nl = 0;
+			while (rj < n && (r[rj] == ' ' || r[rj] == '\t' || r[rj] == '\n' || r[rj] == '\r'))
+				nl += r[rj++] == '\n';
+			if (nl == 0) {
+				vi++;
+				ADV(1);
+				continue;
+			}
+			/* Folded break: value holds one space, or nl-1 newlines. */
+			size_t produced = nl == 1 ? 1 : nl - 1;
+			ADV(rj - ri);
+			vi += produced;
+			continue;
+		}
+		if (sq && c == '\'' && ri + 1 < n && r[ri + 1] == '\'') {
+			vi++;
+			ADV(2);
+			continue;
+		}
+		if (dq && c == '\\' && ri + 1 < n) {
+			char e = r[ri + 1];
+			if (e == '\n' || e == '\r') { /* escaped line break: no value */
+				ADV(2);
+				while (ri < n && (r[ri] == ' ' || r[ri] == '\t'))
+					ADV(1);
+				continue;
+			}
+			size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0, vb = 1;
+			if (digits) {
+				unsigned long cp = 0;
+				for (size_t k = 0; k < digits && ri + 2 + k < n; k++)
+					cp = cp * 16 + (unsigned long)(hexval(r[ri + 2 + k]) < 0 ? 0 : hexval(r[ri + 2 + k]));
+				vb = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+			} else if (e == 'N' || e == '_') {
+				vb = 2;
+			} else if (e == 'L' || e == 'P') {
+				vb = 3;
+			}
+			vi += vb;
+			ADV(2 + digits);
+			continue;
+		}
+		vi++;
+		ADV(1);
+	}
+#undef ADV
+	return (slo_pos){.file = q->pos.file, .line = line, .col = col};
+}
+
 slo_pos slo__query_pos(const slo_query *q, size_t off)
 {
 	slo_pos p = q->pos;
 	if (!q->text || q->style < 0)
 		return p;
+	if (q->raw && (q->style == SLO__Y_PLAIN || q->style == SLO__Y_SINGLE || q->style == SLO__Y_DOUBLE))
+		return raw_pos(q, off);
 	size_t line = 0, last_nl = 0;
 	bool any_nl = false;
 	for (size_t i = 0; i < off && q->text[i]; i++) {

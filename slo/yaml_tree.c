@@ -137,6 +137,8 @@ int slo__yaml_parse(arena *a, const char *data, size_t len, const slo__ylimits *
 			node->line = (uint32_t)sm.line + 1;
 			node->col = (uint32_t)sm.column + 1;
 			node->end_line = (uint32_t)ev.end_mark.line + 1;
+			node->start = sm.index;
+			node->end = ev.end_mark.index;
 			if (ev.type == YAML_SCALAR_EVENT) {
 				size_t sl = ev.data.scalar.length;
 				if (sl > lim->max_scalar) {

@@ -28,6 +28,7 @@ typedef struct slo__ynode {
 	slo__ynode_type type;
 	uint32_t line, col;   /* 1-based position of the node's first character (indicator for blocks) */
 	uint32_t end_line;    /* 1-based line of the node's end */
+	size_t start, end;    /* byte range of the node's source text (scalars: incl. quotes) */
 	int style;            /* scalars: slo__yscalar_style */
 	const char *str;      /* scalars: NUL-terminated value (may contain NULs; use len) */
 	size_t len;

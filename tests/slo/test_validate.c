@@ -202,6 +202,30 @@ static void test_promql_error_located_in_block_query(void **state)
 	slo_set_free(s);
 }
 
+static void test_promql_error_located_in_folded_and_escaped_scalars(void **state)
+{
+	(void)state;
+	/* A plain scalar continued on the next line (folded into one space), and a double-quoted
+	 * scalar with escapes: positions follow the source text, not the value. */
+	slo_set *s = load("f.yaml", "version: \"prometheus/v1\"\n"
+				    "service: \"svc\"\n"
+				    "slos:\n"
+				    "  - name: \"avail\"\n"
+				    "    objective: 99\n"
+				    "    sli:\n"
+				    "      events:\n"
+				    "        error_query: sum(rate(x[{{.window}}]))\n"
+				    "          / sum(rate(y[{{.window}}])))\n"
+				    "        total_query: \"sum(rate(x{a=\\\"b\\\"}[{{.window}}])))\"\n"
+				    "    alerting:\n"
+				    "      page_alert: {disable: true}\n"
+				    "      ticket_alert: {disable: true}\n");
+	assert_int_equal(slo_validate(s, NULL), 2);
+	assert_true(has_diag_col(s, "f.yaml:9:%u: SLI error query: invalid PromQL", 38));
+	assert_true(has_diag_col(s, "f.yaml:10:%u: SLI total query: invalid PromQL", 57));
+	slo_set_free(s);
+}
+
 static void test_unknown_field_and_yaml_error(void **state)
 {
 	(void)state;
@@ -387,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_objective_and_window),
 		cmocka_unit_test(test_promql_error_located_in_plain_query),
 		cmocka_unit_test(test_promql_error_located_in_block_query),
+		cmocka_unit_test(test_promql_error_located_in_folded_and_escaped_scalars),
 		cmocka_unit_test(test_unknown_field_and_yaml_error),
 		cmocka_unit_test(test_duplicates_across_files),
 		cmocka_unit_test(test_unfireable_windows_warn),
