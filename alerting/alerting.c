@@ -433,6 +433,7 @@ static int webhook_step(alerting *a, alert__target *t, int64_t now)
 				rc = -1;
 				goto out;
 			}
+			alert__recent_add(a, t, t->next_id - 1, now, xs, NULL, m);
 			g->last_sig = sig;
 			g->last_notify_ms = now;
 			for (size_t k = 0; k < m; k++) {
@@ -487,6 +488,8 @@ static int alertmanager_step(alerting *a, alert__target *t, int64_t now)
 	rc |= buf_putc(&body, ']');
 	if (rc == 0)
 		rc = enqueue(a, t, &body);
+	if (rc == 0)
+		alert__recent_add(a, t, t->next_id - 1, now, NULL, t->alerts, t->n_alerts);
 	buf_deinit(&body);
 	if (rc == 0) {
 		t->am_last_sig = sig;
@@ -578,6 +581,7 @@ int alerting_process(alerting *a)
 					t->tail = NULL;
 				t->queued--;
 				t->dropped++;
+				alert__recent_update(a, t, p->id, ALERTING_DROPPED, p->attempts, p->last_error);
 				pending_free(p);
 				p = t->head;
 				alert__persist(a, t);
@@ -604,6 +608,7 @@ int alerting_process(alerting *a)
 			bool ok = status >= 200 && status < 300;
 			bool retry = status <= 0 || status == 429 || status >= 500;
 			if (ok || !retry) {
+				alert__recent_update(a, t, id, ok ? ALERTING_DELIVERED : ALERTING_REJECTED, p->attempts + 1, err);
 				if (ok)
 					t->sent++;
 				else {
@@ -622,6 +627,7 @@ int alerting_process(alerting *a)
 				t->retried++;
 				snprintf(p->last_error, sizeof p->last_error, "%s", err);
 				p->next_attempt_ms = now + backoff_ms(a, p->attempts);
+				alert__recent_update(a, t, id, ALERTING_RETRYING, p->attempts, err);
 				slod_log(&a->logger, SLOD_LOG_WARN, "alerting",
 					 "target %s: notification %llu failed (%s), attempt %u, retrying", t->cfg.name,
 					 (unsigned long long)id, err, p->attempts);

@@ -119,6 +119,37 @@ typedef void (*alerting_queue_visit_fn)(void *ud, const char *target, uint64_t i
 					 unsigned attempts, int64_t next_attempt_ms, const char *last_error);
 void alerting_visit_queue(alerting *a, alerting_queue_visit_fn fn, void *ud);
 
+/* ---- recent notifications (for GET /api/v1/notifications; recent.c) ---- */
+
+#define ALERTING_RECENT_MAX 100
+
+typedef enum alerting_delivery {
+	ALERTING_QUEUED = 0,           /* waiting for its first attempt */
+	ALERTING_RETRYING,             /* an attempt failed (5xx, 429, connection); retried later */
+	ALERTING_DELIVERED,            /* 2xx */
+	ALERTING_DROPPED,              /* given up after give_up_ms */
+	ALERTING_REJECTED,             /* other 4xx: not retried */
+} alerting_delivery;
+
+/* One queued notification as remembered for the API: one entry per notification and SLO
+ * (distinct sloth_id/slo_id label of its alerts; "" when none). Strings are truncated copies. */
+typedef struct alerting_notification {
+	char target[64];
+	uint64_t id;
+	int64_t created_ms;
+	bool firing;                   /* any alert of it is firing (else all resolved) */
+	char alertname[128];           /* of the first alert of that SLO */
+	char severity[32];             /* sloth_severity or severity */
+	char slo_id[128];
+	alerting_delivery delivery;
+	unsigned attempts;
+	char last_error[128];
+} alerting_notification;
+
+/* Copies the newest notifications (newest first; the module keeps the last ALERTING_RECENT_MAX
+ * entries), only those about slo_id unless it is NULL, into out[0..cap). Returns the count. */
+size_t alerting_recent(alerting *a, const char *slo_id, alerting_notification *out, size_t cap);
+
 /* Alertmanager's label-set fingerprint (FNV-1a 64 over sorted names/values), as 16 hex digits. */
 void alerting_fingerprint(const slod_labels *ls, char out[17]);
 

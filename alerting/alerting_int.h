@@ -70,6 +70,8 @@ struct alerting {
 	uint64_t rng;
 	slod_clock clock;
 	slod_logger logger;
+	alerting_notification recent[ALERTING_RECENT_MAX]; /* ring (recent.c), guarded by mu */
+	size_t n_recent, recent_next;
 };
 
 int alert__target_init(alert__target *t, const alerting_target_config *cfg, char *err, size_t errlen);
@@ -81,6 +83,12 @@ int alert__http_post(alerting *a, alert__target *t, uint64_t id, const char *bod
 int alert__persist(alerting *a, alert__target *t);
 /* Loads the target's state file if present. */
 int alert__load(alerting *a, alert__target *t, char *err, size_t errlen);
+/* Remembers a just-queued notification (recent.c). Caller holds a->mu. */
+void alert__recent_add(alerting *a, const alert__target *t, uint64_t id, int64_t created_ms, alert__tracked *const *xs,
+		       const alert__tracked *arr, size_t n);
+/* Records a delivery outcome of notification id of target t. Caller holds a->mu. */
+void alert__recent_update(alerting *a, const alert__target *t, uint64_t id, alerting_delivery d, unsigned attempts,
+			  const char *err);
 int alert__webhook_body(buf *b, const alerting *a, const alert__target *t, const char *group_key,
 			const slod_labels *group_labels, alert__tracked **xs, size_t n);
 
