@@ -57,6 +57,8 @@ slo_set *slo_set_new(void)
 		return NULL;
 	arena_init(&s->a, 0);
 	s->ylim = (slo__ylimits)SLO__YLIMITS_DEFAULT;
+	s->max_total_input = 256u << 20;
+	s->max_files = 10000;
 	if (slo__load_windows_doc(s, "<builtin windows>", default_windows_yaml, sizeof default_windows_yaml - 1) != 0) {
 		slo_set_free(s);
 		return NULL;
@@ -1224,8 +1226,14 @@ int slo__load_windows_doc(slo_set *s, const char *file, const char *data, size_t
 
 static int read_file(slo_set *s, const char *path, char **data, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
 	*data = NULL;
+	if (++s->files > s->max_files || s->total_input >= s->max_total_input) {
+		slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, path)},
+			  "too many SLO files or bytes in one load (at most %zu files, %zu MiB)", s->max_files,
+			  s->max_total_input >> 20);
+		return SLO_ERR_INVALID;
+	}
+	FILE *f = fopen(path, "rb");
 	if (!f) {
 		slo__diag(s, SLO_DIAG_ERROR, (slo_pos){.file = arena_strdup(&s->a, path)}, "cannot open: %s", strerror(errno));
 		return SLO_ERR_IO;
@@ -1274,6 +1282,7 @@ static int read_file(slo_set *s, const char *path, char **data, size_t *len)
 	b[n] = 0;
 	*data = b;
 	*len = n;
+	s->total_input += n;
 	return 0;
 }
 

@@ -25,6 +25,8 @@ struct slo_set {
 	slo_diag *diags;
 	size_t n_diags, cap_diags, n_errors;
 	slo__ylimits ylim;
+	size_t total_input, max_total_input; /* bytes read from files so far, and the bound */
+	size_t files, max_files;
 };
 
 /* Adds a diagnostic (message printf-formatted into the arena). Returns 0 or SLO_ERR_NOMEM. */

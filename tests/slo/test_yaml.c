@@ -128,6 +128,27 @@ static void test_too_many_docs_and_nodes(void **state)
 	buf_deinit(&b);
 }
 
+static void test_load_bounds(void **state)
+{
+	(void)state;
+	/* The per-load bound on files: examples/slos holds 3 specs; allow 2. */
+	slo_set *s = slo_set_new();
+	s->max_files = 2;
+	char path[1024];
+	snprintf(path, sizeof path, "%s/examples/slos", SLOD_SOURCE_DIR);
+	assert_int_equal(slo_load_path(s, path), SLO_ERR_INVALID);
+	const slo_diag *d;
+	size_t n = slo_set_diags(s, &d);
+	assert_true(n >= 1);
+	assert_non_null(strstr(d[n - 1].msg, "too many SLO files or bytes"));
+	slo_set_free(s);
+	/* And on bytes. */
+	s = slo_set_new();
+	s->max_total_input = 1;
+	assert_int_equal(slo_load_path(s, path), SLO_ERR_INVALID);
+	slo_set_free(s);
+}
+
 static void test_syntax_errors_located(void **state)
 {
 	(void)state;
@@ -244,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_huge_scalar_and_file),
 		cmocka_unit_test(test_too_many_docs_and_nodes),
 		cmocka_unit_test(test_syntax_errors_located),
+		cmocka_unit_test(test_load_bounds),
 		cmocka_unit_test(test_emitter_scalar_styles),
 		cmocka_unit_test(test_emitter_folding_and_structure),
 	};
