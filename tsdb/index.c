@@ -38,6 +38,11 @@ uint64_t tsdb__str_hash(const char *s, size_t len)
 	return XXH3_64bits(s, len);
 }
 
+uint64_t tsdb__bytes_hash(const void *p, size_t len)
+{
+	return XXH3_64bits(p, len);
+}
+
 /* ---- intern table ---- */
 
 static int istr_grow(tsdb *db)

@@ -38,6 +38,7 @@
 #define TSDB__PAGE_SIZE (1u << TSDB__PAGE_BITS)
 #define TSDB__MAX_PAGES (1u << 16) /* refs < 2^28 */
 #define TSDB__STRIPES 64
+#define TSDB__TOMB UINT32_MAX
 #define TSDB__WAL_SEGMENT_BYTES (32u << 20)
 #define TSDB__CHECKPOINT_BYTES_DEFAULT (64ull << 20)
 
@@ -113,9 +114,8 @@ void tsdb__series_unlock(tsdb__series *s);
 typedef struct tsdb__stripe {
 	pthread_mutex_t mu;
 	struct tsdb__slot {
-		uint64_t hash;
-		uint32_t ref; /* 0 = empty */
-		uint32_t tomb; /* 1 = deleted entry */
+		uint32_t h32; /* low 32 bits of the label hash (probe start and tag) */
+		uint32_t ref; /* 0 = empty, TSDB__TOMB = deleted */
 	} *tab;
 	uint32_t cap, n, ntomb;
 	char pad[64];
@@ -194,9 +194,6 @@ tsdb__series *tsdb__series_get(tsdb *db, uint64_t ref);
  * ref. Returns 0 and *out, or a negative code. *created tells whether it was new. */
 int tsdb__series_get_or_create(tsdb *db, const slod_labels *ls, uint64_t hash, uint32_t want_ref,
 			       tsdb__series **out, bool *created);
-/* Appends one sample to a series (locks it). Returns 0, 1 (duplicate dropped), or a negative
- * code (out of order / duplicate / too old). Counts stats when count_stats. */
-int tsdb__series_append(tsdb *db, tsdb__series *s, int64_t t, uint64_t vbits);
 uint64_t tsdb__pin_enter(tsdb *db, tsdb__pin *p);
 void tsdb__pin_leave(tsdb *db, tsdb__pin *p);
 
@@ -205,6 +202,7 @@ const char *tsdb__intern(tsdb *db, const char *s, size_t len, uint64_t hash); /*
 const char *tsdb__intern_find(const tsdb *db, const char *s, size_t len);     /* read lock */
 void tsdb__intern_unref(tsdb *db, const char *s, tsdb__grave **graves, uint64_t epoch); /* write */
 uint64_t tsdb__str_hash(const char *s, size_t len);
+uint64_t tsdb__bytes_hash(const void *p, size_t len);
 int tsdb__postings_add(tsdb__postings *p, uint32_t id);
 void tsdb__postings_remove(tsdb__postings *p, uint32_t id);
 int tsdb__index_add(tsdb *db, const slod_labels *ls, uint32_t id);       /* write lock */

@@ -44,6 +44,12 @@ static void test_roundtrip(void **state)
 	assert_true(r1 > 0 && r2 > 0 && r3 > 0);
 	assert_true(r1 != r2 && r2 != r3 && r1 != r3);
 
+	/* add_hashed with util's labels_hash() finds the series add() created (same hash) */
+	tsdb_ref viah = 0;
+	assert_int_equal(tsdb_appender_add_hashed(a, tu_parse(&l2, "__name__=up,job=b"), labels_hash(&l2.ls),
+						  1000 + (int64_t)N * 15000, 1, &viah), 0);
+	assert_int_equal(viah, r2);
+	tsdb_appender_rollback(a);
 	/* add with the same labels gives the same ref */
 	tsdb_ref again = 0;
 	assert_int_equal(tsdb_appender_add(a, tu_parse(&l1, "job=a,__name__=up"), 1000 + (int64_t)N * 15000, 1, &again), 0);
