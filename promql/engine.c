@@ -381,7 +381,34 @@ static int add_sel(ev_ctx *c, const promql_node *vs, bool for_range, int64_t min
 	return 0;
 }
 
-static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi)
+/* Records the outer evaluation times [lo, hi] (every `step`) of a subquery node. */
+static int add_subrange(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t step)
+{
+	for (size_t i = 0; i < c->n_subr; i++)
+		if (c->subr[i].node == n) {
+			/* evaluated under several outer ranges (not possible in a tree, but be safe) */
+			if (lo < c->subr[i].lo)
+				c->subr[i].lo = lo;
+			if (hi > c->subr[i].hi)
+				c->subr[i].hi = hi;
+			c->subr[i].step = 0;
+			return 0;
+		}
+	if (c->n_subr == c->cap_subr) {
+		size_t nc = c->cap_subr ? c->cap_subr * 2 : 4;
+		ev_subrange *ns = arena_alloc(c->qa, nc * sizeof *ns);
+		if (!ns)
+			return promql__oom(c);
+		if (c->n_subr)
+			memcpy(ns, c->subr, c->n_subr * sizeof *ns);
+		c->subr = ns;
+		c->cap_subr = nc;
+	}
+	c->subr[c->n_subr++] = (ev_subrange){n, lo, hi, step, NULL};
+	return 0;
+}
+
+static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t step)
 {
 	if (!n)
 		return 0;
@@ -410,25 +437,28 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi)
 		int64_t a = lo, b = hi;
 		if (n->subquery.at.kind != PROMQL_AT_NONE)
 			a = b = resolve_at(c, &n->subquery.at);
+		if (add_subrange(c, n, lo, hi, n->subquery.at.kind != PROMQL_AT_NONE ? 0 : step) < 0)
+			return -1;
 		a -= n->subquery.offset_ms;
 		b -= n->subquery.offset_ms;
-		return prep(c, n->subquery.expr, a - n->subquery.range_ms, b);
+		int64_t sstep = n->subquery.step_ms > 0 ? n->subquery.step_ms : c->interval;
+		return prep(c, n->subquery.expr, a - n->subquery.range_ms, b, sstep);
 	}
 	case PROMQL_NODE_UNARY:
-		return prep(c, n->unary.expr, lo, hi);
+		return prep(c, n->unary.expr, lo, hi, step);
 	case PROMQL_NODE_PAREN:
-		return prep(c, n->paren.expr, lo, hi);
+		return prep(c, n->paren.expr, lo, hi, step);
 	case PROMQL_NODE_BINARY:
-		if (prep(c, n->binary.lhs, lo, hi) < 0)
+		if (prep(c, n->binary.lhs, lo, hi, step) < 0)
 			return -1;
-		return prep(c, n->binary.rhs, lo, hi);
+		return prep(c, n->binary.rhs, lo, hi, step);
 	case PROMQL_NODE_AGGREGATE:
-		if (prep(c, n->aggregate.param, lo, hi) < 0)
+		if (prep(c, n->aggregate.param, lo, hi, step) < 0)
 			return -1;
-		return prep(c, n->aggregate.expr, lo, hi);
+		return prep(c, n->aggregate.expr, lo, hi, step);
 	case PROMQL_NODE_CALL:
 		for (size_t i = 0; i < n->call.n_args; i++)
-			if (prep(c, n->call.args[i], lo, hi) < 0)
+			if (prep(c, n->call.args[i], lo, hi, step) < 0)
 				return -1;
 		return 0;
 	}
@@ -687,41 +717,138 @@ static int coll_push(collector *co, coll_series *s, int64_t t, double v)
 	return 0;
 }
 
+/* First inner evaluation time of a subquery window ending at ts: the first multiple of step
+ * strictly after ts - range (Go's truncating division, as Prometheus). */
+static int64_t sub_first(int64_t ts, int64_t range, int64_t step)
+{
+	int64_t lo = ts - range;
+	int64_t st = step * (lo / step);
+	if (st <= lo)
+		st += step;
+	return st;
+}
+
+/* Evaluates the inner expression at st, st+step, ..., <= end into co (labels copied into co's
+ * arena when copy). Each inner step runs in its own scratch arena when scratch is set. */
+static int sub_collect(ev_ctx *c, const promql_node *n, int64_t st, int64_t end, int64_t step, collector *co,
+		       bool copy, arena *scratch, size_t *total)
+{
+	arena *saved = c->sa;
+	int rc = 0;
+	for (int64_t it = st; it <= end; it += step) {
+		if (scratch) {
+			arena_reset(scratch);
+			c->sa = scratch;
+		}
+		ev_value v;
+		if (promql__eval(c, n->subquery.expr, it, &v) < 0) {
+			rc = -1;
+			break;
+		}
+		size_t nv = v.type == PROMQL_TYPE_SCALAR ? 1 : v.vec.n;
+		for (size_t i = 0; i < nv; i++) {
+			slod_labels empty = {0};
+			const slod_labels *ls = v.type == PROMQL_TYPE_SCALAR ? &empty : &v.vec.s[i].ls;
+			bool dn = v.type == PROMQL_TYPE_SCALAR ? false : v.vec.s[i].drop_name;
+			double val = v.type == PROMQL_TYPE_SCALAR ? v.scalar : v.vec.s[i].v;
+			coll_series *s = coll_get(co, ls, dn, copy);
+			if (!s || coll_push(co, s, it, val) < 0) {
+				rc = promql__oom(c);
+				break;
+			}
+		}
+		if (rc < 0)
+			break;
+		*total += nv;
+		if (*total > c->max_samples) {
+			c->sa = saved;
+			return promql__account(c, *total);
+		}
+		if (check_deadline(c) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	c->sa = saved;
+	return rc;
+}
+
+typedef struct sub_cache {
+	ev_series *s; /* all inner points over the query's whole range, labels in qa */
+	size_t n;
+} sub_cache;
+
+/* Whole-range evaluation, once per query, when the subquery's windows overlap from one outer
+ * step to the next (else evaluating every inner step of the whole range would waste work). */
+static int sub_cache_build(ev_ctx *c, const promql_node *n, const ev_subrange *sr, int64_t step, sub_cache **out)
+{
+	int64_t off = n->subquery.offset_ms, range = n->subquery.range_ms;
+	int64_t st = sub_first(sr->lo - off, range, step);
+	int64_t end = sr->hi - off;
+	collector co = {.a = c->qa};
+	arena scratch;
+	arena_init(&scratch, 0);
+	size_t total = 0;
+	int rc = sub_collect(c, n, st, end, step, &co, true, &scratch, &total);
+	arena_deinit(&scratch);
+	if (rc < 0)
+		return -1;
+	sub_cache *sc = arena_alloc(c->qa, sizeof *sc);
+	if (!sc)
+		return promql__oom(c);
+	sc->s = arena_alloc(c->qa, (co.n ? co.n : 1) * sizeof *sc->s);
+	if (!sc->s)
+		return promql__oom(c);
+	sc->n = co.n;
+	for (size_t i = 0; i < co.n; i++)
+		sc->s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name};
+	*out = sc;
+	return 0;
+}
+
 static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 {
 	int64_t ts = (n->subquery.at.kind != PROMQL_AT_NONE ? resolve_at(c, &n->subquery.at) : t) -
 		     n->subquery.offset_ms;
 	int64_t step = n->subquery.step_ms > 0 ? n->subquery.step_ms : c->interval;
-	int64_t lo = ts - n->subquery.range_ms;
-	int64_t st = step * (lo / step);
-	if (st <= lo)
-		st += step;
-	collector co = {.a = c->sa};
-	size_t total = 0;
-	for (int64_t it = st; it <= ts; it += step) {
-		ev_value v;
-		if (promql__eval(c, n->subquery.expr, it, &v) < 0)
-			return -1;
-		if (v.type == PROMQL_TYPE_SCALAR) {
-			slod_labels empty = {0};
-			coll_series *s = coll_get(&co, &empty, false, false);
-			if (!s || coll_push(&co, s, it, v.scalar) < 0)
-				return promql__oom(c);
-			total++;
-			continue;
-		}
-		for (size_t i = 0; i < v.vec.n; i++) {
-			coll_series *s = coll_get(&co, &v.vec.s[i].ls, v.vec.s[i].drop_name, false);
-			if (!s || coll_push(&co, s, it, v.vec.s[i].v) < 0)
-				return promql__oom(c);
-		}
-		total += v.vec.n;
-		if (check_deadline(c) < 0)
-			return -1;
-	}
+	int64_t range = n->subquery.range_ms;
 	out->type = PROMQL_TYPE_MATRIX;
 	out->range_end = ts;
-	out->range_ms = n->subquery.range_ms;
+	out->range_ms = range;
+
+	const ev_subrange *sr = NULL;
+	for (size_t i = 0; i < c->n_subr; i++)
+		if (c->subr[i].node == n)
+			sr = &c->subr[i];
+	bool cacheable = sr && sr->hi > sr->lo && sr->step > 0 && sr->step <= range + step &&
+			 t >= sr->lo && t <= sr->hi;
+	if (cacheable) {
+		sub_cache *sc = sr->cache;
+		if (!sc) {
+			if (sub_cache_build(c, n, sr, step, &sc) < 0)
+				return -1;
+			((ev_subrange *)sr)->cache = sc;
+		}
+		out->mat.s = arena_alloc(c->sa, (sc->n ? sc->n : 1) * sizeof(ev_series));
+		if (!out->mat.s)
+			return promql__oom(c);
+		out->mat.n = 0;
+		size_t total = 0;
+		for (size_t i = 0; i < sc->n; i++) {
+			size_t lo = upper_bound(sc->s[i].pts, sc->s[i].n, ts - range);
+			size_t hi = upper_bound(sc->s[i].pts, sc->s[i].n, ts);
+			if (hi <= lo)
+				continue;
+			out->mat.s[out->mat.n++] = (ev_series){sc->s[i].ls, sc->s[i].pts + lo, hi - lo, sc->s[i].drop_name};
+			total += hi - lo;
+		}
+		return promql__account(c, total);
+	}
+
+	collector co = {.a = c->sa};
+	size_t total = 0;
+	if (sub_collect(c, n, sub_first(ts, range, step), ts, step, &co, false, NULL, &total) < 0)
+		return -1;
 	out->mat.s = arena_alloc(c->sa, (co.n ? co.n : 1) * sizeof(ev_series));
 	if (!out->mat.s)
 		return promql__oom(c);
@@ -956,7 +1083,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	}
 	promql_errtype fail = PROMQL_ERRTYPE_NONE;
 
-	if (prep(&c, root, start, end) < 0)
+	if (prep(&c, root, start, end, c.interval) < 0)
 		goto out;
 	if (c.n_sel && db) {
 		int64_t mint = INT64_MAX, maxt = INT64_MIN;

@@ -72,6 +72,14 @@ typedef struct ev_selcache {
 	size_t *npts;
 } ev_selcache;
 
+/* A subquery's outer evaluation times (from the pre-pass) and its whole-range cache. */
+typedef struct ev_subrange {
+	const promql_node *node;
+	int64_t lo, hi;     /* outer evaluation times */
+	int64_t step;       /* outer step (0: unknown or @-pinned) */
+	void *cache;        /* engine.c's sub_cache, built on first use */
+} ev_subrange;
+
 typedef struct ev_ctx {
 	promql_engine *eng;
 	tsdb *db;
@@ -99,6 +107,8 @@ typedef struct ev_ctx {
 	const promql_node **cache_node;
 	void **cache_val;
 	size_t n_cache, cap_cache;
+	ev_subrange *subr;
+	size_t n_subr, cap_subr;
 	/* histogram_quantile monotonicity fixes, merged per metric name as Prometheus merges them */
 	struct ev_mono *mono;
 	size_t n_mono, cap_mono;

@@ -225,6 +225,47 @@ static void test_subquery_alignment(void **state)
 	promql_result_free(r);
 }
 
+/* A range query must give, at every step, what an instant query at that time gives: checks the
+ * whole-range subquery cache (small steps) and the per-step path (steps wider than the range). */
+static void test_range_matches_instant(void **state)
+{
+	fixture *f = *state;
+	const char *qs[] = {
+		"max_over_time(rate(counter_total[3m])[4m:1m])",
+		"sum_over_time(counter_total[5m:2m] offset 1m)",
+		"avg_over_time(max_over_time(counter_total[2m:30s])[3m:1m])",
+		"increase(counter_total[3m])",
+		"min_over_time(counter_total[2m:1m] @ 300)",
+	};
+	const int64_t steps[] = {30 * 1000, MIN_MS, 7 * MIN_MS};
+	for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
+		for (size_t si = 0; si < 3; si++) {
+			promql_result *rr = promql_query_range(f->eng, f->db, qs[qi], 2 * MIN_MS, 20 * MIN_MS, steps[si], NULL);
+			assert_int_equal(rr->err_type, PROMQL_ERRTYPE_NONE);
+			for (int64_t t = 2 * MIN_MS; t <= 20 * MIN_MS; t += steps[si]) {
+				promql_result *ri = instant(f, qs[qi], t);
+				assert_int_equal(ri->type, PROMQL_RESULT_VECTOR);
+				for (size_t k = 0; k < ri->n_series; k++) {
+					const promql_series *m = NULL;
+					for (size_t j = 0; j < rr->n_series; j++)
+						if (labels_equal(&rr->series[j].labels, &ri->series[k].labels))
+							m = &rr->series[j];
+					assert_non_null(m);
+					bool found = false;
+					for (size_t p = 0; p < m->n_points; p++)
+						if (m->points[p].t == t) {
+							found = true;
+							assert_true(fabs(m->points[p].v - ri->series[k].points[0].v) < 1e-9);
+						}
+					assert_true(found);
+				}
+				promql_result_free(ri);
+			}
+			promql_result_free(rr);
+		}
+	}
+}
+
 static void test_offset_and_at(void **state)
 {
 	fixture *f = *state;
@@ -484,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_rate_extrapolation_and_resets),
 		cmocka_unit_test(test_subquery_alignment),
 		cmocka_unit_test(test_offset_and_at),
+		cmocka_unit_test(test_range_matches_instant),
 		cmocka_unit_test(test_binop_matching),
 		cmocka_unit_test(test_aggregations),
 		cmocka_unit_test(test_functions),
