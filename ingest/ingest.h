@@ -24,9 +24,9 @@
  * content type → 415.
  * Body: snappy *block* format. The compressed length is checked against max_body_bytes and the
  * length declared in the snappy header against max_decompressed_bytes BEFORE anything is allocated
- * (→ 413). Corrupt snappy or protobuf → 400 with a one-line reason ("protobuf: truncated length-
- * delimited field 1 at byte 17", ...). Decoded protobuf structures live in a per-request arena capped at
- * max_decode_bytes (→ 413 past it).
+ * (→ 413). Corrupt snappy or protobuf → 400 with a one-line reason ("protobuf: field 1 of
+ * WriteRequest at byte 0 claims 60 bytes but only 56 remain", ...). More than max_series series →
+ * 413 before anything is staged. The protobuf is walked in place (no per-field allocation).
  * Per series (validation never allocates): labels are sorted (canonicalised); a series is rejected
  * (its samples counted in rejected_invalid_labels, the rest of the request still stored) when it has
  * more than max_labels_per_series labels, a name or value over the length limits, an invalid name
@@ -60,10 +60,15 @@
  * (0x7ff8000000000001), as Prometheus does.
  *
  * ---- Costs ----
- * Remote write: one snappy pass, protobuf-c unpack into the arena (no malloc per field), one sort +
- * validation + hash per series, tsdb_appender_add_hashed for a series' first sample and
- * tsdb_appender_add_ref for the rest. Reuse an ingest_ctx across requests on one thread to keep the
- * arena block, the decompression buffer and the appender warm.
+ * Remote write: one snappy pass, one in-place walk of the protobuf (no malloc per field), one
+ * validation + (usually skipped) sort + one XXH3 call per series, tsdb_appender_add_hashed for a
+ * series' first sample and tsdb_appender_add_ref for the rest: ~0.17 CPU-us per 5-label series in
+ * ingest itself. Reuse an ingest_ctx across requests on one thread to keep the decompression
+ * buffer, the label buffers and the appender warm.
+ *
+ * Sample accounting: samples_stored counts samples staged and committed. tsdb drops a staged
+ * sample at commit when an earlier sample of the same request made it out of order (t decreasing
+ * within one series of one request); ingest itself catches repeats of the timestamp just staged.
  *
  * Thread safety: an ingest_ctx is used by one thread at a time; any number of contexts may write to
  * one tsdb concurrently. No global state.
@@ -81,7 +86,7 @@
 typedef struct ingest_limits {
 	size_t max_body_bytes;         /* compressed request body; default 16 MiB */
 	size_t max_decompressed_bytes; /* snappy-declared length; default 32 MiB */
-	size_t max_decode_bytes;       /* arena for decoded protobuf structures; default 256 MiB */
+	size_t max_decode_bytes;       /* arena for the parsed text format; default 256 MiB */
 	size_t max_series;             /* series per request (text: sample lines); default 1,000,000 */
 	size_t max_labels_per_series;  /* default 128 */
 	size_t max_label_name_len;     /* bytes; default 1024 */

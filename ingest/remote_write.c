@@ -1,24 +1,35 @@
 /*
- * remote_write.c — Prometheus remote-write 1.0: header checks, snappy block decompression,
- * protobuf-c unpack into the request arena, per-series validation and append.
+ * remote_write.c — Prometheus remote-write 1.0: header checks, snappy block decompression, a
+ * single-pass zero-allocation protobuf wire walker, per-series validation and append.
  *
  * Pipeline and bounds (see ingest.h for the status mapping):
  *   headers ─► len <= max_body_bytes ─► snappy varint header <= max_decompressed_bytes (nothing
- *   allocated yet) ─► snappy_uncompress into cx->dbuf ─► slod_rwdec__write_request__unpack with an
- *   arena allocator capped at max_decode_bytes ─► n_timeseries <= max_series ─► per series:
- *   label checks, sort, dedup, __name__ check, hash once, append.
+ *   allocated yet) ─► snappy_uncompress into cx->dbuf (kept between requests up to 4 MiB) ─►
+ *   top-level pre-scan: framing + series count <= max_series (nothing staged yet) ─► per
+ *   TimeSeries: walk 1 collects labels (pointers into dbuf) ─► checks, sort, dedup, __name__ ─►
+ *   copy + hash ─► walk 2 decodes every Sample and appends.
  *
- * The arena allocator hands out size+1 bytes for every request protobuf-c makes, so every block has
- * one writable byte past its end: label name/value `bytes` fields (rw_decode.proto) are
- * NUL-terminated IN PLACE and used as C strings without copying. An embedded NUL is detected with
- * memchr on the real length and rejects the series.
+ * Why not protobuf-c's unpack: it allocates one struct per Label and Sample (even from an arena
+ * that is ~40% of the per-series cost) and reports no reason on failure. The walker reads the same
+ * schema as ingest/rw_decode.proto (WriteRequest{1: TimeSeries, 3: metadata}, TimeSeries{1: Label,
+ * 2: Sample, 3: exemplar, 4: histogram}, Label{1: name, 2: value}, Sample{1: double, 2: int64})
+ * with protobuf semantics: unknown fields skipped by wire type, the last occurrence of a scalar
+ * wins, a known field with the wrong wire type, a group, a truncated or >10-byte varint, a tag
+ * or length prefix longer than 5 bytes, a one-byte tag with field number 0 or a length past the
+ * end is malformed (400 with "protobuf:
+ * <what> in <message> at byte N"). Exemplars, histograms and metadata are framed but not parsed.
+ * The fuzz target fuzz_remote_write checks it against protobuf-c's generated unpacker of
+ * rw_decode.proto (same accept/reject decision, same counts).
  *
- * Costs: snappy ~1 GB/s; protobuf-c unpack allocates one struct per Sample/Label/TimeSeries from the
- * arena (bump pointer); per series O(labels^2) insertion sort (label sets are small), one XXH3
- * hash; per sample one tsdb call. Decoded structures cost ~3-5x the decompressed size.
+ * Label strings: each series' labels are copied once into cx->strbuf laid out as
+ * "name 0xff value 0xff ..." in canonical order (the definition of labels_hash), hashed in one
+ * XXH3 call, then the 0xff separators become NULs so the same bytes are the C strings handed to
+ * tsdb (which copies/interns them). Debug builds assert the hash equals labels_hash().
+ * An embedded NUL or invalid UTF-8 in a value, an invalid/empty name, a duplicate name, a missing
+ * or invalid __name__, or a length over the limits rejects that series only.
  *
- * When unpack fails, diagnose() walks the wire format once more with the WriteRequest schema to
- * produce a one-line reason with a byte offset (protobuf-c itself gives none).
+ * Costs (measured, 2,500 series x 1 sample, 5 labels, null storage): ~0.17 CPU-us per series, of
+ * which snappy ~0.02; nothing is allocated per request once the context is warm.
  */
 #include "ingest/ingest_internal.h"
 
@@ -238,9 +249,10 @@ static int next_field_slow(rw_dec *d, int m, size_t *off, size_t end, rw_field *
 		return bad(d, "protobuf: truncated or overlong field tag in %s at byte %zu", msg_names[m], f->at);
 	f->num = tag >> 3;
 	f->wt = (int)(tag & 7);
-	if (f->num == 0 || f->num > 536870911u)
-		return bad(d, "protobuf: invalid field number %llu in %s at byte %zu", (unsigned long long)f->num,
-			   msg_names[m], f->at);
+	/* as protobuf-c: a zero field number in the first tag byte is malformed; other out-of-range
+	 * numbers (a non-minimal zero, > 2^29-1) are merely unknown fields */
+	if ((p[f->at] & 0xf8) == 0)
+		return bad(d, "protobuf: invalid field number 0 in %s at byte %zu", msg_names[m], f->at);
 	int want = wire_type_for(m, f->num);
 	if (want >= 0 && want != f->wt)
 		return bad(d, "protobuf: field %llu of %s has wire type %d, expected %d, at byte %zu",
