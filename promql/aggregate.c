@@ -300,9 +300,7 @@ static int32_t *gslot(gtab *t, uint64_t key)
 
 static int count_values(ev_ctx *c, const promql_node *n, const ev_value *param, const ev_vector *in, ev_value *out)
 {
-	char lname[256];
-	if (param->str_len == 0 || param->str_len >= sizeof lname || !utf8_valid(param->str, param->str_len) ||
-	    memchr(param->str, 0, param->str_len)) {
+	if (param->str_len == 0 || !utf8_valid(param->str, param->str_len) || memchr(param->str, 0, param->str_len)) {
 		buf b;
 		buf_init(&b, 0);
 		promql_quote(&b, param->str, param->str_len);
@@ -310,9 +308,7 @@ static int count_values(ev_ctx *c, const promql_node *n, const ev_value *param, 
 		buf_deinit(&b);
 		return -1;
 	}
-	memcpy(lname, param->str, param->str_len);
-	lname[param->str_len] = 0;
-	const char *vl = arena_strdup(c->sa, lname);
+	const char *vl = arena_strndup(c->sa, param->str, param->str_len);
 	/* grouping: by -> grouping + value label; without -> grouping */
 	size_t ng = n->aggregate.n_grouping;
 	const char **g = arena_alloc(c->sa, (ng + 1) * sizeof *g);

@@ -1185,9 +1185,9 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 	if (id == PROMQL_FN_INFO)
 		return promql__errorf(c, "function info is not supported");
 	size_t na = n->call.n_args;
-	ev_value args[8];
-	if (na > 8)
-		return promql__errorf(c, "too many arguments");
+	ev_value *args = arena_calloc(c->sa, na ? na : 1, sizeof *args);
+	if (!args)
+		return promql__oom(c);
 	size_t mi = (size_t)-1;
 	for (size_t i = 0; i < na; i++) {
 		if (promql__eval(c, n->call.args[i], t, &args[i]) < 0)
