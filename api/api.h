@@ -23,6 +23,9 @@
 struct tsdb;
 struct ingest_limits;
 struct promql_engine;
+struct rules_manager;
+struct slo_engine;
+struct alerting;
 
 #define API_DEFAULT_MAX_BODY_BYTES (32u * 1024 * 1024)
 
@@ -44,6 +47,9 @@ typedef struct api_backend {
 	const struct ingest_limits *ingest_limits; /* copied; NULL = ingest defaults with the body
 						      limit raised to max_body_bytes */
 	struct promql_engine *engine;  /* borrowed; NULL = the server creates one with defaults */
+	struct rules_manager *rules;   /* NULL: /api/v1/rules and /alerts answer empty lists */
+	struct slo_engine *slo;        /* NULL: /api/v1/slos answers an empty list */
+	struct alerting *alerting;     /* NULL: /api/v1/notifications answers [] */
 } api_backend;
 
 typedef struct api_server api_server;

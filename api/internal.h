@@ -234,5 +234,11 @@ void api__h_query(api_req *r);            /* h_query.c */
 void api__h_query_range(api_req *r);      /* h_query.c */
 void api__h_metadata(api_req *r);         /* h_compat.c */
 void api__h_query_exemplars(api_req *r);  /* h_compat.c */
+void api__h_rules(api_req *r);            /* h_rules.c */
+void api__h_alerts(api_req *r);           /* h_rules.c */
+void api__h_slos(api_req *r);             /* h_slos.c */
+void api__h_slo(api_req *r);              /* h_slos.c */
+void api__h_slo_history(api_req *r);      /* h_slos.c */
+void api__h_notifications(api_req *r);    /* h_slos.c */
 
 #endif

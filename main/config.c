@@ -2,10 +2,11 @@
  * config.c — the YAML config file reader for slod's own settings (libyaml document API).
  *
  * The whole file (at most 1 MiB) is loaded as one libyaml document; the root must be a mapping.
- * Sections web, storage and log are walked key by key; each scalar goes through the same
- * validators as the flags (settings.h); a field whose MAIN_SET_* bit is in s->from_flags is left
- * alone (flags win). Other top-level sections (rule files, SLO specs, alerting) belong to other
- * modules and are skipped here. Errors name the file, 1-based line and column and the key.
+ * Sections web, storage, log and rules are walked key by key, slo_files/rule_files are lists and
+ * alerting holds target lists; each value goes through the same validators as the flags
+ * (settings.h); a field whose MAIN_SET_* bit is in s->from_flags is left alone (flags win). Every
+ * key belongs to slod, so unknown keys at any level are errors (typos). Errors name the file,
+ * 1-based line and column and the key.
  * Cost: linear in the file; libyaml holds the node tree until the function returns.
  */
 #include "main/settings.h"
@@ -75,6 +76,12 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 			return fail(c, vn, "%s: want always, interval or never, got \"%s\"", full, v);
 		if (!SKIP(MAIN_SET_FSYNC))
 			s->fsync = p;
+	} else if (strcmp(full, "rules.evaluation_interval") == 0) {
+		int64_t ms;
+		if (parse_duration_ms(v, strlen(v), &ms) != 0 || ms <= 0)
+			return fail(c, vn, "%s: invalid duration \"%s\"", full, v);
+		if (!SKIP(MAIN_SET_EVAL_INTERVAL))
+			s->eval_interval_ms = ms;
 	} else if (strcmp(full, "log.level") == 0) {
 		int l;
 		if (main_parse_log_level(v, &l) != 0)
@@ -126,6 +133,86 @@ static int walk_section(cfg_ctx *c, const char *section, yaml_node_t *map)
 			return -1;
 		if (rc > 0)
 			return fail(c, kn, "unknown key \"%s\" in section \"%s\"", k, section);
+	}
+	return 0;
+}
+
+/* slo_files / rule_files: a sequence of scalars (or one scalar). */
+static int walk_list(cfg_ctx *c, const char *key, yaml_node_t *vn, char (*list)[MAIN_ITEM_MAX], size_t *n,
+		     bool skip)
+{
+	if (vn->type == YAML_SCALAR_NODE) {
+		if (!skip && main_add_list(list, n, scalar(vn)) != 0)
+			return fail(c, vn, "%s: invalid entry \"%s\"", key, scalar(vn));
+		return 0;
+	}
+	if (vn->type != YAML_SEQUENCE_NODE)
+		return fail(c, vn, "%s: expected a list%s", key, "");
+	for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+		const char *v = e ? scalar(e) : NULL;
+		if (!v)
+			return fail(c, e, "%s: entries must be strings%s", key, "");
+		if (!skip && main_add_list(list, n, v) != 0)
+			return fail(c, e, "%s: invalid entry \"%s\" (empty, too long or too many)", key, v);
+	}
+	return 0;
+}
+
+/* alerting: { webhooks: [{name, url, hmac_secret, repeat_interval}], alertmanagers: [{name, url}] } */
+static int walk_alerting(cfg_ctx *c, yaml_node_t *map)
+{
+	bool skip = (c->s->from_flags & MAIN_SET_TARGETS) != 0;
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(c, map, "alerting: expected a mapping%s%s", "", "");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+		const char *k = kn ? scalar(kn) : NULL;
+		bool am;
+		if (k && strcmp(k, "webhooks") == 0)
+			am = false;
+		else if (k && strcmp(k, "alertmanagers") == 0)
+			am = true;
+		else
+			return fail(c, kn, "unknown key \"%s\" in section \"%s\"", k ? k : "?", "alerting");
+		if (!vn || vn->type != YAML_SEQUENCE_NODE)
+			return fail(c, vn, "alerting.%s: expected a list%s", k, "");
+		for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++) {
+			yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+			if (!e || e->type != YAML_MAPPING_NODE)
+				return fail(c, e, "alerting.%s: entries must be mappings%s", k, "");
+			const char *name = NULL, *url = NULL, *secret = NULL, *repeat = NULL;
+			for (yaml_node_pair_t *q = e->data.mapping.pairs.start; q < e->data.mapping.pairs.top; q++) {
+				yaml_node_t *qk = yaml_document_get_node(c->doc, q->key);
+				yaml_node_t *qv = yaml_document_get_node(c->doc, q->value);
+				const char *kk = qk ? scalar(qk) : NULL, *vv = qv ? scalar(qv) : NULL;
+				if (!kk || !vv)
+					return fail(c, qk, "alerting.%s: keys and values must be scalars%s", k, "");
+				if (strcmp(kk, "name") == 0)
+					name = vv;
+				else if (strcmp(kk, "url") == 0)
+					url = vv;
+				else if (!am && strcmp(kk, "hmac_secret") == 0)
+					secret = vv;
+				else if (!am && strcmp(kk, "repeat_interval") == 0)
+					repeat = vv;
+				else
+					return fail(c, qk, "unknown key \"%s\" in alerting.%s", kk, k);
+			}
+			if (!url)
+				return fail(c, e, "alerting.%s: url is required%s", k, "");
+			if (skip)
+				continue;
+			if (main_add_target(c->s, am, name, url) != 0)
+				return fail(c, e, "alerting.%s: invalid url \"%s\" (want http:// or https://)", k, url);
+			main_target *t = &c->s->targets[c->s->n_targets - 1];
+			if (secret)
+				snprintf(t->hmac_secret, sizeof t->hmac_secret, "%s", secret);
+			if (repeat && (parse_duration_ms(repeat, strlen(repeat), &t->repeat_interval_ms) != 0 ||
+				       t->repeat_interval_ms <= 0))
+				return fail(c, e, "alerting.%s: invalid repeat_interval \"%s\"", k, repeat);
+		}
 	}
 	return 0;
 }
@@ -184,10 +271,20 @@ int main_config_load(const char *path, main_settings *s, char *err, size_t errle
 			fail(&c, kn, "top-level keys must be scalars%s%s", "", "");
 			goto out;
 		}
-		if (strcmp(k, "web") == 0 || strcmp(k, "storage") == 0 || strcmp(k, "log") == 0) {
-			if (walk_section(&c, k, vn) != 0)
-				goto out;
-		}
+		int rc;
+		if (strcmp(k, "web") == 0 || strcmp(k, "storage") == 0 || strcmp(k, "log") == 0 ||
+		    strcmp(k, "rules") == 0)
+			rc = walk_section(&c, k, vn);
+		else if (strcmp(k, "slo_files") == 0)
+			rc = walk_list(&c, k, vn, s->slo_files, &s->n_slo_files, s->from_flags & MAIN_SET_SLO_FILES);
+		else if (strcmp(k, "rule_files") == 0)
+			rc = walk_list(&c, k, vn, s->rule_files, &s->n_rule_files, s->from_flags & MAIN_SET_RULE_FILES);
+		else if (strcmp(k, "alerting") == 0)
+			rc = walk_alerting(&c, vn);
+		else
+			rc = fail(&c, kn, "unknown top-level key \"%s\"%s", k, "");
+		if (rc != 0)
+			goto out;
 	}
 	ret = 0;
 out:

@@ -32,6 +32,12 @@ const char main_usage[] =
 	"  --storage.ooo-window DURATION      accept samples this much older than a series' newest (default 0s)\n"
 	"  --storage.checkpoint-interval DUR  snapshot + WAL truncation period (default 15m)\n"
 	"  --log.level LEVEL                  debug|info|warn|error (default info)\n"
+	"  --slo.files PATH                   SLO spec file or directory (Sloth, OpenSLO, Pyrra); repeatable;\n"
+	"                                     default: the embedded examples; 'none' for no SLOs\n"
+	"  --rule.files GLOB                  Prometheus rule files to evaluate too; repeatable\n"
+	"  --rules.evaluation-interval DUR    rule and SLO evaluation interval (default 30s)\n"
+	"  --alerting.webhook-url URL         send alert notifications to this webhook; repeatable\n"
+	"  --alerting.alertmanager-url URL    send alerts to this Alertmanager (base URL); repeatable\n"
 	"  -h, --help                         show this help\n"
 	"  --version                          print the version\n";
 
@@ -47,6 +53,7 @@ void main_settings_default(main_settings *s)
 	s->checkpoint_interval_ms = 15LL * 60 * 1000;
 	s->max_body_bytes = 32u * 1024 * 1024;
 	s->log_level = SLOD_LOG_INFO;
+	s->eval_interval_ms = 30 * 1000;
 }
 
 int main_parse_size(const char *v, size_t *out)
@@ -100,7 +107,8 @@ int main_parse_log_level(const char *v, int *out)
 	return -1;
 }
 
-enum kind { K_STR_LISTEN, K_STR_PATH, K_STR_CONFIG, K_DURATION, K_SIZE, K_FSYNC, K_LEVEL };
+enum kind { K_STR_LISTEN, K_STR_PATH, K_STR_CONFIG, K_DURATION, K_SIZE, K_FSYNC, K_LEVEL, K_SLO, K_RULE, K_WEBHOOK,
+	    K_AM };
 
 typedef struct flag_def {
 	const char *name;
@@ -122,7 +130,38 @@ static const flag_def flags[] = {
 	{"storage.checkpoint-interval", K_DURATION, MAIN_SET_CHECKPOINT,
 	 offsetof(main_settings, checkpoint_interval_ms)},
 	{"log.level", K_LEVEL, MAIN_SET_LOG_LEVEL, offsetof(main_settings, log_level)},
+	{"slo.files", K_SLO, MAIN_SET_SLO_FILES, 0},
+	{"rule.files", K_RULE, MAIN_SET_RULE_FILES, 0},
+	{"rules.evaluation-interval", K_DURATION, MAIN_SET_EVAL_INTERVAL, offsetof(main_settings, eval_interval_ms)},
+	{"alerting.webhook-url", K_WEBHOOK, MAIN_SET_TARGETS, 0},
+	{"alerting.alertmanager-url", K_AM, MAIN_SET_TARGETS, 0},
 };
+
+int main_add_list(char (*list)[MAIN_ITEM_MAX], size_t *n, const char *v)
+{
+	if (*n >= MAIN_MAX_LIST || !*v || strlen(v) >= MAIN_ITEM_MAX)
+		return -1;
+	memcpy(list[*n], v, strlen(v) + 1);
+	(*n)++;
+	return 0;
+}
+
+int main_add_target(main_settings *s, bool alertmanager, const char *name, const char *url)
+{
+	if (s->n_targets >= MAIN_MAX_LIST || !*url || strlen(url) >= MAIN_ITEM_MAX ||
+	    (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		return -1;
+	main_target *t = &s->targets[s->n_targets];
+	memset(t, 0, sizeof *t);
+	t->alertmanager = alertmanager;
+	if (name && *name)
+		snprintf(t->name, sizeof t->name, "%s", name);
+	else
+		snprintf(t->name, sizeof t->name, "%s-%zu", alertmanager ? "alertmanager" : "webhook", s->n_targets);
+	memcpy(t->url, url, strlen(url) + 1);
+	s->n_targets++;
+	return 0;
+}
 
 static int set_value(main_settings *s, const flag_def *f, const char *v, char *err, size_t errlen)
 {
@@ -168,6 +207,32 @@ static int set_value(main_settings *s, const flag_def *f, const char *v, char *e
 		memcpy(dst, &p, sizeof p);
 		break;
 	}
+	case K_SLO:
+	case K_RULE: {
+		if (!(s->from_flags & f->bit)) {
+			if (f->kind == K_SLO)
+				s->n_slo_files = 0;
+			else
+				s->n_rule_files = 0;
+		}
+		int rc = f->kind == K_SLO ? main_add_list(s->slo_files, &s->n_slo_files, v)
+					  : main_add_list(s->rule_files, &s->n_rule_files, v);
+		if (rc != 0) {
+			snprintf(err, errlen, "invalid value \"%s\" for --%s: empty, too long or more than %d", v, f->name,
+				 MAIN_MAX_LIST);
+			return -1;
+		}
+		break;
+	}
+	case K_WEBHOOK:
+	case K_AM:
+		if (!(s->from_flags & f->bit))
+			s->n_targets = 0;
+		if (main_add_target(s, f->kind == K_AM, NULL, v) != 0) {
+			snprintf(err, errlen, "invalid value \"%s\" for --%s: want an http:// or https:// URL", v, f->name);
+			return -1;
+		}
+		break;
 	case K_LEVEL: {
 		int l;
 		if (main_parse_log_level(v, &l) != 0) {

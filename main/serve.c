@@ -5,6 +5,9 @@
  *   1. block SIGTERM/SIGINT in this thread (inherited by every thread started later);
  *   2. start the HTTP server (health answers, data routes 503);
  *   3. tsdb_open() replays snapshot + WAL; then api_server_set_backend() marks the server ready;
+ *   3b. load SLO specs (--slo.files or the embedded examples) and rule files, create the notifier
+ *      (if targets are configured), the rules manager and the SLO engine, start their threads;
+ *      then publish everything to the API (ready);
  *   4. start the maintenance thread: retention every minute and a checkpoint (snapshot + WAL
  *      truncation) every checkpoint_interval, with at most one job running at a time;
  *   5. sigwait() for SIGTERM/SIGINT.
@@ -15,14 +18,21 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "alerting/alerting.h"
 #include "api/api.h"
+#include "main/examples.h"
 #include "promql/engine.h"
+#include "rules/rules.h"
+#include "slo/eval.h"
+#include "slo/rulefile.h"
+#include "slo/slo.h"
 #include "tsdb/tsdb.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -84,6 +94,53 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
+/* rules → alerting: hands firing and just-resolved alerts of one group to the notifier. */
+static void on_alerts(void *ud, const char *group_key, const rules_alert *alerts, size_t n)
+{
+	alerting *al = ud;
+	alerting_alert *out = calloc(n ? n : 1, sizeof *out);
+	if (!out)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (alerts[i].state != RULES_ALERT_FIRING && alerts[i].state != RULES_ALERT_RESOLVED)
+			continue;
+		out[k].labels = alerts[i].labels;
+		out[k].annotations = alerts[i].annotations;
+		out[k].starts_at_ms = alerts[i].fired_at_ms ? alerts[i].fired_at_ms : alerts[i].active_at_ms;
+		out[k].resolved_at_ms = alerts[i].state == RULES_ALERT_RESOLVED ? alerts[i].resolved_at_ms : 0;
+		k++;
+	}
+	alerting_send(al, group_key, out, k);
+	free(out);
+}
+
+/* Loads the SLO specs (files, the embedded examples, or none) and validates them; logs every
+ * diagnostic. Returns 0, or -1 when any spec has an error. */
+static int load_slos(const main_settings *s, slo_set *set, const slod_logger *log)
+{
+	if (s->n_slo_files == 1 && strcmp(s->slo_files[0], "none") == 0)
+		return 0;
+	if (s->n_slo_files == 0) {
+		for (const main_example *e = main_examples; e->name; e++)
+			slo_load_buffer(set, e->name, e->data, e->len);
+	} else {
+		for (size_t i = 0; i < s->n_slo_files; i++)
+			slo_load_path(set, s->slo_files[i]);
+	}
+	slo_gen_options go;
+	memset(&go, 0, sizeof go);
+	slo_validate(set, &go);
+	const slo_diag *d;
+	size_t nd = slo_set_diags(set, &d);
+	for (size_t i = 0; i < nd; i++) {
+		char msg[1024];
+		slo_diag_format(&d[i], msg, sizeof msg);
+		slod_log(log, d[i].severity == SLO_DIAG_ERROR ? SLOD_LOG_ERROR : SLOD_LOG_WARN, "slo", "%s", msg);
+	}
+	return slo_set_error_count(set) ? -1 : 0;
+}
+
 static const char *fsync_name(tsdb_fsync_policy p)
 {
 	return p == TSDB_FSYNC_ALWAYS ? "always" : p == TSDB_FSYNC_INTERVAL ? "interval" : "never";
@@ -96,6 +153,14 @@ int main_serve(const main_settings *s, const char *version)
 	api_server *srv = NULL;
 	tsdb *db = NULL;
 	promql_engine *engine = NULL;
+	slo_set *set = NULL;
+	slo_rulefile *rulefile = NULL;
+	rules_manager *rm = NULL;
+	slo_engine *se = NULL;
+	alerting *al = NULL;
+	alerting_target_config targets[MAIN_MAX_LIST];
+	char state_dir[MAIN_PATH_MAX + 16];
+	char external_url[400];
 	maint m;
 	bool maint_started = false;
 	pthread_t maint_thread;
@@ -107,6 +172,7 @@ int main_serve(const main_settings *s, const char *version)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	alerting_global_init();
 
 	api_options ao;
 	api_options_default(&ao);
@@ -155,8 +221,87 @@ int main_serve(const main_settings *s, const char *version)
 	slod_log(&log, SLOD_LOG_INFO, "main", "storage ready in %lld ms: %llu series",
 		 (long long)(slod_monotonic_ms() - t0), (unsigned long long)st.series);
 	engine = promql_engine_new(NULL);
-	api_backend be = {.db = db, .ingest_limits = NULL, .engine = engine};
-	if (!engine || api_server_set_backend(srv, &be) != 0) {
+	set = slo_set_new();
+	if (!engine || !set) {
+		slod_log(&log, SLOD_LOG_ERROR, "main", "out of memory creating the query engine");
+		goto out;
+	}
+	if (load_slos(s, set, &log) != 0) {
+		fprintf(stderr, "slod: the SLO specs have errors (see the log); not starting\n");
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_rule_files; i++) {
+		if (slo_rulefile_load_glob(&rulefile, s->rule_files[i], err, sizeof err) != 0) {
+			slod_log(&log, SLOD_LOG_ERROR, "main", "rule files %s: %s", s->rule_files[i], err);
+			fprintf(stderr, "slod: rule files %s: %s\n", s->rule_files[i], err);
+			goto out;
+		}
+	}
+	size_t n_user = 0;
+	const rules_group_def *user = rulefile ? slo_rulefile_groups(rulefile, &n_user) : NULL;
+	snprintf(external_url, sizeof external_url, "http://%s:%u", host, port);
+
+	if (s->n_targets) {
+		memset(targets, 0, sizeof targets);
+		for (size_t i = 0; i < s->n_targets; i++) {
+			targets[i].kind = s->targets[i].alertmanager ? ALERTING_ALERTMANAGER : ALERTING_WEBHOOK;
+			targets[i].name = s->targets[i].name;
+			targets[i].url = s->targets[i].url;
+			targets[i].hmac_secret = s->targets[i].hmac_secret[0] ? s->targets[i].hmac_secret : NULL;
+			targets[i].repeat_interval_ms = s->targets[i].repeat_interval_ms;
+		}
+		snprintf(state_dir, sizeof state_dir, "%s/alerting", s->storage_path);
+		alerting_options alo;
+		memset(&alo, 0, sizeof alo);
+		alo.targets = targets;
+		alo.n_targets = s->n_targets;
+		alo.state_dir = state_dir;
+		alo.external_url = external_url;
+		alo.start_worker = true;
+		alo.logger = log;
+		if (alerting_new(&alo, &al, err, sizeof err) != 0) {
+			slod_log(&log, SLOD_LOG_ERROR, "main", "alerting: %s", err);
+			goto out;
+		}
+	}
+
+	rules_options ro;
+	memset(&ro, 0, sizeof ro);
+	ro.db = db;
+	ro.engine = engine;
+	ro.default_interval_ms = s->eval_interval_ms;
+	ro.external_url = external_url;
+	ro.on_alerts = al ? on_alerts : NULL;
+	ro.on_alerts_ud = al;
+	ro.logger = log;
+	if (rules_manager_new(&ro, &rm, err, sizeof err) != 0) {
+		slod_log(&log, SLOD_LOG_ERROR, "main", "rules: %s", err);
+		goto out;
+	}
+	slo_engine_options so;
+	memset(&so, 0, sizeof so);
+	so.set = set;
+	so.user_groups = user;
+	so.n_user_groups = n_user;
+	so.rules = rm;
+	so.db = db;
+	so.engine = engine;
+	so.logger = log;
+	if (slo_engine_new(&so, &se, err, sizeof err) != 0) {
+		slod_log(&log, SLOD_LOG_ERROR, "main", "SLO engine: %s", err);
+		fprintf(stderr, "slod: %s\n", err);
+		goto out;
+	}
+	if (rules_manager_start(rm) != 0 || slo_engine_start(se, s->eval_interval_ms) != 0) {
+		slod_log(&log, SLOD_LOG_ERROR, "main", "cannot start the rule evaluation threads");
+		goto out;
+	}
+	slod_log(&log, SLOD_LOG_INFO, "main", "%zu SLOs (%s), %zu rule groups, %zu notification targets",
+		 slo_engine_n_slos(se), s->n_slo_files ? "from --slo.files" : "embedded examples",
+		 slo_engine_n_groups(se) + n_user, s->n_targets);
+
+	api_backend be = {.db = db, .ingest_limits = NULL, .engine = engine, .rules = rm, .slo = se, .alerting = al};
+	if (api_server_set_backend(srv, &be) != 0) {
 		slod_log(&log, SLOD_LOG_ERROR, "main", "out of memory creating the query engine");
 		goto out;
 	}
@@ -193,8 +338,14 @@ out:
 		pthread_cond_destroy(&m.cond);
 		pthread_mutex_destroy(&m.lock);
 	}
+	slo_engine_free(se);
+	rules_manager_free(rm);
+	alerting_free(al);
+	slo_rulefile_free(rulefile);
+	slo_set_free(set);
 	promql_engine_free(engine);
 	tsdb_close(db);
+	alerting_global_cleanup();
 	if (rc == 0)
 		slod_log(&log, SLOD_LOG_INFO, "main", "shutdown complete");
 	return rc;

@@ -27,7 +27,23 @@ enum {
 	MAIN_SET_LOG_LEVEL = 1u << 6,
 	MAIN_SET_CHECKPOINT = 1u << 7,
 	MAIN_SET_FSYNC_INTERVAL = 1u << 8,
+	MAIN_SET_SLO_FILES = 1u << 9,
+	MAIN_SET_RULE_FILES = 1u << 10,
+	MAIN_SET_TARGETS = 1u << 11,
+	MAIN_SET_EVAL_INTERVAL = 1u << 12,
 };
+
+#define MAIN_MAX_LIST 16
+#define MAIN_ITEM_MAX 1024
+
+/* A notification target (alerting module). */
+typedef struct main_target {
+	bool alertmanager;                 /* false: generic webhook */
+	char name[64];
+	char url[MAIN_ITEM_MAX];
+	char hmac_secret[256];             /* webhooks only; "" = unsigned */
+	int64_t repeat_interval_ms;        /* webhooks only; 0 = alerting's default (4h) */
+} main_target;
 
 typedef struct main_settings {
 	char config_file[MAIN_PATH_MAX];   /* "" = none */
@@ -40,6 +56,15 @@ typedef struct main_settings {
 	int64_t checkpoint_interval_ms;    /* --storage.checkpoint-interval, default 15m */
 	size_t max_body_bytes;             /* --web.max-body-bytes, default 32MiB */
 	int log_level;                     /* --log.level debug|info|warn|error, default info */
+	char slo_files[MAIN_MAX_LIST][MAIN_ITEM_MAX]; /* --slo.files (repeatable): files or dirs; none
+							 given anywhere = the embedded examples;
+							 "none" = no SLOs */
+	size_t n_slo_files;
+	char rule_files[MAIN_MAX_LIST][MAIN_ITEM_MAX]; /* --rule.files (repeatable): globs */
+	size_t n_rule_files;
+	main_target targets[MAIN_MAX_LIST];  /* --alerting.webhook-url / --alerting.alertmanager-url */
+	size_t n_targets;
+	int64_t eval_interval_ms;          /* --rules.evaluation-interval, default 30s */
 	unsigned from_flags;               /* MAIN_SET_* bits given on the command line */
 } main_settings;
 
@@ -57,14 +82,21 @@ int main_flags_parse(int argc, char **argv, main_settings *s, char *err, size_t 
  *   storage: { path: DIR, retention: DURATION, wal_fsync: always|interval|never,
  *              wal_fsync_interval: DURATION, ooo_window: DURATION, checkpoint_interval: DURATION }
  *   log:     { level: debug|info|warn|error }
- * Unknown keys inside these sections are errors (typos); other top-level sections are left to the
- * modules that own them. Returns 0 or -1 with err set ("config.yml:3:5: ..."). */
+ *   slo_files: [PATH, ...]            rule_files: [GLOB, ...]
+ *   rules:   { evaluation_interval: DURATION }
+ *   alerting: { webhooks: [{name, url, hmac_secret, repeat_interval}], alertmanagers: [{name, url}] }
+ * Unknown keys inside these sections and unknown top-level keys are errors (typos). Returns 0 or -1 with err set ("config.yml:3:5: ..."). */
 int main_config_load(const char *path, main_settings *s, char *err, size_t errlen);
 
 /* Value parsers shared by flags and config (0 or -1). */
 int main_parse_size(const char *v, size_t *out);        /* 1024, 512KB, 32MiB, 1GB ... */
 int main_parse_fsync(const char *v, tsdb_fsync_policy *out);
 int main_parse_log_level(const char *v, int *out);
+
+/* List helpers shared by flags and config: 0, or -1 when full, empty or too long. Targets need an
+ * http(s) URL; name NULL/"" = generated ("webhook-0"). */
+int main_add_list(char (*list)[MAIN_ITEM_MAX], size_t *n, const char *v);
+int main_add_target(main_settings *s, bool alertmanager, const char *name, const char *url);
 
 /* The usage text (for --help and after a flag error). */
 extern const char main_usage[];

@@ -103,7 +103,11 @@ static void test_config_file(void **state)
 			    "storage:\n  path: /var/lib/slod\n  retention: 7d\n  wal_fsync: interval\n"
 			    "  wal_fsync_interval: 5s\n  ooo_window: 1m\n  checkpoint_interval: 1h\n"
 			    "log:\n  level: warn\n"
-			    "slo_files: [a.yml]\n");
+			    "rules:\n  evaluation_interval: 10s\n"
+			    "slo_files: [a.yml, dir/]\n"
+			    "rule_files: r/*.yml\n"
+			    "alerting:\n  webhooks:\n    - {name: oncall, url: 'http://h:1/x', hmac_secret: s3, repeat_interval: 1h}\n"
+			    "  alertmanagers:\n    - url: http://am:9093\n");
 	/* a flag given on the command line wins over the file */
 	assert_int_equal(parse(&s, err, 1, "--storage.retention=1d"), 0);
 	assert_int_equal(main_config_load(p, &s, err, sizeof err), 0);
@@ -116,6 +120,45 @@ static void test_config_file(void **state)
 	assert_int_equal(s.ooo_window_ms, 60000);
 	assert_int_equal(s.checkpoint_interval_ms, 3600000);
 	assert_int_equal(s.log_level, SLOD_LOG_WARN);
+	assert_int_equal(s.eval_interval_ms, 10000);
+	assert_int_equal(s.n_slo_files, 2);
+	assert_string_equal(s.slo_files[1], "dir/");
+	assert_int_equal(s.n_rule_files, 1);
+	assert_string_equal(s.rule_files[0], "r/*.yml");
+	assert_int_equal(s.n_targets, 2);
+	assert_false(s.targets[0].alertmanager);
+	assert_string_equal(s.targets[0].name, "oncall");
+	assert_string_equal(s.targets[0].hmac_secret, "s3");
+	assert_int_equal(s.targets[0].repeat_interval_ms, 3600000);
+	assert_true(s.targets[1].alertmanager);
+	assert_string_equal(s.targets[1].url, "http://am:9093");
+	unlink(p);
+	free(p);
+
+	/* list flags win over the file's lists */
+	main_settings_default(&s);
+	assert_int_equal(parse(&s, err, 4, "--slo.files=x.yml", "--slo.files", "y.yml", "--alerting.webhook-url=http://w/"),
+			 0);
+	p = write_tmp("slo_files: [a.yml]\nalerting:\n  webhooks:\n    - url: http://other/\n");
+	assert_int_equal(main_config_load(p, &s, err, sizeof err), 0);
+	assert_int_equal(s.n_slo_files, 2);
+	assert_string_equal(s.slo_files[0], "x.yml");
+	assert_int_equal(s.n_targets, 1);
+	assert_string_equal(s.targets[0].url, "http://w/");
+	assert_string_equal(s.targets[0].name, "webhook-0");
+	unlink(p);
+	free(p);
+	assert_int_equal(parse(&s, err, 1, "--alerting.webhook-url=ftp://x"), -1);
+
+	p = write_tmp("alerting:\n  webhooks:\n    - name: x\n");
+	assert_int_equal(main_config_load(p, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, "url is required"));
+	unlink(p);
+	free(p);
+
+	p = write_tmp("slo_file: [a.yml]\n");
+	assert_int_equal(main_config_load(p, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, ":1:1: unknown top-level key \"slo_file\""));
 	unlink(p);
 	free(p);
 

@@ -310,6 +310,28 @@ static void test_query(void **state)
 	expect(get(f, "/api/v1/metadata"), 200, "{\"status\":\"success\",\"data\":{}}");
 }
 
+static void test_without_rules_and_slos(void **state)
+{
+	/* a backend without rules, SLO engine or notifier answers empty lists, not errors */
+	fixture *f = *state;
+	make_ready(f);
+	expect(get(f, "/api/v1/rules"), 200, "{\"status\":\"success\",\"data\":{\"groups\":[]}}");
+	expect(get(f, "/api/v1/rules?type=bogus"), 400, NULL);
+	expect(get(f, "/api/v1/alerts"), 200, "{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
+	expect(get(f, "/api/v1/slos"), 200, "{\"status\":\"success\",\"data\":{\"evaluatedAt\":0,\"slos\":[]}}");
+	expect(get(f, "/api/v1/slos/nope"), 404,
+	       "{\"status\":\"error\",\"errorType\":\"not_found\",\"error\":\"SLO \\\"nope\\\" not found\"}");
+	expect(get(f, "/api/v1/slos/nope/history"), 404, NULL);
+	expect(get(f, "/api/v1/notifications"), 200, "{\"status\":\"success\",\"data\":[]}");
+	http_resp ui = get(f, "/");
+	assert_int_equal(ui.status, 200);
+	char ct[128];
+	assert_int_equal(http_resp_header(&ui, "Content-Type", ct, sizeof ct), 0);
+	assert_non_null(strstr(ct, "text/html"));
+	http_resp_free(&ui);
+	expect(get(f, "/ui/nope.js"), 404, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_write_and_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_without_rules_and_slos, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
