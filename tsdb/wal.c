@@ -334,10 +334,17 @@ void tsdb__wal_remove_before(tsdb *db, uint32_t seg)
 
 /* ---- replay ---- */
 
+/* Samples are applied in windows of this many, stably sorted by series: each series' samples keep
+ * their log order (so every accept/reject decision is the one made at commit time), but runs of
+ * one series share the cache misses on its struct and chunk buffer. */
+#define REPLAY_WINDOW (256u * 1024)
+
 typedef struct replay {
 	tsdb *db;
-	struct tsdb__staged *st;
-	size_t stcap;
+	struct tsdb__staged *st, *tmp; /* window and sort scratch */
+	uint32_t *key, *tkey;          /* resolved ref of each window entry (sort key) */
+	size_t nst, stcap;
+	size_t *cnt;                   /* 65536 radix counters */
 	char *lbuf; /* label strings with NULs */
 	size_t lcap;
 	slod_label *lv;
@@ -383,13 +390,17 @@ static int alias_put(replay *r, uint32_t k, uint32_t v)
 	return 0;
 }
 
-static tsdb__series *replay_series(replay *r, uint64_t ref)
+/* The series a log ref names (following aliases); *resolved receives its ref. */
+static tsdb__series *replay_series(replay *r, uint64_t ref, uint32_t *resolved)
 {
+	*resolved = (uint32_t)ref;
 	if (r->an) {
 		size_t j = ((uint32_t)ref * 2654435761u) & (r->acap - 1);
 		while (r->alias_k[j]) {
-			if (r->alias_k[j] == ref)
+			if (r->alias_k[j] == ref) {
+				*resolved = r->alias_v[j];
 				return tsdb__series_get(r->db, r->alias_v[j]);
+			}
 			j = (j + 1) & (r->acap - 1);
 		}
 	}
@@ -455,6 +466,46 @@ static int replay_series_rec(replay *r, const uint8_t *p, const uint8_t *end)
 	return 0;
 }
 
+/* Stable LSD radix sort of the window by resolved series ref, then apply. */
+static void replay_flush(replay *r)
+{
+	size_t n = r->nst;
+	if (!n)
+		return;
+	struct tsdb__staged *a = r->st, *b = r->tmp;
+	uint32_t *ka = r->key, *kb = r->tkey;
+	if (r->cnt && b && kb) {
+		uint32_t maxref = 0;
+		for (size_t i = 0; i < n; i++)
+			if (ka[i] > maxref)
+				maxref = ka[i];
+		for (int sh = 0; sh < 32 && (sh == 0 || (maxref >> sh)); sh += 16) {
+			memset(r->cnt, 0, 65536 * sizeof(size_t));
+			for (size_t i = 0; i < n; i++)
+				r->cnt[(ka[i] >> sh) & 0xffff]++;
+			size_t sum = 0;
+			for (size_t i = 0; i < 65536; i++) {
+				size_t c = r->cnt[i];
+				r->cnt[i] = sum;
+				sum += c;
+			}
+			for (size_t i = 0; i < n; i++) {
+				size_t d = r->cnt[(ka[i] >> sh) & 0xffff]++;
+				b[d] = a[i];
+				kb[d] = ka[i];
+			}
+			struct tsdb__staged *t = a;
+			a = b;
+			b = t;
+			uint32_t *tk = ka;
+			ka = kb;
+			kb = tk;
+		}
+	}
+	tsdb__apply_replayed(r->db, a, n);
+	r->nst = 0;
+}
+
 static int replay_samples_rec(replay *r, const uint8_t *p, const uint8_t *end)
 {
 	uint64_t n, zb;
@@ -462,17 +513,37 @@ static int replay_samples_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		return -1;
 	if (n > (uint64_t)(end - p) / 10) /* each sample takes >= 10 bytes */
 		return -1;
-	if (n > r->stcap) {
-		struct tsdb__staged *ns = realloc(r->st, n * sizeof(*ns));
+	if (r->nst + n > REPLAY_WINDOW)
+		replay_flush(r);
+	if (r->nst + n > r->stcap) {
+		size_t nc = r->nst + n > REPLAY_WINDOW ? r->nst + n : REPLAY_WINDOW;
+		struct tsdb__staged *ns = realloc(r->st, nc * sizeof(*ns));
 		if (!ns)
 			return -1;
 		r->st = ns;
-		r->stcap = n;
+		uint32_t *nk = realloc(r->key, nc * sizeof(*nk));
+		if (!nk)
+			return -1;
+		r->key = nk;
+		r->stcap = nc;
+		struct tsdb__staged *nt = realloc(r->tmp, nc * sizeof(*nt));
+		uint32_t *ntk = nt ? realloc(r->tkey, nc * sizeof(*ntk)) : NULL;
+		if (nt && ntk) {
+			r->tmp = nt;
+			r->tkey = ntk;
+		} else {
+			/* no sort scratch: apply windows unsorted (same result, slower) */
+			free(nt ? nt : r->tmp);
+			r->tmp = NULL;
+		}
+		if (!r->cnt)
+			r->cnt = malloc(65536 * sizeof(size_t));
 	}
 	int64_t base = unzz(zb);
-	size_t k = 0;
+	size_t k = r->nst;
 	tsdb__series *last = NULL;
 	uint64_t last_ref = 0;
+	uint32_t last_key = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t ref, dt;
 		if (!get_uvarint(&p, end, &ref) || !get_uvarint(&p, end, &dt) || end - p < 8)
@@ -481,22 +552,25 @@ static int replay_samples_rec(replay *r, const uint8_t *p, const uint8_t *end)
 			r->max_ref = ref;
 		uint64_t v = get_u64le(p);
 		p += 8;
-		tsdb__series *s = (ref == last_ref && last) ? last : replay_series(r, ref);
+		if (ref != last_ref || !last) {
+			last = replay_series(r, ref, &last_key);
+			last_ref = ref;
+		}
+		tsdb__series *s = last;
 		if (!s) {
 			r->unknown++;
 			continue;
 		}
-		last = s;
-		last_ref = ref;
+		r->key[k] = last_key;
 		r->st[k].s = s;
 		r->st[k].t = (int64_t)((uint64_t)base + (uint64_t)unzz(dt));
 		r->st[k].v = v;
 		k++;
 	}
 	if (p != end)
-		return -1;
-	tsdb__apply_replayed(r->db, r->st, k);
-	r->samples += k;
+		return -1; /* the window keeps only samples of earlier, whole records */
+	r->samples += k - r->nst;
+	r->nst = k;
 	return 0;
 }
 
@@ -575,6 +649,7 @@ static long replay_segment(replay *r, const char *path, const char **why)
 		r->records++;
 		off += REC_HDR + L;
 	}
+	replay_flush(r);
 	free(b);
 	return (long)off;
 }
@@ -652,6 +727,10 @@ int tsdb__wal_open(tsdb *db, uint32_t first_seg, char *err, size_t errlen)
 out:
 	free(segs);
 	free(r.st);
+	free(r.tmp);
+	free(r.key);
+	free(r.tkey);
+	free(r.cnt);
 	free(r.lbuf);
 	free(r.lv);
 	free(r.alias_k);
