@@ -24,7 +24,10 @@
 #include "slo/slo_int.h"
 #include "util/fmt.h"
 
-const char SLO_VERSION[] = "v0.1.0";
+#ifndef SLO_VERSION_STRING
+#define SLO_VERSION_STRING "v0.0.0"
+#endif
+const char SLO_VERSION[] = SLO_VERSION_STRING;
 
 void slo__dur(char *out, size_t cap, int64_t ms)
 {
