@@ -15,7 +15,7 @@ const api_route api__routes[] = {
 	{API_GET, "/api/v1/metadata", api__h_metadata, true},
 	{API_GET | API_POST, "/api/v1/series", api__h_series, true},
 	{API_GET | API_POST, "/api/v1/labels", api__h_labels, true},
-	{API_GET, "/api/v1/label/:name/values", api__h_label_values, true},
+	{API_GET | API_POST, "/api/v1/label/:name/values", api__h_label_values, true},
 	{API_GET | API_POST, "/api/v1/export", api__h_export, true},
 	{API_GET, "/api/v1/rules", api__h_rules, true},
 	{API_GET, "/api/v1/alerts", api__h_alerts, true},
