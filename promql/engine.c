@@ -121,12 +121,16 @@ int promql__account(ev_ctx *c, size_t n)
 	return 0;
 }
 
-static void add_anno(ev_ctx *c, const char ***arr, size_t *n, size_t *cap, const char *prefix,
-		     const promql_node *pos, const char *fmt, va_list ap)
+/* Annotations are keyed by their text without the position, as Prometheus keys them (its map key
+ * is the message before the query is attached): a repeated annotation replaces the earlier one,
+ * so the position of the last occurrence is reported. */
+static void add_anno(ev_ctx *c, ev_annos *l, const char *prefix, const promql_node *pos, const char *fmt,
+		     va_list ap)
 {
 	char msg[1024];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	char full[1200];
+	char key[1100], full[1200];
+	snprintf(key, sizeof key, "%s%s", prefix, msg);
 	if (pos && c->query) {
 		unsigned line = 1, col = 1;
 		for (uint32_t i = 0; i < pos->pos.start && c->query[i]; i++) {
@@ -137,33 +141,46 @@ static void add_anno(ev_ctx *c, const char ***arr, size_t *n, size_t *cap, const
 				col++;
 			}
 		}
-		snprintf(full, sizeof full, "%s%s (%u:%u)", prefix, msg, line, col);
+		snprintf(full, sizeof full, "%s (%u:%u)", key, line, col);
 	} else {
-		snprintf(full, sizeof full, "%s%s", prefix, msg);
+		snprintf(full, sizeof full, "%s", key);
 	}
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*arr)[i], full) == 0)
-			return;
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 4;
-		const char **na = arena_alloc(c->qa, nc * sizeof *na);
-		if (!na)
-			return;
-		if (*n)
-			memcpy(na, *arr, *n * sizeof *na);
-		*arr = na;
-		*cap = nc;
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->key[i], key) != 0)
+			continue;
+		if (strcmp(l->full[i], full) != 0) {
+			const char *s = arena_strdup(c->qa, full);
+			if (s)
+				l->full[i] = s;
+		}
+		return;
 	}
-	const char *s = arena_strdup(c->qa, full);
-	if (s)
-		(*arr)[(*n)++] = s;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 4;
+		const char **nf = arena_alloc(c->qa, nc * sizeof *nf);
+		const char **nk = arena_alloc(c->qa, nc * sizeof *nk);
+		if (!nf || !nk)
+			return;
+		if (l->n) {
+			memcpy(nf, l->full, l->n * sizeof *nf);
+			memcpy(nk, l->key, l->n * sizeof *nk);
+		}
+		l->full = nf;
+		l->key = nk;
+		l->cap = nc;
+	}
+	const char *f = arena_strdup(c->qa, full), *k = arena_strdup(c->qa, key);
+	if (f && k) {
+		l->full[l->n] = f;
+		l->key[l->n++] = k;
+	}
 }
 
 void promql__warnf(ev_ctx *c, const promql_node *pos, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	add_anno(c, &c->warn, &c->n_warn, &c->cap_warn, "PromQL warning: ", pos, fmt, ap);
+	add_anno(c, &c->warn, "PromQL warning: ", pos, fmt, ap);
 	va_end(ap);
 }
 
@@ -171,7 +188,7 @@ void promql__infof(ev_ctx *c, const promql_node *pos, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	add_anno(c, &c->info, &c->n_info, &c->cap_info, "PromQL info: ", pos, fmt, ap);
+	add_anno(c, &c->info, "PromQL info: ", pos, fmt, ap);
 	va_end(ap);
 }
 
@@ -969,25 +986,22 @@ static int cmp_series(const void *a, const void *b)
 	return labels_cmp(&((const promql_series *)a)->labels, &((const promql_series *)b)->labels);
 }
 
+static void copy_anno_list(arena *a, const ev_annos *l, const char ***out, size_t *n)
+{
+	if (!l->n)
+		return;
+	*out = arena_alloc(a, l->n * sizeof **out);
+	if (!*out)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		(*out)[i] = arena_strdup(a, l->full[i]);
+	*n = l->n;
+}
+
 static void copy_annos(ev_ctx *c, promql_result *r)
 {
-	arena *a = &r->priv->a;
-	if (c->n_warn) {
-		r->warnings = arena_alloc(a, c->n_warn * sizeof *r->warnings);
-		if (r->warnings) {
-			for (size_t i = 0; i < c->n_warn; i++)
-				r->warnings[i] = arena_strdup(a, c->warn[i]);
-			r->n_warnings = c->n_warn;
-		}
-	}
-	if (c->n_info) {
-		r->infos = arena_alloc(a, c->n_info * sizeof *r->infos);
-		if (r->infos) {
-			for (size_t i = 0; i < c->n_info; i++)
-				r->infos[i] = arena_strdup(a, c->info[i]);
-			r->n_infos = c->n_info;
-		}
-	}
+	copy_anno_list(&r->priv->a, &c->warn, &r->warnings, &r->n_warnings);
+	copy_anno_list(&r->priv->a, &c->info, &r->infos, &r->n_infos);
 }
 
 /* Checks for duplicate label sets in a vector after name removal. */

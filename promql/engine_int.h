@@ -72,6 +72,12 @@ typedef struct ev_selcache {
 	size_t *npts;
 } ev_selcache;
 
+typedef struct ev_annos {
+	const char **full; /* "PromQL warning: msg (l:c)" */
+	const char **key;  /* the same without the position */
+	size_t n, cap;
+} ev_annos;
+
 /* A subquery's outer evaluation times (from the pre-pass) and its whole-range cache. */
 typedef struct ev_subrange {
 	const promql_node *node;
@@ -99,10 +105,7 @@ typedef struct ev_ctx {
 	ev_selcache *sel;
 	size_t n_sel, cap_sel;
 	/* annotations, deduplicated, strings in qa */
-	const char **warn;
-	size_t n_warn, cap_warn;
-	const char **info;
-	size_t n_info, cap_info;
+	ev_annos warn, info;
 	/* per-node caches (compiled label_replace regexes), in qa */
 	const promql_node **cache_node;
 	void **cache_val;

@@ -511,6 +511,11 @@ static void test_annotations(void **state)
 	assert_string_equal(r->infos[0],
 			    "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"gauge\" (1:6)");
 	promql_result_free(r);
+	/* the same annotation twice: one entry, with the position of the last occurrence */
+	r = instant(f, "rate(gauge[5m]) + rate(gauge[4m])", 3 * MIN_MS);
+	assert_int_equal(r->n_infos, 1);
+	assert_non_null(strstr(r->infos[0], "\"gauge\" (1:24)"));
+	promql_result_free(r);
 	r = promql_query_range(f->eng, f->db, "sort(up)", 0, MIN_MS, MIN_MS, NULL);
 	assert_int_equal(r->n_warnings, 1);
 	assert_non_null(strstr(r->warnings[0], "sort is ineffective for range queries"));
