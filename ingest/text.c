@@ -381,8 +381,8 @@ static int parse_sample(text_parser *p, text_entry **tail, size_t *nsamples)
 			skip_ws(p);
 			if (peek(p) != '"')
 				return perr(p, "expected '\"' to start the label value");
-			const char *v;
-			size_t vlen;
+			const char *v = "";
+			size_t vlen = 0;
 			if (parse_label_value(p, &v, &vlen))
 				return -1;
 			if (ln > lim->max_label_name_len)

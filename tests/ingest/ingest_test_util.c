@@ -10,10 +10,15 @@
 
 tsdb *itest_open(int64_t ooo_window_ms, size_t max_series)
 {
+	return itest_open_retention(ooo_window_ms, max_series, 0);
+}
+
+tsdb *itest_open_retention(int64_t ooo_window_ms, size_t max_series, int64_t retention_ms)
+{
 	tsdb_options o;
 	tsdb_options_default(&o);
 	o.dir = NULL;
-	o.retention_ms = 0;
+	o.retention_ms = retention_ms;
 	o.ooo_window_ms = ooo_window_ms;
 	o.max_series = max_series;
 	tsdb *db = NULL;

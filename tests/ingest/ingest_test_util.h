@@ -17,6 +17,8 @@
 
 /* Opens an in-memory tsdb (no WAL) with the given out-of-order window and series limit. */
 tsdb *itest_open(int64_t ooo_window_ms, size_t max_series);
+/* Same with a retention (samples older than newest - retention are "too old"). */
+tsdb *itest_open_retention(int64_t ooo_window_ms, size_t max_series, int64_t retention_ms);
 
 /* A WriteRequest under construction; every piece lives in the builder's arena. */
 typedef struct itest_req {

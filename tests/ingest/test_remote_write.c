@@ -31,10 +31,10 @@ typedef struct fx {
 	ingest_result res;
 } fx;
 
-static fx *fx_new(int64_t ooo, size_t max_series, const ingest_limits *lim)
+static fx *fx_new_ret(int64_t ooo, size_t max_series, const ingest_limits *lim, int64_t retention)
 {
 	fx *f = calloc(1, sizeof(*f));
-	f->db = itest_open(ooo, max_series);
+	f->db = itest_open_retention(ooo, max_series, retention);
 	f->now = NOW;
 	f->clock = slod_clock_manual(&f->now);
 	if (lim)
@@ -46,6 +46,11 @@ static fx *fx_new(int64_t ooo, size_t max_series, const ingest_limits *lim)
 	itest_req_init(&f->r);
 	buf_init(&f->body, 0);
 	return f;
+}
+
+static fx *fx_new(int64_t ooo, size_t max_series, const ingest_limits *lim)
+{
+	return fx_new_ret(ooo, max_series, lim, 0);
 }
 
 static int setup(void **state)
@@ -347,6 +352,48 @@ static void test_duplicate_timestamp_different_value(void **state)
 	assert_true(out[0].v == 1);
 }
 
+static void test_too_old_with_retention(void **state)
+{
+	fx *f = fx_new_ret(0, 0, NULL, 3600 * 1000);
+	itest_series(&f->r, "__name__", "recent", NULL);
+	itest_sample(&f->r, NOW, 1);
+	assert_int_equal(send(f), INGEST_OK);
+	reset_req(f);
+	itest_series(&f->r, "__name__", "ancient", NULL);
+	itest_sample(&f->r, NOW - 2 * 3600 * 1000, 2);
+	itest_series(&f->r, "__name__", "fresh_enough", NULL);
+	itest_sample(&f->r, NOW - 1800 * 1000, 3);
+	assert_int_equal(send(f), INGEST_BAD_REQUEST);
+	assert_int_equal(f->res.too_old, 1);
+	assert_int_equal(f->res.samples_stored, 1);
+	assert_contains(f->res.message, "1 samples too old");
+	tsdb_sample out[2];
+	assert_int_equal(itest_samples(f->db, out, 2, "__name__", "fresh_enough", NULL), 1);
+	void *st = f;
+	teardown(&st);
+	(void)state;
+}
+
+static void test_out_of_order_window(void **state)
+{
+	fx *f = fx_new(10 * 60 * 1000, 0, NULL);
+	itest_series(&f->r, "__name__", "win", NULL);
+	itest_sample(&f->r, NOW, 1);
+	assert_int_equal(send(f), INGEST_OK);
+	reset_req(f);
+	itest_series(&f->r, "__name__", "win", NULL);
+	itest_sample(&f->r, NOW - 5 * 60 * 1000, 2);  /* inside the window: accepted */
+	itest_sample(&f->r, NOW - 20 * 60 * 1000, 3); /* beyond it: out of order */
+	assert_int_equal(send(f), INGEST_BAD_REQUEST);
+	assert_int_equal(f->res.out_of_order, 1);
+	tsdb_sample out[4];
+	assert_int_equal(itest_samples(f->db, out, 4, "__name__", "win", NULL), 2);
+	assert_int_equal(out[0].t, NOW - 5 * 60 * 1000);
+	void *st = f;
+	teardown(&st);
+	(void)state;
+}
+
 static void test_too_far_in_future(void **state)
 {
 	fx *f = *state;
@@ -644,6 +691,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_out_of_order_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_timestamp_different_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_far_in_future, setup, teardown),
+		cmocka_unit_test(test_too_old_with_retention),
+		cmocka_unit_test(test_out_of_order_window),
 		cmocka_unit_test_setup_teardown(test_exemplars_histograms_metadata_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snappy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_protobuf, setup, teardown),
