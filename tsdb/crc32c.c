@@ -86,8 +86,6 @@ uint32_t tsdb__crc32c(uint32_t crc, const void *p, size_t n)
 	return ~crc_sw(c, p, n);
 }
 
-/* For tests: the portable path regardless of the CPU. */
-uint32_t tsdb__crc32c_sw(uint32_t crc, const void *p, size_t n);
 uint32_t tsdb__crc32c_sw(uint32_t crc, const void *p, size_t n)
 {
 	pthread_once(&crc_once, crc_init);

@@ -215,7 +215,10 @@ long tsdb__index_select(tsdb *db, const tsdb_matcher *m, size_t nm, uint32_t **i
 void tsdb__index_free(tsdb *db);
 
 /* crc32c.c */
+/* CRC-32C of p[0..n) continuing crc (0 to start); hardware-accelerated when available. */
 uint32_t tsdb__crc32c(uint32_t crc, const void *p, size_t n);
+/* The same with the portable table path (tests compare the two). */
+uint32_t tsdb__crc32c_sw(uint32_t crc, const void *p, size_t n);
 
 /* wal.c */
 int tsdb__wal_open(tsdb *db, uint32_t first_seg, char *err, size_t errlen);

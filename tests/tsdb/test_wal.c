@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tests/tsdb/tsdb_testutil.h"
+#include "tsdb/tsdb_int.h"
 
 /* ---- helpers ---- */
 
@@ -560,9 +561,29 @@ static void test_replay_identical(void **state)
 	free(dir);
 }
 
+static void test_crc32c(void **state)
+{
+	(void)state;
+	assert_int_equal(tsdb__crc32c(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(tsdb__crc32c_sw(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(tsdb__crc32c(0, "", 0), 0);
+	/* incremental == one shot; hardware == table at every length and alignment */
+	uint8_t b[300];
+	for (int i = 0; i < 300; i++)
+		b[i] = (uint8_t)(i * 37 + 11);
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t n = 0; n + off <= 300; n += 7) {
+			uint32_t one = tsdb__crc32c(0, b + off, n);
+			assert_int_equal(one, tsdb__crc32c_sw(0, b + off, n));
+			assert_int_equal(one, tsdb__crc32c(tsdb__crc32c(0, b + off, n / 2), b + off + n / 2, n - n / 2));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_replay_roundtrip),
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_corrupt_middle),
