@@ -549,12 +549,18 @@ static int parse_label_matchers(parser *p, pvec *ms, uint32_t *end)
 		if (t.type == PT_IDENTIFIER || t.type == PT_STRING) {
 			promql_token nt = next(p);
 			const char *name;
+			size_t name_len = nt.len;
 			if (nt.type == PT_IDENTIFIER)
 				name = tok_strdup(p, nt);
 			else
-				name = tok_unquote(p, nt, NULL);
+				name = tok_unquote(p, nt, &name_len);
 			if (!name)
 				return -1;
+			if (strlen(name) != name_len) {
+				/* slod's labels are C strings: a NUL can never match, so refuse it */
+				errorf(p, (promql_pos_range){nt.pos, nt.pos + nt.len}, "label name or value must not contain a NUL byte");
+				return -1;
+			}
 			promql_token op = peek(p);
 			if (!is_match_op(op.type)) {
 				if (nt.type == PT_STRING) {
@@ -578,6 +584,10 @@ static int parse_label_matchers(parser *p, pvec *ms, uint32_t *end)
 			char *val = tok_unquote(p, v, &vlen);
 			if (!val)
 				return -1;
+			if (strlen(val) != vlen) {
+				errorf(p, (promql_pos_range){v.pos, v.pos + v.len}, "label name or value must not contain a NUL byte");
+				return -1;
+			}
 			if (make_matcher(p, m, name, op.type, val, vlen, (promql_pos_range){nt.pos, v.pos + v.len}) != 0)
 				return -1;
 		} else {

@@ -257,8 +257,15 @@ static int put_node(buf *out, const promql_node *n)
 		buf_putc(out, ')');
 		return 0;
 	case PROMQL_NODE_BINARY: {
-		if (put_node(out, n->binary.lhs) != 0)
+		const promql_node *l = n->binary.lhs;
+		if (n->binary.op == PROMQL_OP_POW && l->kind == PROMQL_NODE_NUMBER && !l->number.duration &&
+		    isinf(l->number.value) && l->number.value > 0) {
+			/* "+Inf ^ x" would re-parse as +(Inf ^ x): the one place where Prometheus's
+			 * "+Inf" does not round-trip */
+			buf_puts(out, "Inf");
+		} else if (put_node(out, l) != 0) {
 			return -1;
+		}
 		buf_putc(out, ' ');
 		buf_puts(out, promql_binop_name(n->binary.op));
 		if (n->binary.return_bool)

@@ -209,6 +209,10 @@ static const struct {
 	{"((foo))", "((foo))"},
 	{"sum(rate(a[5m])) / sum(rate(b[5m]))", "sum(rate(a[5m])) / sum(rate(b[5m]))"},
 	{"1 +\n  2", "1 + 2"},
+	{"Inf ^ 2", "Inf ^ 2"},
+	{"2 ^ Inf", "2 ^ +Inf"},
+	{"-Inf ^ 2", "-Inf ^ 2"},
+	{"\"a\\x00b\"", "\"a\\x00b\""},
 };
 
 static void test_valid_table(void **state)
@@ -311,6 +315,7 @@ static const struct {
 	{"bool", "1:1: parse error: unexpected <bool>"},
 	{"*foo", "1:1: parse error: unexpected <op:*>"},
 	{"sum(foo) by", "1:12: parse error: unexpected end of input in grouping opts, expected \"(\""},
+	{"foo{a=\"x\\x00\"}", "1:7: parse error: label name or value must not contain a NUL byte"},
 };
 
 static void test_invalid_table(void **state)
