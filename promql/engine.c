@@ -1091,9 +1091,12 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	c.max_samples = e->o.max_samples;
 	c.cancel = qo ? qo->cancel : NULL;
 	c.query = query_text;
-	if (e->o.timeout_ms > 0) {
+	int64_t timeout = e->o.timeout_ms;
+	if (qo && qo->timeout_ms > 0 && (timeout <= 0 || qo->timeout_ms < timeout))
+		timeout = qo->timeout_ms;
+	if (timeout > 0) {
 		int64_t now = e->o.clock.now_ms ? slod_clock_now(&e->o.clock) : slod_monotonic_ms();
-		c.deadline = now + e->o.timeout_ms;
+		c.deadline = now + timeout;
 	}
 	promql_errtype fail = PROMQL_ERRTYPE_NONE;
 
@@ -1116,7 +1119,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	arena *ra = &r->priv->a;
 	if (!is_range) {
 		ev_value v;
-		if (promql__eval(&c, root, start, &v) < 0)
+		if (check_deadline(&c) < 0 || promql__eval(&c, root, start, &v) < 0)
 			goto out;
 		switch (v.type) {
 		case PROMQL_TYPE_SCALAR:

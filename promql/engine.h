@@ -14,9 +14,10 @@
  * timeout, canceled.
  *
  * Costs: every selector's samples are read from storage once per query for the whole time range
- * the query needs, decoded once, and windows slide over that array for each step. Memory is
- * bounded by opts.max_samples (the count of samples held by selectors and intermediate vectors at
- * any step) and the query arena.
+ * the query needs, decoded once, and windows slide over that array for each step; a subquery
+ * whose windows overlap from step to step is evaluated once over the whole range. Memory is
+ * bounded by opts.max_samples, checked against the samples loaded from storage for the query and
+ * against the samples held by one step's values (selectors, windows, subquery points).
  */
 #ifndef SLOD_PROMQL_ENGINE_H
 #define SLOD_PROMQL_ENGINE_H
@@ -111,6 +112,7 @@ typedef struct promql_result {
 /* Per-query options; NULL means all defaults. */
 typedef struct promql_query_opts {
 	int64_t lookback_delta_ms;     /* 0: the engine's */
+	int64_t timeout_ms;            /* > 0: the query's timeout if shorter than the engine's */
 	const volatile int *cancel;    /* if not NULL, a non-zero value cancels the query */
 } promql_query_opts;
 

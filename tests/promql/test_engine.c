@@ -479,6 +479,19 @@ static void test_errors_and_limits(void **state)
 	assert_int_equal(r->err_type, PROMQL_ERRTYPE_TIMEOUT);
 	assert_string_equal(r->err, "query timed out in expression evaluation");
 	promql_result_free(r);
+	/* a per-query timeout shorter than the engine's */
+	qo.cancel = NULL;
+	qo.timeout_ms = 500;
+	promql_engine_opts o2 = o;
+	o2.timeout_ms = 60000;
+	promql_engine *e2 = promql_engine_new(&o2);
+	r = promql_query_range(e2, f->db, "up", 0, 10 * MIN_MS, MIN_MS, &qo);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_TIMEOUT);
+	promql_result_free(r);
+	r = promql_query_range(e2, f->db, "up", 0, 10 * MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	promql_result_free(r);
+	promql_engine_free(e2);
 	/* an instant query checks once: within the deadline */
 	r = promql_query_instant(slow, f->db, "up", MIN_MS, NULL);
 	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
