@@ -194,11 +194,12 @@ int main_serve(const main_settings *s, const char *version)
 		snprintf(host, sizeof host, "localhost");
 	unsigned port = api_server_port(srv);
 	printf("slod %s listening on http://%s:%u\n"
-	       "  remote write: point Prometheus at  remote_write: [{url: http://%s:%u/api/v1/write}]\n"
-	       "  Grafana/PromQL data source URL:    http://%s:%u\n"
+	       "  SLO page:      open http://%s:%u/ in a browser\n"
+	       "  remote write:  point Prometheus at  remote_write: [{url: http://%s:%u/api/v1/write}]\n"
+	       "  Grafana:       add a Prometheus data source with URL http://%s:%u\n"
 	       "  health: http://%s:%u/-/ready   own metrics: http://%s:%u/metrics\n"
 	       "  storage: %s (retention %llds, wal fsync %s)\n",
-	       version, host, port, host, port, host, port, host, port, host, port, s->storage_path,
+	       version, host, port, host, port, host, port, host, port, host, port, host, port, s->storage_path,
 	       (long long)(s->retention_ms / 1000), fsync_name(s->fsync));
 	fflush(stdout);
 

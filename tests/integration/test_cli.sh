@@ -33,6 +33,19 @@ printf 'storage:\n  retension: 1d\n' >"$tmp/bad.yml"
 [ $rc -eq 2 ] || fail "bad config: exit $rc"
 grep -q 'unknown key "retension"' "$tmp/err" || fail "bad config message: $(cat "$tmp/err")"
 
+# SLO subcommands are dispatched to the slo module
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+"$slod" validate -i "$root/examples/slos" >"$tmp/out" 2>"$tmp/err" || fail "validate examples: $(cat "$tmp/err")"
+"$slod" generate -i "$root/examples/slos/prometheus-self.yaml" >"$tmp/rules.yml" 2>"$tmp/err" || fail "generate: $(cat "$tmp/err")"
+grep -q "slo:sli_error:ratio_rate5m" "$tmp/rules.yml" || fail "generate printed no rules"
+printf 'version: "prometheus/v1"\nservice: x\nslos:\n  - name: y\n    objective: 200\n' >"$tmp/bad-slo.yaml"
+"$slod" validate -i "$tmp/bad-slo.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] || fail "validate of a bad spec: exit $rc"
+# serve refuses to start with a broken SLO spec
+"$slod" --slo.files="$tmp/bad-slo.yaml" --web.listen-address=127.0.0.1:0 --storage.path="$tmp/d3" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] || fail "serve with a bad SLO spec: exit $rc"
+grep -q "bad-slo.yaml:5:" "$tmp/err" || fail "serve did not locate the SLO error: $(cat "$tmp/err")"
+
 # serve from a config file, with a flag overriding it; then SIGTERM
 port=$(free_port)
 printf 'web:\n  listen_address: 127.0.0.1:1\nstorage:\n  path: %s/data\n' "$tmp" >"$tmp/ok.yml"
@@ -44,6 +57,7 @@ for i in $(seq 1 100); do
   sleep 0.1
 done
 [ "$code" = 200 ] || fail "server not ready: $(cat "$tmp/serve.err")"
+grep -q "open http://127.0.0.1:$port/ in a browser" "$tmp/serve.out" || fail "banner does not name the SLO page"
 grep -q "remote_write" "$tmp/serve.out" || fail "startup banner does not say where to point remote write"
 grep -q "http://127.0.0.1:$port/api/v1/write" "$tmp/serve.out" || fail "banner has the wrong URL: $(cat "$tmp/serve.out")"
 [ -d "$tmp/data" ] || fail "storage.path from the config file was not used"
