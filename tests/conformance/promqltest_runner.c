@@ -19,7 +19,8 @@
  * non-zero when fewer than N evals pass (the floor CI enforces); --report FILE writes the
  * markdown list of failing evals (docs/conformance.md).
  *
- * Usage: promqltest_runner [--min-pass N] [--verbose] [--report FILE] [--only NAME] DIR
+ * Usage: promqltest_runner [--min-pass N] [--verbose] [--report FILE] [--only NAME] [--no-at]
+ *                          [--max-samples N] DIR
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -1457,6 +1458,7 @@ static int cmp_str(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	long min_pass = 0;
+	size_t max_samples = 0;
 	const char *report = NULL, *only = NULL, *dir = NULL;
 	runner r;
 	memset(&r, 0, sizeof r);
@@ -1468,6 +1470,8 @@ int main(int argc, char **argv)
 			r.verbose = true;
 		else if (strcmp(argv[i], "--no-at") == 0)
 			r.at_variants = false;
+		else if (strcmp(argv[i], "--max-samples") == 0 && i + 1 < argc)
+			max_samples = (size_t)atol(argv[++i]);
 		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
 			report = argv[++i];
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
@@ -1488,6 +1492,7 @@ int main(int argc, char **argv)
 	}
 	promql_engine_opts eo;
 	promql_engine_opts_default(&eo);
+	eo.max_samples = max_samples;
 	r.eng = promql_engine_new(&eo);
 	buf_init(&r.report, 0);
 	buf_init(&r.na_report, 0);
