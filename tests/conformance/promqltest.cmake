@@ -2,8 +2,9 @@
 # in-memory tsdb (tests/conformance/promqltest_runner.c). The data lives outside the repository
 # (SLOD_PROMQLTEST_DIR); the test is only registered when it is present.
 # The test passes while the pass count stays at or above the committed floor (--min-pass): raise
-# it as the engine improves. Like Prometheus's test engine, queries may hold at most 10000 samples. `promqltest_runner --report docs/conformance.md DIR` regenerates the
-# list of failing evals.
+# it as the engine improves. Like Prometheus's test engine, a query may hold at most 10000
+# samples. `promqltest_runner --report docs/conformance.md DIR` regenerates the list of failing
+# evals.
 set(SLOD_PROMQLTEST_DIR "/work/shared/conformance/promqltest" CACHE PATH
     "Prometheus promql/promqltest/testdata directory")
 set(SLOD_PROMQLTEST_MIN_PASS 1010)
