@@ -87,7 +87,8 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores. Load: $SERIES series x $SAMPLES samples = $((SERIES * SAMPLES)) samples"
   echo "over $CONNS connections, then kill -9 right after the last acknowledgement, restart on the same"
-  echo "data directory, time until ready (200), and count what is still there (PromQL count_over_time per metric name)."
+  echo "data directory, time until ready (200), and count what is still there (Prometheus, VictoriaMetrics:"
+  echo "PromQL sum(count_over_time(NAME[3h])) per metric name; slod: its raw /api/v1/export)."
   echo
   echo "| receiver | acked / sent | data on disk MiB | time to ready s | samples found | acked samples lost | lost % |"
   echo "|---|---|---|---|---|---|---|"

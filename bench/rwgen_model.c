@@ -8,9 +8,11 @@
  * "10.<a>.<b>.<c>:<port>". So 100k series = ~330 targets x ~300 series, ~50 metric names.
  *
  * Values: a deterministic function of (seed, series, step) through splitmix64, so two runs with the
- * same seed produce identical requests. Counters grow by a per-series rate (integer or 0.01
- * resolution), gauges random-walk (integers, pages of 4096 bytes, 0.01 steps) or stay constant —
- * the mix real exporters produce, which is what a Gorilla/XOR chunk sees.
+ * same seed produce identical requests. Counters are idle (about a third: error codes, unused
+ * buckets, steal/irq cpu modes; they move in 5-10% of the steps), low-rate (a few per step) or busy
+ * (hundreds per step), with integer or 0.01-resolution increments; gauges random-walk on integers,
+ * on pages of 4096 bytes (moving in half of the steps) or in 0.01 steps, or stay constant — the mix
+ * real exporters produce, which is what a Gorilla/XOR chunk sees.
  *
  * Invariants: every template entry has labels sorted by name with __name__ first, and the
  * expansion yields distinct label sets (distinct dimension tuples per family); job/instance are
@@ -283,6 +285,7 @@ double rwgen_values_next(rwgen_values *vs, const rwgen_model *m, size_t i, uint6
 	rwgen_kind kind = rwgen_model_kind(m, i);
 	double r0 = unit3(vs->seed, i, 0x5eed);  /* per-series constant: rate / level */
 	double rt = unit3(vs->seed, i, t + 1);    /* per-step noise */
+	double rp = unit3(vs->seed ^ 0xa5a5a5a5ULL, i, t + 1); /* per-step "does it move" draw */
 	double *v = &vs->v[i];
 
 	if (t == 0) {
@@ -298,19 +301,27 @@ double rwgen_values_next(rwgen_values *vs, const rwgen_model *m, size_t i, uint6
 	}
 	switch (kind) {
 	case RWGEN_COUNTER_INT:
-		/* rate between 0 and ~100/s, about a third of the series nearly idle */
-		*v += (double)(long long)(r0 * r0 * 1500.0 * (0.5 + rt));
+		if (r0 < 0.35) /* idle: an error code, an unused bucket; moves in 5% of the steps */
+			*v += rp < 0.05 ? (double)(1 + (long long)(rt * 3)) : 0.0;
+		else if (r0 < 0.8) /* low rate: up to ~20 per step */
+			*v += (double)(long long)(rt * 2.0 * (1.0 + (r0 - 0.35) * 20.0));
+		else /* busy: bytes, packets, hot handlers, up to ~1500 per step */
+			*v += (double)(long long)((0.5 + rt) * (r0 - 0.8) * 7500.0);
 		break;
 	case RWGEN_COUNTER_FLOAT:
-		*v = round_to(*v + r0 * 15.0 * (0.5 + rt), 0.01);
+		if (r0 < 0.3) /* idle: steal, irq, nice; moves by 0.01 in 10% of the steps */
+			*v = round_to(*v + (rp < 0.1 ? 0.01 : 0.0), 0.01);
+		else
+			*v = round_to(*v + (r0 - 0.3) * 15.0 * (0.5 + rt), 0.01);
 		break;
 	case RWGEN_GAUGE_INT:
 		*v += (double)((long long)(rt * 5) - 2);
 		if (*v < 0)
 			*v = 0;
 		break;
-	case RWGEN_GAUGE_PAGES:
-		*v += (double)(((long long)(rt * 201) - 100) * 4096);
+	case RWGEN_GAUGE_PAGES: /* changes in half of the steps */
+		if (rp < 0.5)
+			*v += (double)(((long long)(rt * 201) - 100) * 4096);
 		if (*v < 0)
 			*v = 0;
 		break;
