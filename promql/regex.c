@@ -11,8 +11,9 @@
  *      UTF and MATCH_INVALID_UTF (label values need not be valid UTF-8), then JIT-compiles it.
  *
  * A promql_regex lives in the caller's arena; its pcre2_code is freed by an arena cleanup.
- * Fast paths decided at compile time: a pattern without metacharacters is a byte comparison;
- * ".*" matches everything; ".+" everything non-empty. Matching allocates one match-data block
+ * Fast paths decided at compile time (as Prometheus's FastRegexMatcher does): patterns that are
+ * alternations of [.*]literal[.*] — "a|b|c", "foo.*", ".*bar", ".*baz.*", ".*" — are matched by
+ * byte comparisons (equality, prefix, suffix, memmem) without PCRE2; ".+" is a length test. Matching allocates one match-data block
  * per call, so a regex is safe to share between threads.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -24,12 +25,21 @@
 
 #include "util/buf.h"
 
-enum { RX_PCRE, RX_LITERAL, RX_ANY, RX_NONEMPTY };
+enum { RX_PCRE, RX_ALTS, RX_NONEMPTY };
+
+#define RX_MAX_ALTS 256
+
+/* One alternative of a simple pattern: [.*]literal[.*] */
+typedef struct rx_alt {
+	const char *lit;
+	size_t len;
+	bool any_before, any_after;
+} rx_alt;
 
 struct promql_regex {
 	int kind;
-	const char *lit; /* RX_LITERAL: the pattern bytes */
-	size_t lit_len;
+	rx_alt *alts; /* RX_ALTS */
+	size_t n_alts;
 	pcre2_code *code;
 	int ngroups;
 };
@@ -432,12 +442,84 @@ static void rx_free(void *ud)
 	pcre2_code_free((pcre2_code *)ud);
 }
 
-static int rx_is_literal(const char *p, size_t len)
+/* Recognises "simple" patterns — top-level alternatives each of the form [.*]literal[.*], where
+ * a literal is plain characters or backslash-escaped ASCII punctuation — and stores them in
+ * re->alts (unescaped). Returns false for anything else (PCRE2 handles it). */
+static bool rx_simple(const char *p, size_t len, arena *a, promql_regex *re)
 {
-	for (size_t i = 0; i < len; i++)
-		if (strchr("\\.+*?()|[]{}^$", p[i]) && p[i] != '\0')
-			return 0;
-	return 1;
+	size_t nalts = 1;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (c == '\\') {
+			if (i + 1 >= len)
+				return false;
+			unsigned char e = (unsigned char)p[i + 1];
+			if (e >= 0x80 || (e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || e == '_')
+				return false;
+			i++;
+			continue;
+		}
+		if (c == '|') {
+			nalts++;
+			continue;
+		}
+		if (c == '.' && i + 1 < len && p[i + 1] == '*') {
+			bool at_start = i == 0 || p[i - 1] == '|';
+			bool at_end = i + 2 == len || p[i + 2] == '|';
+			if (!at_start && !at_end)
+				return false;
+			if (i > 0 && p[i - 1] == '\\')
+				return false;
+			i++;
+			continue;
+		}
+		if (strchr(".+*?()[]{}^$", c) && c != '\0')
+			return false;
+	}
+	if (nalts > RX_MAX_ALTS)
+		return false;
+	rx_alt *alts = arena_calloc(a, nalts, sizeof(*alts));
+	char *lits = arena_alloc(a, len + 1);
+	if (!alts || !lits)
+		return false;
+	size_t k = 0, o = 0, i = 0;
+	while (k < nalts) {
+		rx_alt *al = &alts[k];
+		if (i + 1 < len && p[i] == '.' && p[i + 1] == '*') {
+			al->any_before = true;
+			i += 2;
+		}
+		al->lit = lits + o;
+		while (i < len && p[i] != '|') {
+			if (p[i] == '.' && i + 1 < len && p[i + 1] == '*') {
+				al->any_after = true;
+				i += 2;
+				continue;
+			}
+			if (p[i] == '\\')
+				i++;
+			lits[o++] = p[i++];
+		}
+		al->len = (size_t)(lits + o - al->lit);
+		i++; /* '|' */
+		k++;
+	}
+	re->alts = alts;
+	re->n_alts = nalts;
+	return true;
+}
+
+static bool rx_alt_match(const rx_alt *al, const char *s, size_t len)
+{
+	if (len < al->len)
+		return false;
+	if (!al->any_before && !al->any_after)
+		return len == al->len && memcmp(s, al->lit, len) == 0;
+	if (!al->any_before)
+		return memcmp(s, al->lit, al->len) == 0;
+	if (!al->any_after)
+		return memcmp(s + len - al->len, al->lit, al->len) == 0;
+	return al->len == 0 || memmem(s, len, al->lit, al->len) != NULL;
 }
 
 int promql_regex_compile(const char *pattern, size_t len, arena *a, promql_regex **out, char *err,
@@ -487,17 +569,10 @@ int promql_regex_compile(const char *pattern, size_t len, arena *a, promql_regex
 	code = NULL;
 
 	re->kind = RX_PCRE;
-	if (len == 2 && pattern[0] == '.' && pattern[1] == '*') {
-		re->kind = RX_ANY;
-	} else if (len == 2 && pattern[0] == '.' && pattern[1] == '+') {
+	if (len == 2 && pattern[0] == '.' && pattern[1] == '+')
 		re->kind = RX_NONEMPTY;
-	} else if (rx_is_literal(pattern, len)) {
-		re->kind = RX_LITERAL;
-		re->lit = arena_strndup(a, pattern, len);
-		re->lit_len = len;
-		if (!re->lit)
-			re->kind = RX_PCRE;
-	}
+	else if (rx_simple(pattern, len, a, re))
+		re->kind = RX_ALTS;
 	*out = re;
 	rc = 0;
 out:
@@ -513,12 +588,13 @@ bool promql_regex_match(void *rev, const char *s, size_t len)
 {
 	const promql_regex *re = rev;
 	switch (re->kind) {
-	case RX_ANY:
-		return true;
 	case RX_NONEMPTY:
 		return len > 0;
-	case RX_LITERAL:
-		return len == re->lit_len && memcmp(s, re->lit, len) == 0;
+	case RX_ALTS:
+		for (size_t i = 0; i < re->n_alts; i++)
+			if (rx_alt_match(&re->alts[i], s ? s : "", len))
+				return true;
+		return false;
 	default:
 		break;
 	}

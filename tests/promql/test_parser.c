@@ -665,6 +665,14 @@ static void test_regex(void **state)
 		{"[^a]", "\n", true},        {"a{,2}", "a{,2}", true},   {"\\Qa.b\\E", "a.b", true},
 		{"\\Qa.b\\E", "axb", false}, {"é", "é", true},           {"(?P<x>a)b", "ab", true},
 		{"x*", "\xff\xfe", false},   {"", "", true},             {"", "a", false},
+		/* fast paths: alternations of [.*]literal[.*] */
+		{"a|bc|d", "bc", true},      {"a|bc|d", "b", false},     {"a|bc|d", "abcd", false},
+		{"foo.*", "foobar", true},   {"foo.*", "foo", true},     {"foo.*", "xfoo", false},
+		{".*bar", "foobar", true},   {".*bar", "barx", false},   {".*baz.*", "abazb", true},
+		{".*baz.*", "abab", false},  {".*", "\xff", true},       {"a\\.b|c", "a.b", true},
+		{"a\\.b|c", "axb", false},  {"|a", "", true},           {"|a", "b", false},
+		{".*a|b.*", "ba", true},     {".*a|b.*", "ab", false},   {".*.*", "x", true},
+		{"a.*b", "axxb", true},      {"a.*b", "axx", false},     {"(?i)a|b", "A", true},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (promql_regex_compile(cases[i].pat, strlen(cases[i].pat), &a, &re, err, sizeof err) != 0)
