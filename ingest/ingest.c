@@ -287,6 +287,11 @@ int ingest__append(ingest_ctx *cx, ingest__series *s, int64_t t, double v, inges
 	}
 	int rc = s->ref ? tsdb_appender_add_ref(cx->app, s->ref, t, v)
 			: tsdb_appender_add_hashed(cx->app, s->ls, s->hash, t, v, &s->ref);
+	if (rc == TSDB_ERR_INVALID && s->ref) {
+		/* the series was dropped (retention) since its ref was learnt: look it up again */
+		s->ref = 0;
+		rc = tsdb_appender_add_hashed(cx->app, s->ls, s->hash, t, v, &s->ref);
+	}
 	switch (rc) {
 	case 0:
 		cx->pending++;
