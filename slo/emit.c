@@ -243,10 +243,12 @@ static bool is_break_at(const char *s, size_t len, size_t i)
 	return false;
 }
 
+/* yaml.v2's is_printable: note that it rejects NEL (U+0085) and every 4-byte UTF-8 character, so
+ * strings holding them are written double-quoted with escapes. */
 static bool is_printable_cp(unsigned cp)
 {
-	return cp == 0x0A || (cp >= 0x20 && cp <= 0x7E) || cp == 0x85 || (cp >= 0xA0 && cp <= 0xD7FF) ||
-	       (cp >= 0xE000 && cp <= 0xFFFD && cp != 0xFEFF) || (cp >= 0x10000 && cp <= 0x10FFFF);
+	return cp == 0x0A || (cp >= 0x20 && cp <= 0x7E) || (cp >= 0xA0 && cp <= 0xD7FF) ||
+	       (cp >= 0xE000 && cp <= 0xFFFD && cp != 0xFEFF);
 }
 
 typedef struct analysis {
@@ -522,7 +524,7 @@ static bool resolves_non_string(const char *s, size_t n)
 		"", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
 		"true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
 		".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-		"-.INF", "<<",
+		"-.INF",
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strlen(words[i]) == n && memcmp(words[i], s, n) == 0)
@@ -665,8 +667,6 @@ static void write_single(em *e, const char *v, size_t len, bool allow_breaks)
 			breaks = false;
 		}
 	}
-	if (breaks)
-		write_indent(e);
 	write_indicator(e, "'", false, false, false);
 	e->whitespace = false;
 	e->indention = false;
@@ -873,10 +873,23 @@ static void emit_map(em *e, const slo__enode *n, int indent)
 		qsort(ord, n->n, sizeof *ord, korder_cmp);
 	for (size_t k = 0; k < n->n && !e->err; k++) {
 		size_t i = ord[k].idx;
+		const char *key = n->items[2 * i]->str;
+		size_t kl = strlen(key);
+		analysis ka;
+		analyze(key, kl, &ka);
 		e->indent = indent;
 		write_indent(e);
-		emit_str(e, n->items[2 * i]->str, true);
-		write_indicator(e, ":", false, false, false);
+		if (!ka.multiline && kl <= 128) {
+			emit_str(e, key, true);
+			write_indicator(e, ":", false, false, false);
+		} else {
+			/* Not a simple key: "? key" on its own, then ": value". */
+			write_indicator(e, "?", true, false, true);
+			emit_str(e, key, false);
+			e->indent = indent;
+			write_indent(e);
+			write_indicator(e, ":", true, false, true);
+		}
 		emit_node(e, n->items[2 * i + 1], indent, false, true);
 	}
 	free(ord);
@@ -929,8 +942,5 @@ int slo__e_emit(const slo__enode *root, buf *out)
 		emit_node(&e, root, -1, false, false);
 	if (e.column != 0 || out->len == 0)
 		put_break(&e);
-	if (e.open_ended) {
-		buf_puts(out, "...\n");
-	}
 	return e.err;
 }
