@@ -143,8 +143,9 @@ int slo__labels_set(arena *a, slo_labels *l, const char *name, const char *value
 			return 0;
 		}
 	}
-	/* Grow by doubling at powers of two (arena memory: the old array is abandoned). */
-	if ((l->n & (l->n - 1)) == 0) {
+	/* Capacity is implied by n: 4, then doubling at each power of two from 4 on (arena memory:
+	 * a grown array abandons the old one). */
+	if (l->n == 0 || (l->n >= 4 && (l->n & (l->n - 1)) == 0)) {
 		size_t nc = l->n ? l->n * 2 : 4;
 		slo_label *nv = arena_alloc(a, nc * sizeof *nv);
 		if (!nv)
@@ -152,8 +153,6 @@ int slo__labels_set(arena *a, slo_labels *l, const char *name, const char *value
 		if (l->n)
 			memcpy(nv, l->v, l->n * sizeof *nv);
 		l->v = nv;
-	} else if (l->n < 4) {
-		/* capacity 4 from the first allocation */
 	}
 	l->v[l->n++] = (slo_label){.name = name, .value = value, .pos = pos};
 	return 0;

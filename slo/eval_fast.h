@@ -1,0 +1,39 @@
+/*
+ * eval_fast.h — internal to the slo module: incremental evaluation of an SLO's long recording
+ * rules (see eval_fast.c). Not a public header.
+ */
+#ifndef SLOD_SLO_EVAL_FAST_H
+#define SLOD_SLO_EVAL_FAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rules/rules.h"
+#include "slo/slo.h"
+#include "tsdb/tsdb.h"
+#include "util/arena.h"
+
+typedef struct slo__fast slo__fast;
+
+/* Sets up the fast path for one SLO. Returns NULL when the SLI is not of a supported shape (an
+ * events SLI whose error and total queries are both `sum(rate(SELECTOR[{{.window}}]))`) or on
+ * OOM; the SLO then stays wholly with the rules manager. period_src is the recorded series the
+ * period rule averages ("slo:sli_error:ratio_rate5m"). */
+slo__fast *slo__fast_new(const slo_spec *sp, int64_t bucket_ms, int64_t min_window_ms, int64_t period_ms,
+			 const char *period_src);
+void slo__fast_free(slo__fast *f);
+
+/* Takes over the rules of the SLO's sli-recordings group g that the fast path computes (windows
+ * >= min_window_ms and the period rule): *out is g without them (rules array in a). Returns the
+ * number of rules taken (0: *out = *g), or -1 on OOM. */
+int slo__fast_take_rules(slo__fast *f, const rules_group_def *g, arena *a, rules_group_def *out);
+
+/* The oldest timestamp slo__fast_eval may read at now. */
+int64_t slo__fast_horizon(const slo__fast *f, int64_t now);
+
+/* Computes every taken rule at now and stages its sample (or a stale marker when the rule had a
+ * value last time and has none now) on app. q must cover [slo__fast_horizon(), now]. Returns the
+ * number of samples staged. */
+int slo__fast_eval(slo__fast *f, tsdb_querier *q, tsdb_appender *app, int64_t now);
+
+#endif
