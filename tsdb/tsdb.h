@@ -6,8 +6,10 @@
  * may run at once; no lock is held across a whole request.
  *
  * Durability: tsdb_appender_commit() returns 0 only after the batch is in the WAL according to the
- * fsync policy (see docs/ARCHITECTURE.md): with TSDB_FSYNC_ALWAYS (default) the WAL is fsynced
- * (group commit: concurrent commits share one fsync) before commit returns.
+ * fsync policy (see docs/format/wal.md): with TSDB_FSYNC_ALWAYS (default) the WAL is fsynced
+ * (group commit: concurrent commits share one fsync) before commit returns. With every policy the
+ * batch has been write()n before commit returns, so acknowledged samples survive the death of the
+ * process (kill -9); fsync adds survival of power loss.
  *
  * Time is int64 milliseconds since the Unix epoch. Values are IEEE doubles stored bit-exactly
  * (the Prometheus stale marker NaN 0x7ff0000000000002 survives storage and WAL).
@@ -83,8 +85,10 @@ int tsdb_appender_add_hashed(tsdb_appender *a, const slod_labels *ls, uint64_t h
 /* Stages a sample for a known series id. */
 int tsdb_appender_add_ref(tsdb_appender *a, tsdb_ref ref, int64_t t, double v);
 /* Writes the staged samples to the WAL (per the fsync policy) and makes them visible to queries.
- * Returns 0 or TSDB_ERR_IO (nothing from this batch is visible then). The appender is reset and
- * may be reused. */
+ * Samples that became out of order or duplicate since they were staged (another appender got
+ * there first) are dropped and counted in the stats. Returns 0 or TSDB_ERR_IO: if the write failed,
+ * nothing from this batch is visible; if only the fsync failed, the batch is written and visible
+ * but not known to be durable. The appender is reset and may be reused. */
 int tsdb_appender_commit(tsdb_appender *a);
 /* Drops staged samples. */
 void tsdb_appender_rollback(tsdb_appender *a);
@@ -142,10 +146,14 @@ int tsdb_querier_label_values(tsdb_querier *q, const char *name, const tsdb_matc
 
 /* ---- maintenance and stats ---- */
 
-/* Drops chunks wholly older than now_ms - retention and series left empty. Bounded work per call
- * is not required; returns the number of chunks dropped. */
+/* Drops chunks wholly older than now_ms - retention and series left empty (on the second call that
+ * finds them empty; their memory is freed once no querier or appender from before can use it).
+ * Samples older than now_ms - retention are rejected with TSDB_ERR_TOO_OLD from then on. Bounded
+ * work per call is not required; returns the number of chunks dropped. */
 long tsdb_apply_retention(tsdb *db, int64_t now_ms);
-/* Writes a snapshot and truncates the WAL before it. Returns 0 or a negative code. */
+/* Writes a snapshot and deletes the WAL segments it covers (docs/format/snapshot.md). Runs
+ * automatically once the WAL grew by opt->checkpoint_wal_bytes. A no-op returning 0 in memory-only
+ * mode. Returns 0 or a negative code with a message in err. */
 int tsdb_checkpoint(tsdb *db, char *err, size_t errlen);
 
 typedef struct tsdb_stats {
