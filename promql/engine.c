@@ -875,7 +875,173 @@ static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 	return promql__account(c, total);
 }
 
+/* ---- step-invariant subtrees ---- */
+
+static const char *const at_unsafe_fns[] = {"days_in_month", "day_of_month", "day_of_week", "day_of_year", "end",
+					    "hour", "minute", "month", "year", "predict_linear", "range", "start",
+					    "step", "time", "timestamp"};
+
+static int add_inv(ev_ctx *c, const promql_node *n)
+{
+	if (c->n_inv == c->cap_inv) {
+		size_t nc = c->cap_inv ? c->cap_inv * 2 : 4;
+		ev_invariant *ni = arena_alloc(c->qa, nc * sizeof *ni);
+		if (!ni)
+			return promql__oom(c);
+		if (c->n_inv)
+			memcpy(ni, c->inv, c->n_inv * sizeof *ni);
+		c->inv = ni;
+		c->cap_inv = nc;
+	}
+	memset(&c->inv[c->n_inv], 0, sizeof c->inv[0]);
+	c->inv[c->n_inv++].node = n;
+	return 0;
+}
+
+/* Whether n's value does not depend on the evaluation time (Prometheus's step invariance: an
+ * @-pinned selector or subquery, literals, and operators/functions over only such inputs, except
+ * time-dependent functions). The topmost invariant nodes that are not literals are recorded in
+ * c->inv so that a range query evaluates them once. Returns 1, 0 or -1 (out of memory). */
+static int mark_invariant(ev_ctx *c, const promql_node *n, bool record)
+{
+	if (!n)
+		return 1;
+	int inv = 0;
+	switch (n->kind) {
+	case PROMQL_NODE_NUMBER:
+	case PROMQL_NODE_STRING:
+		return 1; /* cheap: never recorded */
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		inv = n->vs.at.kind != PROMQL_AT_NONE;
+		break;
+	case PROMQL_NODE_MATRIX_SELECTOR:
+		inv = n->matrix.vs->vs.at.kind != PROMQL_AT_NONE;
+		break;
+	case PROMQL_NODE_SUBQUERY: {
+		int in = mark_invariant(c, n->subquery.expr, record && n->subquery.at.kind == PROMQL_AT_NONE);
+		if (in < 0)
+			return -1;
+		inv = n->subquery.at.kind != PROMQL_AT_NONE;
+		break;
+	}
+	case PROMQL_NODE_UNARY:
+	case PROMQL_NODE_PAREN: {
+		const promql_node *ch = n->kind == PROMQL_NODE_UNARY ? n->unary.expr : n->paren.expr;
+		inv = mark_invariant(c, ch, false);
+		if (inv < 0)
+			return -1;
+		if (!inv && record)
+			return mark_invariant(c, ch, true) < 0 ? -1 : 0;
+		break;
+	}
+	case PROMQL_NODE_BINARY:
+	case PROMQL_NODE_AGGREGATE:
+	case PROMQL_NODE_CALL: {
+		const promql_node *kids[64];
+		size_t nk = 0;
+		if (n->kind == PROMQL_NODE_BINARY) {
+			kids[nk++] = n->binary.lhs;
+			kids[nk++] = n->binary.rhs;
+		} else if (n->kind == PROMQL_NODE_AGGREGATE) {
+			kids[nk++] = n->aggregate.param;
+			kids[nk++] = n->aggregate.expr;
+		} else {
+			for (size_t i = 0; i < n->call.n_args && nk < 64; i++)
+				kids[nk++] = n->call.args[i];
+			if (n->call.n_args > 64)
+				return 0;
+		}
+		inv = 1;
+		for (size_t i = 0; i < nk; i++) {
+			int k = mark_invariant(c, kids[i], false);
+			if (k < 0)
+				return -1;
+			inv = inv && k;
+		}
+		if (n->kind == PROMQL_NODE_CALL)
+			for (size_t i = 0; i < sizeof at_unsafe_fns / sizeof at_unsafe_fns[0]; i++)
+				if (strcmp(n->call.func->name, at_unsafe_fns[i]) == 0)
+					inv = 0;
+		if (!inv && record)
+			for (size_t i = 0; i < nk; i++)
+				if (mark_invariant(c, kids[i], true) < 0)
+					return -1;
+		break;
+	}
+	}
+	if (inv && record && add_inv(c, n) < 0)
+		return -1;
+	return inv;
+}
+
+static int copy_labels_deep(arena *a, const slod_labels *in, slod_labels *out)
+{
+	out->v = arena_alloc(a, (in->n ? in->n : 1) * sizeof(slod_label));
+	if (!out->v)
+		return -1;
+	out->n = in->n;
+	for (size_t i = 0; i < in->n; i++) {
+		out->v[i].name = arena_strdup(a, in->v[i].name);
+		out->v[i].value = arena_strdup(a, in->v[i].value);
+		if (!out->v[i].name || !out->v[i].value)
+			return -1;
+	}
+	return 0;
+}
+
+/* Copies a step's value into the query arena so that it outlives the step. */
+static int copy_value(ev_ctx *c, const ev_value *in, ev_value *out)
+{
+	*out = *in;
+	if (in->type == PROMQL_TYPE_VECTOR) {
+		out->vec.s = arena_alloc(c->qa, (in->vec.n ? in->vec.n : 1) * sizeof(ev_sample));
+		if (!out->vec.s)
+			return promql__oom(c);
+		for (size_t i = 0; i < in->vec.n; i++) {
+			out->vec.s[i] = in->vec.s[i];
+			if (copy_labels_deep(c->qa, &in->vec.s[i].ls, &out->vec.s[i].ls) < 0)
+				return promql__oom(c);
+		}
+	} else if (in->type == PROMQL_TYPE_MATRIX) {
+		out->mat.s = arena_alloc(c->qa, (in->mat.n ? in->mat.n : 1) * sizeof(ev_series));
+		if (!out->mat.s)
+			return promql__oom(c);
+		for (size_t i = 0; i < in->mat.n; i++) {
+			ev_series *d = &out->mat.s[i];
+			*d = in->mat.s[i];
+			tsdb_sample *p = arena_alloc(c->qa, (d->n ? d->n : 1) * sizeof *p);
+			if (!p || copy_labels_deep(c->qa, &in->mat.s[i].ls, &d->ls) < 0)
+				return promql__oom(c);
+			memcpy(p, in->mat.s[i].pts, d->n * sizeof *p);
+			d->pts = p;
+		}
+	}
+	return 0;
+}
+
+static int eval_node(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
+
 int promql__eval(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	if (c->n_inv) {
+		for (size_t i = 0; i < c->n_inv; i++) {
+			ev_invariant *iv = &c->inv[i];
+			if (iv->node != n)
+				continue;
+			if (!iv->done) {
+				ev_value v;
+				if (eval_node(c, n, t, &v) < 0 || copy_value(c, &v, &iv->val) < 0)
+					return -1;
+				iv->done = true;
+			}
+			*out = iv->val;
+			return 0;
+		}
+	}
+	return eval_node(c, n, t, out);
+}
+
+static int eval_node(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 {
 	memset(out, 0, sizeof *out);
 	switch (n->kind) {
@@ -1101,6 +1267,9 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	promql_errtype fail = PROMQL_ERRTYPE_NONE;
 
 	if (prep(&c, root, start, end, c.interval) < 0)
+		goto out;
+	/* a range query evaluates step-invariant subtrees (e.g. `x @ end()`) once */
+	if (is_range && end > start && mark_invariant(&c, root, true) < 0)
 		goto out;
 	if (c.n_sel && db) {
 		int64_t mint = INT64_MAX, maxt = INT64_MIN;

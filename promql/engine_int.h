@@ -86,6 +86,13 @@ typedef struct ev_subrange {
 	void *cache;        /* engine.c's sub_cache, built on first use */
 } ev_subrange;
 
+/* A step-invariant subtree's value, computed on first use (values in qa). */
+typedef struct ev_invariant {
+	const promql_node *node;
+	bool done;
+	ev_value val;
+} ev_invariant;
+
 typedef struct ev_ctx {
 	promql_engine *eng;
 	tsdb *db;
@@ -112,6 +119,8 @@ typedef struct ev_ctx {
 	size_t n_cache, cap_cache;
 	ev_subrange *subr;
 	size_t n_subr, cap_subr;
+	ev_invariant *inv;
+	size_t n_inv, cap_inv;
 	/* histogram_quantile monotonicity fixes, merged per metric name as Prometheus merges them */
 	struct ev_mono *mono;
 	size_t n_mono, cap_mono;

@@ -236,6 +236,9 @@ static void test_range_matches_instant(void **state)
 		"avg_over_time(max_over_time(counter_total[2m:30s])[3m:1m])",
 		"increase(counter_total[3m])",
 		"min_over_time(counter_total[2m:1m] @ 300)",
+		"sum(rate(counter_total[5m] @ 600)) + on() group_left() vector(time())",
+		"counter_total @ 300 - counter_total",
+		"max_over_time((counter_total @ 300)[3m:1m]) + timestamp(up @ 120)",
 	};
 	const int64_t steps[] = {30 * 1000, MIN_MS, 7 * MIN_MS};
 	for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
