@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "slo/slo.h"
@@ -243,11 +244,73 @@ static void test_own_golden(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* Runs the generate subcommand with argv (NULL-terminated); returns rc, stdout in *out (owned). */
+static int gen_argv(char **argv, char **out)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	char *err = NULL;
+	size_t ol, el;
+	FILE *o = open_memstream(out, &ol), *e = open_memstream(&err, &el);
+	int rc = slo_cli_generate(argc, argv, o, e);
+	fclose(o);
+	fclose(e);
+	if (rc)
+		printf("generate rc=%d: %s\n", rc, err);
+	free(err);
+	return rc;
+}
+
+/* Directory mode: -i DIR -o DIR writes one output per input file, each equal to generating that
+ * file alone; an output that is not a directory is a usage error. */
+static void test_directory_mode(void **state)
+{
+	(void)state;
+	char in[1024], tmpl[] = "/tmp/slo_golden_XXXXXX";
+	snprintf(in, sizeof in, "%s/examples/slos", SLOD_SOURCE_DIR);
+	char *outdir = mkdtemp(tmpl);
+	assert_non_null(outdir);
+	char *out = NULL;
+	char *argv[] = {"generate", "-i", in, "-o", outdir, NULL};
+	assert_int_equal(gen_argv(argv, &out), 0);
+	free(out);
+	static const char *const files[] = {"checkout-k8s.yaml", "multi-service.yaml", "prometheus-self.yaml"};
+	for (size_t i = 0; i < 3; i++) {
+		char src[1200], dst[1200];
+		snprintf(src, sizeof src, "%s/%s", in, files[i]);
+		snprintf(dst, sizeof dst, "%s/%s", outdir, files[i]);
+		char *single = NULL;
+		char *argv1[] = {"generate", "-i", src, NULL};
+		assert_int_equal(gen_argv(argv1, &single), 0);
+		char *written = slurp(dst);
+		assert_non_null(written);
+		assert_string_equal(written, single);
+		free(written);
+		free(single);
+		unlink(dst);
+	}
+	rmdir(outdir);
+	/* A directory input needs a directory output. */
+	char *argv2[] = {"generate", "-i", in, NULL};
+	out = NULL;
+	char *err = NULL;
+	size_t ol, el;
+	FILE *o = open_memstream(&out, &ol), *e = open_memstream(&err, &el);
+	assert_int_equal(slo_cli_generate(3, argv2, o, e), 2);
+	fclose(o);
+	fclose(e);
+	assert_non_null(strstr(err, "must be an existing directory"));
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sloth_golden),
 		cmocka_unit_test(test_own_golden),
+		cmocka_unit_test(test_directory_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
