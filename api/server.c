@@ -147,14 +147,19 @@ static void count(api_req *r)
 {
 	api_server *s = r->srv;
 	size_t row = r->route ? r->route_index : api__n_routes;
+	int64_t us = mono_us() - r->t0_us;
 	atomic_fetch_add_explicit(&s->metrics.http[row * API_N_CODES + api__code_slot(r->status)], 1,
 				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->metrics.http_duration_us, (uint64_t)(mono_us() - r->t0_us),
-				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->metrics.http_duration_us, (uint64_t)us, memory_order_relaxed);
+	if (s->opt.logger.fn && s->opt.logger.min_level <= SLOD_LOG_DEBUG)
+		slod_log(&s->opt.logger, SLOD_LOG_DEBUG, "http", "%s %s -> %d (%zu bytes in, %zu out, %lld us)",
+			 r->method == API_GET ? "GET" : r->method == API_POST ? "POST" : r->method == API_HEAD ? "HEAD" : "other",
+			 r->path ? r->path : "?", r->status, r->body.len, r->out.len, (long long)us);
 }
 
 static enum MHD_Result queue_reply(struct MHD_Connection *c, api_req *r)
 {
+	count(r);
 	size_t len = r->out.len;
 	char *data = buf_steal(&r->out);
 	if (!data)
@@ -166,7 +171,6 @@ static enum MHD_Result queue_reply(struct MHD_Connection *c, api_req *r)
 	}
 	if (r->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
-	count(r);
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return rc;

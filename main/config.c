@@ -58,7 +58,7 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 		if (!*v || strlen(v) >= sizeof s->listen)
 			return fail(c, vn, "%s: invalid address \"%s\"", full, v);
 		if (!SKIP(MAIN_SET_LISTEN))
-			snprintf(s->listen, sizeof s->listen, "%s", v);
+			memcpy(s->listen, v, strlen(v) + 1);
 	} else if (strcmp(full, "web.max_body_bytes") == 0) {
 		size_t n;
 		if (main_parse_size(v, &n) != 0 || n == 0)
@@ -69,7 +69,7 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 		if (!*v || strlen(v) >= sizeof s->storage_path)
 			return fail(c, vn, "%s: invalid path \"%s\"", full, v);
 		if (!SKIP(MAIN_SET_STORAGE_PATH))
-			snprintf(s->storage_path, sizeof s->storage_path, "%s", v);
+			memcpy(s->storage_path, v, strlen(v) + 1);
 	} else if (strcmp(full, "storage.wal_fsync") == 0) {
 		tsdb_fsync_policy p;
 		if (main_parse_fsync(v, &p) != 0)
@@ -207,8 +207,10 @@ static int walk_alerting(cfg_ctx *c, yaml_node_t *map)
 			if (main_add_target(c->s, am, name, url) != 0)
 				return fail(c, e, "alerting.%s: invalid url \"%s\" (want http:// or https://)", k, url);
 			main_target *t = &c->s->targets[c->s->n_targets - 1];
+			if (secret && strlen(secret) >= sizeof t->hmac_secret)
+				return fail(c, e, "alerting.%s: hmac_secret longer than 255 bytes%s", k, "");
 			if (secret)
-				snprintf(t->hmac_secret, sizeof t->hmac_secret, "%s", secret);
+				memcpy(t->hmac_secret, secret, strlen(secret) + 1);
 			if (repeat && (parse_duration_ms(repeat, strlen(repeat), &t->repeat_interval_ms) != 0 ||
 				       t->repeat_interval_ms <= 0))
 				return fail(c, e, "alerting.%s: invalid repeat_interval \"%s\"", k, repeat);
