@@ -12,6 +12,7 @@
 #        with a note when its binary is missing)
 # When slod is measured, a second slod run with counters only (rwgen --only counters) gives the
 # bytes/sample of counter chunks (COUNTERS_RUN=0 skips it).
+# With VERIFY=1 (default), the samples each receiver stored are counted back after the measurements.
 # Environment: SERIES (100000), SAMPLES (120), CONNS (4), BATCH (2500), SETTLE (3 s), SEED (1),
 #              BUILD/RWGEN/SLOD/PROMETHEUS/VICTORIA (see lib.sh), OUT (bench/out/ingest.md).
 set -euo pipefail
@@ -23,6 +24,7 @@ CONNS=${CONNS:-4}
 BATCH=${BATCH:-2500}
 SETTLE=${SETTLE:-3}
 SEED=${SEED:-1}
+VERIFY=${VERIFY:-1}
 OUT=${OUT:-$BENCH_ROOT/bench/out/ingest.md}
 RECEIVERS=("$@")
 [ ${#RECEIVERS[@]} -gt 0 ] || RECEIVERS=(slod prometheus vm)
@@ -37,7 +39,7 @@ NOW_MS=$(date +%s%3N)
 START_MS=$(( NOW_MS - SAMPLES * STEP_MS - 60000 ))
 START_MS=$(( START_MS - START_MS % STEP_MS ))
 
-declare -A R_RATE R_CPU R_HWM R_RSS0 R_BPS R_ACK R_SENT R_FAIL R_WALL R_GENCPU R_P99 R_CPUM
+declare -A R_RATE R_CPU R_HWM R_RSS0 R_BPS R_ACK R_SENT R_FAIL R_WALL R_GENCPU R_P99 R_CPUM R_STORED
 ran=()
 
 # ingest_one RECEIVER KEY [rwgen args...]: one fresh receiver, one load, results under KEY.
@@ -74,6 +76,14 @@ ingest_one() {
     [ -n "$b" ] && R_BPS[$key]=$b
   fi
   bench_log "$key: ${R_ACK[$key]}/${R_SENT[$key]} acked, ${R_RATE[$key]} samples/s, CPU ${R_CPU[$key]} s, peak RSS $((R_HWM[$key] / 1024)) MiB"
+  R_STORED[$key]=-
+  if [ "$VERIFY" = 1 ] && [ $# -eq 0 ]; then
+    # after the measurements: count what the receiver really stored (VictoriaMetrics makes rows
+    # searchable about a second after it acknowledges them)
+    [ "$rx" = vm ] && sleep 2
+    R_STORED[$key]=$(bench_count_samples "$rx" "$BENCH_PORT" "$SERIES" $(( START_MS + (SAMPLES - 1) * STEP_MS + 1 )))
+    bench_log "$key: ${R_STORED[$key]} samples stored"
+  fi
   bench_stop TERM
   rm -rf "$BENCH_DIR"
   ran+=("$key")
@@ -102,10 +112,10 @@ kb_series() { bench_calc "$1 / $SERIES"; }
   echo "(one per series), $CONNS keep-alive connections, pre-encoded (snappy protobuf); settle ${SETTLE}s."
   echo "The generator runs on the same 2 cores as the receiver; CPU columns are the receiver's alone."
   echo
-  echo "| receiver | acked / sent | failed req | samples/s | receiver CPU-s per 1M samples | peak RSS MiB | RSS/series KB (peak) | marginal KB/series | chunk bytes/sample | p99 req ms | rwgen CPU-s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| receiver | acked / sent | stored | failed req | samples/s | receiver CPU-s per 1M samples | peak RSS MiB | RSS/series KB (peak) | marginal KB/series | chunk bytes/sample | p99 req ms | rwgen CPU-s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for rx in "${ran[@]}"; do
-    echo "| $rx | ${R_ACK[$rx]} / ${R_SENT[$rx]} | ${R_FAIL[$rx]} | $(bench_fmt "${R_RATE[$rx]}" 0) | $(bench_fmt "${R_CPUM[$rx]}" 2) | $(( R_HWM[$rx] / 1024 )) | $(bench_fmt "$(kb_series "${R_HWM[$rx]}")" 2) | $(bench_fmt "$(kb_series "$(( R_HWM[$rx] - R_RSS0[$rx] ))")" 2) | $(bench_fmt "${R_BPS[$rx]}" 2) | $(bench_fmt "${R_P99[$rx]}" 1) | $(bench_fmt "${R_GENCPU[$rx]}" 2) |"
+    echo "| $rx | ${R_ACK[$rx]} / ${R_SENT[$rx]} | ${R_STORED[$rx]} | ${R_FAIL[$rx]} | $(bench_fmt "${R_RATE[$rx]}" 0) | $(bench_fmt "${R_CPUM[$rx]}" 2) | $(( R_HWM[$rx] / 1024 )) | $(bench_fmt "$(kb_series "${R_HWM[$rx]}")" 2) | $(bench_fmt "$(kb_series "$(( R_HWM[$rx] - R_RSS0[$rx] ))")" 2) | $(bench_fmt "${R_BPS[$rx]}" 2) | $(bench_fmt "${R_P99[$rx]}" 1) | $(bench_fmt "${R_GENCPU[$rx]}" 2) |"
   done
   echo
   echo "RSS/series = VmHWM / series; marginal = (VmHWM - RSS when idle before the load) / series."
