@@ -74,6 +74,8 @@ ingest_ctx *ingest_ctx_new(tsdb *db, const ingest_limits *lim, const slod_clock 
 		ingest_limits_default(&cx->lim);
 	if (cx->lim.max_labels_per_series == 0)
 		cx->lim.max_labels_per_series = 1;
+	if (cx->lim.max_labels_per_series > INGEST_MAX_LABELS_CAP)
+		cx->lim.max_labels_per_series = INGEST_MAX_LABELS_CAP;
 	if (clock && clock->now_ms) {
 		cx->clock = *clock;
 		cx->has_clock = true;

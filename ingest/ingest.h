@@ -83,12 +83,14 @@
 #include "util/buf.h"
 #include "util/clock.h"
 
+#define INGEST_MAX_LABELS_CAP 65536
+
 typedef struct ingest_limits {
 	size_t max_body_bytes;         /* compressed request body; default 16 MiB */
 	size_t max_decompressed_bytes; /* snappy-declared length; default 32 MiB */
 	size_t max_decode_bytes;       /* arena for the parsed text format; default 256 MiB */
 	size_t max_series;             /* series per request (text: sample lines); default 1,000,000 */
-	size_t max_labels_per_series;  /* default 128 */
+	size_t max_labels_per_series;  /* default 128; clamped to 1..INGEST_MAX_LABELS_CAP */
 	size_t max_label_name_len;     /* bytes; default 1024 */
 	size_t max_label_value_len;    /* bytes; default 16384 */
 	int64_t max_future_ms;         /* reject samples newer than now + this; default 10 min; <= 0 off */
