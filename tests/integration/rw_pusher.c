@@ -2,9 +2,9 @@
  * rw_pusher.c — remote-write batches into slod for the kill -9 durability test, recording exactly
  * which batches were acknowledged.
  *
- * usage: rw_pusher PORT ACK_FILE BATCHES SERIES SAMPLES_PER_SERIES BASE_TS_MS
+ * usage: rw_pusher PORT ACK_FILE BATCHES SERIES SAMPLES_PER_SERIES BASE_TS_MS [METRIC]
  * Batch i holds, for each series k in [0, SERIES), SAMPLES_PER_SERIES samples of
- *   kill9_metric{series="k"} at t = BASE + (i * SAMPLES_PER_SERIES + j) * 10 ms
+ *   METRIC{series="k"} (default kill9_metric) at t = BASE + (i * SAMPLES_PER_SERIES + j) * 10 ms
  *   with value i * 1e6 + k * 1e3 + j + 0.25.
  * After each 2xx answer the batch number is appended to ACK_FILE and flushed (fflush + fsync)
  * BEFORE the next batch is sent, so the file lists exactly the acknowledged batches. Stops at the
@@ -22,8 +22,8 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: rw_pusher PORT ACK_FILE BATCHES SERIES SAMPLES_PER_SERIES BASE_TS_MS\n");
+	if (argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: rw_pusher PORT ACK_FILE BATCHES SERIES SAMPLES_PER_SERIES BASE_TS_MS [METRIC]\n");
 		return 1;
 	}
 	uint16_t port = (uint16_t)atoi(argv[1]);
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 		prometheus__label__init(&labels[2 * k]);
 		prometheus__label__init(&labels[2 * k + 1]);
 		labels[2 * k].name = "__name__";
-		labels[2 * k].value = "kill9_metric";
+		labels[2 * k].value = argc == 8 ? argv[7] : "kill9_metric";
 		labels[2 * k + 1].name = "series";
 		labels[2 * k + 1].value = names[k];
 		lp[2 * k] = &labels[2 * k];
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		fsync(fileno(ack));
 		acked++;
 	}
-	fprintf(stderr, "rw_pusher: %ld batches acknowledged\n", acked);
+	fprintf(stderr, "rw_pusher: %ld batches acknowledged (%ld samples)\n", acked, acked * nseries * nsamples);
 	fclose(ack);
 	buf_deinit(&body);
 	free(ts);
