@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "slo/eval_fast.h"
 #include "slo/rulefile.h"
 #include "slo/slo_int.h"
 #include "util/arena.h"
@@ -87,6 +88,7 @@ typedef struct e__slo {
 	char *q_ratio_short_rec;  /* max(slo:sli_error:ratio_rate<shortest>{sloth_id="..."}) */
 	char *q_period_rec;       /* max(slo:sli_error:ratio_rate<period>{sloth_id="..."}) */
 	e__ring ring;
+	slo__fast *fast;          /* incremental long windows (NULL: all rules with the manager) */
 } e__slo;
 
 struct slo_engine {
@@ -96,7 +98,9 @@ struct slo_engine {
 	size_t n_slos;
 	slo_rulefile **rf;        /* one per slo_group */
 	size_t n_rf;
-	size_t n_slo_groups;
+	rules_group_def *groups;  /* every SLO rule group handed to the manager (fast rules removed) */
+	size_t n_slo_groups, cap_groups;
+	size_t n_fast_rules;
 	size_t *by_group;         /* slo indexes sorted by alert_group (for the rules snapshot) */
 	pthread_mutex_t mu;       /* guards cur and refcounts */
 	pthread_mutex_t eval_mu;  /* serialises evaluations (rings) and rule hand-overs */
@@ -359,28 +363,63 @@ static int cmp_group_idx(const void *a, const void *b, void *ud)
 	return c ? c : strcmp(e->slos[x].file, e->slos[y].file);
 }
 
+/* Appends the rule groups of one generated rule file to e->groups; for the SLOs [s0, s1) whose
+ * SLI fits the fast path, their sli-recordings group loses the rules the engine computes itself.
+ * Returns 0 or -1 (OOM). */
+static int collect_groups(slo_engine *e, const slo_rulefile *rf, size_t s0, size_t s1)
+{
+	size_t n;
+	const rules_group_def *gs = slo_rulefile_groups(rf, &n);
+	if (e->n_slo_groups + n > e->cap_groups) {
+		size_t cap = (e->n_slo_groups + n) * 2;
+		rules_group_def *ng = realloc(e->groups, cap * sizeof(*ng));
+		if (!ng)
+			return -1;
+		e->groups = ng;
+		e->cap_groups = cap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rules_group_def *out = &e->groups[e->n_slo_groups++];
+		*out = gs[i];
+		if (e->o.fast_min_window_ms < 0 || strncmp(gs[i].name, "sloth-slo-sli-recordings-", 25) != 0)
+			continue;
+		const char *id = gs[i].name + 25;
+		for (size_t k = s0; k < s1; k++) {
+			e__slo *s = &e->slos[k];
+			if (strcmp(s->spec->id, id) != 0 || s->fast)
+				continue;
+			char src[24];
+			slo__dur(src, sizeof src, slo_set_windows(e->o.set, s->period_ms)->page_quick.short_ms);
+			char rec[64];
+			snprintf(rec, sizeof rec, "slo:sli_error:ratio_rate%s", src);
+			s->fast = slo__fast_new(s->spec, e->o.bucket_ms, e->o.fast_min_window_ms, s->period_ms, rec);
+			if (!s->fast)
+				break;
+			int taken = slo__fast_take_rules(s->fast, &gs[i], &e->a, out);
+			if (taken < 0)
+				return -1;
+			if (taken == 0) {
+				slo__fast_free(s->fast);
+				s->fast = NULL;
+			}
+			e->n_fast_rules += (size_t)taken;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Hands SLO groups + user groups to the rules manager. Caller holds eval_mu (or is creating). */
 static int hand_over(slo_engine *e, const rules_group_def *user, size_t n_user, char *err, size_t errlen)
 {
-	size_t total = n_user;
-	for (size_t i = 0; i < e->n_rf; i++) {
-		size_t n;
-		slo_rulefile_groups(e->rf[i], &n);
-		total += n;
-	}
+	size_t total = n_user + e->n_slo_groups, k = e->n_slo_groups;
 	rules_group_def *all = calloc(total ? total : 1, sizeof(*all));
 	if (!all) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	size_t k = 0;
-	for (size_t i = 0; i < e->n_rf; i++) {
-		size_t n;
-		const rules_group_def *g = slo_rulefile_groups(e->rf[i], &n);
-		memcpy(all + k, g, n * sizeof(*g));
-		k += n;
-	}
-	e->n_slo_groups = k;
+	if (k)
+		memcpy(all, e->groups, k * sizeof(*all));
 	if (n_user)
 		memcpy(all + k, user, n_user * sizeof(*user));
 	int rc = rules_manager_update(e->o.rules, all, total, err, errlen);
@@ -417,6 +456,8 @@ int slo_engine_new(const slo_engine_options *o, slo_engine **out, char *err, siz
 		e->o.lookback_ms = 5 * 60 * 1000;
 	if (e->o.bucket_delay_ms < 0)
 		e->o.bucket_delay_ms = 0;
+	if (e->o.fast_min_window_ms == 0)
+		e->o.fast_min_window_ms = 3600 * 1000;
 	arena_init(&e->a, 0);
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->eval_mu, NULL);
@@ -456,6 +497,11 @@ int slo_engine_new(const slo_engine_options *o, slo_engine **out, char *err, siz
 		const char *name = g->pos.file ? g->pos.file : "slo";
 		if (slo_rulefile_parse(name, text.data ? text.data : "", text.len, &e->rf[e->n_rf], err, errlen) != 0)
 			goto fail;
+		if (collect_groups(e, e->rf[e->n_rf], e->n_slos - g->n_slos, e->n_slos) != 0) {
+			e->n_rf++;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 		e->n_rf++;
 	}
 	for (size_t i = 0; i < e->n_slos; i++)
@@ -495,7 +541,9 @@ void slo_engine_free(slo_engine *e)
 	for (size_t i = 0; i < e->n_slos; i++) {
 		free(e->slos[i].ring.err);
 		free(e->slos[i].ring.tot);
+		slo__fast_free(e->slos[i].fast);
 	}
+	free(e->groups);
 	for (size_t i = 0; i < e->n_rf; i++)
 		slo_rulefile_free(e->rf[i]);
 	free(e->rf);
@@ -525,6 +573,11 @@ size_t slo_engine_n_slos(const slo_engine *e)
 size_t slo_engine_n_groups(const slo_engine *e)
 {
 	return e->n_slo_groups;
+}
+
+size_t slo_engine_n_fast_rules(const slo_engine *e)
+{
+	return e->n_fast_rules;
 }
 
 /* ---- bucket rings --------------------------------------------------------------------------- */
@@ -854,10 +907,43 @@ fail:
 	return NULL;
 }
 
+/* Records every fast-path rule at now (one querier, one appender, one commit). */
+static void fast_pass(slo_engine *e, int64_t now)
+{
+	if (!e->n_fast_rules)
+		return;
+	int64_t horizon = now;
+	for (size_t i = 0; i < e->n_slos; i++)
+		if (e->slos[i].fast) {
+			int64_t h = slo__fast_horizon(e->slos[i].fast, now);
+			if (h < horizon)
+				horizon = h;
+		}
+	tsdb_querier *q = tsdb_querier_open(e->o.db, horizon, now);
+	tsdb_appender *app = tsdb_appender_new(e->o.db);
+	if (!q || !app) {
+		slod_log(&e->o.logger, SLOD_LOG_ERROR, "slo", "fast path: cannot open a querier or appender");
+		goto out;
+	}
+	for (size_t i = 0; i < e->n_slos; i++)
+		if (e->slos[i].fast && slo__fast_eval(e->slos[i].fast, q, app, now) < 0)
+			slod_log(&e->o.logger, SLOD_LOG_WARN, "slo", "SLO %s: fast path evaluation failed",
+				 e->slos[i].spec->id);
+	if (tsdb_appender_commit(app) != 0)
+		slod_log(&e->o.logger, SLOD_LOG_ERROR, "slo", "fast path: cannot commit recorded samples");
+out:
+	if (app)
+		tsdb_appender_free(app);
+	if (q)
+		tsdb_querier_close(q);
+}
+
 int slo_engine_evaluate(slo_engine *e)
 {
 	pthread_mutex_lock(&e->eval_mu);
-	slo_snapshot *s = build_snapshot(e, e_now(e), true);
+	int64_t now = e_now(e);
+	fast_pass(e, now);
+	slo_snapshot *s = build_snapshot(e, now, true);
 	pthread_mutex_unlock(&e->eval_mu);
 	if (!s)
 		return -1;

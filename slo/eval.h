@@ -51,6 +51,9 @@ typedef struct slo_engine_options {
 	int64_t bucket_delay_ms;         /* a bucket ending at T is evaluated at T + delay (late samples);
 					    0: none */
 	int64_t lookback_ms;             /* recorded series older than this are "no data"; 0: 5m */
+	int64_t fast_min_window_ms;      /* windows >= this (and the period rule) of sum(rate()) SLIs are
+					    recorded by the engine incrementally, not by the rules
+					    manager (same values, see eval_fast.c); 0: 1h; < 0: never */
 	const rules_group_def *user_groups; /* borrowed for slo_engine_new only */
 	size_t n_user_groups;
 	rules_manager *rules;            /* borrowed */
@@ -136,8 +139,9 @@ int slo_engine_set_user_groups(slo_engine *e, const rules_group_def *groups, siz
  * Does not tick the rules manager. Returns 0 or -1 (out of memory; the old snapshot stays). */
 int slo_engine_evaluate(slo_engine *e);
 
-/* Starts a thread calling slo_engine_evaluate() every interval_ms (aligned to the interval, a
- * little after the rules manager's evaluations). Returns 0 or -1. */
+/* Starts a thread calling slo_engine_evaluate() every interval_ms (aligned to the interval).
+ * Needed in production: with the fast path on, the engine records the long-window series the
+ * alert rules read. Returns 0 or -1. */
 int slo_engine_start(slo_engine *e, int64_t interval_ms);
 
 /* The newest snapshot (never NULL unless out of memory; before the first evaluation the SLOs are
@@ -171,8 +175,10 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		       slo_history *out, char *err, size_t errlen);
 void slo_history_free(slo_history *h);
 
-/* Number of SLOs and of rule groups the engine compiled (for logs and tests). */
+/* Number of SLOs and of rule groups the engine compiled, and of recording rules it evaluates
+ * itself (the fast path) instead of the rules manager (for logs, tests and the bench). */
 size_t slo_engine_n_slos(const slo_engine *e);
 size_t slo_engine_n_groups(const slo_engine *e);
+size_t slo_engine_n_fast_rules(const slo_engine *e);
 
 #endif

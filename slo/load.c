@@ -115,7 +115,18 @@ int slo__diag(slo_set *s, slo_diag_severity sev, slo_pos pos, const char *fmt, .
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	char *m = arena_strdup(&s->a, b.data ? b.data : "");
+	const char *text = b.data ? b.data : "";
+	/* The same problem at the same place is reported once (e.g. a group label shared by SLOs). */
+	for (size_t i = s->n_diags > 256 ? s->n_diags - 256 : 0; i < s->n_diags; i++) {
+		const slo_diag *d = &s->diags[i];
+		if (d->severity == sev && d->pos.line == pos.line && d->pos.col == pos.col &&
+		    ((d->pos.file && pos.file && strcmp(d->pos.file, pos.file) == 0) || d->pos.file == pos.file) &&
+		    strcmp(d->msg, text) == 0) {
+			buf_deinit(&b);
+			return 0;
+		}
+	}
+	char *m = arena_strdup(&s->a, text);
 	buf_deinit(&b);
 	if (!m)
 		return SLO_ERR_NOMEM;

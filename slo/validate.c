@@ -317,26 +317,20 @@ static void check_fire(vctx *v, const slo_spec *slo, const slo_alert_tier *t, co
 
 static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const slo_gen_options *opt)
 {
-	bool names_ok = true;
 	if (slo != &g->slos[0]) {
 		/* The service belongs to the group: reported once, with its first SLO. */
 	} else if (!slo->service || !*slo->service) {
 		VE(v, slo->service_pos, "invalid SLO service: service is required");
-		names_ok = false;
 	} else if (!valid_name(slo->service)) {
 		VE(v, slo->service_pos, "invalid SLO service \"%s\": must start and end with an alphanumeric and "
 		   "contain only alphanumerics, '.', '_' and '-'", slo->service);
-		names_ok = false;
 	}
 	if (!slo->name || !*slo->name) {
 		VE(v, slo->name_pos, "invalid SLO name: name is required");
-		names_ok = false;
 	} else if (!valid_name(slo->name)) {
 		VE(v, slo->name_pos, "invalid SLO name \"%s\": must start and end with an alphanumeric and "
 		   "contain only alphanumerics, '.', '_' and '-'", slo->name);
-		names_ok = false;
 	}
-	(void)names_ok;
 	if (!slo->has_objective && isnan(slo->objective))
 		; /* present but not a number: reported while loading */
 	else if (!slo->has_objective)

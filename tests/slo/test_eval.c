@@ -79,6 +79,7 @@ typedef struct fx {
 } fx;
 
 static fx *F;
+static int64_t fast_min; /* slo_engine_options.fast_min_window_ms of the next setup */
 
 /* ---- reference: Prometheus's extrapolated increase over (lo, hi] of samples ---------------- */
 
@@ -169,6 +170,9 @@ static void sim(int64_t until)
 		record(&F->err, t, F->err_v);
 		F->now = t;
 		rules_manager_tick(F->rm);
+		/* as the engine's thread does: every 30 s (it records the long windows) */
+		if (s % 30 == 0)
+			assert_int_equal(slo_engine_evaluate(F->e), 0);
 		F->sim_s = s;
 	}
 }
@@ -259,13 +263,30 @@ static int setup(void **state)
 	slo_gen_options go = {0};
 	assert_int_equal(slo_validate(F->set, &go), 0);
 
-	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock};
+	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock,
+				 .fast_min_window_ms = fast_min};
 	if (slo_engine_new(&eo, &F->e, err, sizeof err) != 0) {
 		print_error("slo_engine_new: %s\n", err);
 		fail();
 	}
+	/* 3 groups per SLO; the fast path takes 1h, 2h, 6h, 1d, 3d and 30d of the events SLO only */
+	assert_int_equal(slo_engine_n_slos(F->e), 2);
+	assert_int_equal(slo_engine_n_groups(F->e), 6);
+	assert_int_equal(slo_engine_n_fast_rules(F->e), fast_min < 0 ? 0 : 6);
 	*state = F;
 	return 0;
+}
+
+static int setup_fast(void **state)
+{
+	fast_min = 0;
+	return setup(state);
+}
+
+static int setup_slow(void **state)
+{
+	fast_min = -1;
+	return setup(state);
 }
 
 static int teardown(void **state)
@@ -304,7 +325,38 @@ static void check_windows(const slo_status *st, double tol)
 			print_error("window %s at t0%+lld s\n", w->window, (long long)(t - T0_MS) / 1000);
 		assert_close(w->error_ratio, ref_ratio(t - w->ms, t), tol);
 		assert_close(w->burn_rate, w->error_ratio / 0.01, 1e-12);
+		/* the value equals what the PromQL engine computes for the Sloth rule at t */
+		if (strcmp(st->id, "svc-avail") == 0) {
+			char q[256];
+			snprintf(q, sizeof q, "(sum(rate(req_errors_total[%s])))\n/\n(sum(rate(req_total[%s])))\n",
+				 w->window, w->window);
+			promql_result *r = promql_query_instant(F->pe, F->db, q, t, NULL);
+			assert_non_null(r);
+			assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+			assert_int_equal(r->n_series, 1);
+			assert_close(w->error_ratio, r->series[0].points[0].v, 1e-12);
+			promql_result_free(r);
+		}
 	}
+}
+
+/* The period rule's value equals the engine's answer for Sloth's expression at its timestamp. */
+static void check_period_rule(const char *id)
+{
+	int64_t t;
+	double v;
+	assert_true(latest("slo:sli_error:ratio_rate30d", id, &t, &v));
+	char q[512];
+	snprintf(q, sizeof q,
+		 "sum_over_time(slo:sli_error:ratio_rate5m{sloth_id=\"%s\"}[30d])\n/ ignoring (sloth_window)\n"
+		 "count_over_time(slo:sli_error:ratio_rate5m{sloth_id=\"%s\"}[30d])",
+		 id, id);
+	promql_result *r = promql_query_instant(F->pe, F->db, q, t, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	assert_int_equal(r->n_series, 1);
+	assert_close(v, r->series[0].points[0].v, 1e-12);
+	promql_result_free(r);
 }
 
 /* Exact period numbers from 5-minute buckets (k·300 s, reference extrapolated increases). */
@@ -375,6 +427,7 @@ static void test_steady_and_burst(void **state)
 	assert_true(latest("slo:sli_error:ratio_rate30d", "svc-avail", &tp, &vp));
 	assert_close(st->sloth_error_ratio, recorded_avg("svc-avail", tp, 30LL * 86400000), 1e-12);
 	assert_close(st->sloth_error_ratio, 0.005, 1e-9);
+	check_period_rule("svc-avail");
 	/* tiers: page (1h/5m ×14.4, 6h/30m ×6), ticket (1d/2h ×3, 3d/6h ×1) */
 	assert_int_equal(st->n_alerts, 4);
 	static const char *const sev[] = {"page", "page", "ticket", "ticket"};
@@ -419,6 +472,7 @@ static void test_steady_and_burst(void **state)
 	assert_true(latest("slo:sli_error:ratio_rate30d", "svc-avail", &tp, &vp));
 	assert_close(st->sloth_error_ratio, recorded_avg("svc-avail", tp, 30LL * 86400000), 1e-12);
 	assert_true(fabs(st->sloth_error_ratio - st->exact_error_ratio) > 1e-4);
+	check_period_rule("svc-avail");
 	/* budget: the burst burnt more than the whole budget */
 	assert_true(st->remaining < 0);
 	assert_true(isnan(st->exhaustion_current_s));
@@ -514,8 +568,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_method_parse),
-		cmocka_unit_test_setup_teardown(test_steady_and_burst, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steady_and_burst, setup_fast, teardown),
+		cmocka_unit_test_setup_teardown(test_steady_and_burst, setup_slow, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup_fast, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

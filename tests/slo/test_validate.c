@@ -299,8 +299,13 @@ static void test_names_labels_alerts(void **state)
 				    "  - name: \"bad name\"\n"
 				    "    objective: 99\n"
 				    "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
-				    "    alerting: {ticket_alert: {disable: true}}\n");
-	assert_true(slo_validate(s, NULL) >= 4);
+				    "    alerting: {ticket_alert: {disable: true}}\n"
+				    "  - name: \"second\"\n"
+				    "    objective: 99\n"
+				    "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+				    "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n");
+	/* The group labels' problems are reported once although both SLOs inherit them. */
+	assert_int_equal(slo_validate(s, NULL), 4);
 	assert_true(has_diag(s, "n.yaml:3:10: the SLO label key \"__name__\" is not allowed"));
 	assert_true(has_diag(s, "n.yaml:3:23: the SLO label \"team\" needs a non-empty value"));
 	assert_true(has_diag(s, "n.yaml:5:11: invalid SLO name \"bad name\""));
