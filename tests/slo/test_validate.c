@@ -50,6 +50,20 @@ static void test_sloth_good_dir(void **state)
 	free(err);
 }
 
+/* The shipped examples must stay valid and warning-free. */
+static void test_examples_valid(void **state)
+{
+	(void)state;
+	char path[1024], *err = NULL;
+	snprintf(path, sizeof path, "%s/examples/slos", SLOD_SOURCE_DIR);
+	int rc = run_validate(path, NULL, &err);
+	if (rc != 0 || strstr(err, "warning"))
+		printf("%s", err);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(err, "warning"));
+	free(err);
+}
+
 static void test_sloth_bad_files(void **state)
 {
 	(void)state;
@@ -413,6 +427,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sloth_good_dir),
 		cmocka_unit_test(test_sloth_bad_files),
+		cmocka_unit_test(test_examples_valid),
 		cmocka_unit_test(test_objective_and_window),
 		cmocka_unit_test(test_promql_error_located_in_plain_query),
 		cmocka_unit_test(test_promql_error_located_in_block_query),
