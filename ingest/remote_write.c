@@ -46,6 +46,7 @@
 #include <xxhash.h>
 
 #define DBUF_KEEP (4u << 20)
+#define STRBUF_KEEP (1u << 20)
 
 /* ---- header checks ---- */
 
@@ -310,6 +311,12 @@ static inline int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
 	return c ? c : (na > nb) - (na < nb);
 }
 
+static int raw_label_cmp(const void *a, const void *b)
+{
+	const rw_label *x = a, *y = b;
+	return bytes_cmp(x->name, x->nlen, y->name, y->nlen);
+}
+
 /* Character classes for names: 1 = [a-zA-Z_], 2 = [0-9], 4 = ':'. */
 static const unsigned char name_class[256] = {
 	['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
@@ -410,7 +417,11 @@ static void reject_raw(ingest_ctx *cx, ingest_result *res, const rw_label *raw, 
 		       const char *reason, const char *arg)
 {
 	slod_labels ls;
-	bool ok = raw_to_labels(cx, raw, n, &ls, false, NULL) == 0;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += raw[i].nlen + raw[i].vlen;
+	/* only the first rejection is shown, and never worth copying a huge label set for */
+	bool ok = !cx->reject_detail[0] && total <= 4096 && raw_to_labels(cx, raw, n, &ls, false, NULL) == 0;
 	ingest__reject_series(cx, res, ok ? &ls : NULL, nsamples, reason, arg);
 }
 
@@ -455,7 +466,9 @@ static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t ns
 		if (i && sorted && bytes_cmp(raw[i - 1].name, raw[i - 1].nlen, l->name, l->nlen) > 0)
 			sorted = false;
 	}
-	if (!sorted) { /* insertion sort: label sets are small and usually sorted already */
+	if (!sorted && n > 32) {
+		qsort(raw, n, sizeof(*raw), raw_label_cmp);
+	} else if (!sorted) { /* insertion sort: label sets are small and usually sorted already */
 		for (size_t i = 1; i < n; i++) {
 			rw_label x = raw[i];
 			size_t j = i;
@@ -632,13 +645,31 @@ static ingest_outcome decode_and_store(ingest_ctx *cx, const uint8_t *pb, size_t
 	return ingest__finish(cx, res);
 }
 
+/* Frees the decompression and label buffers if a big request grew them past what is worth
+ * keeping warm. */
+static void release_big_buffers(ingest_ctx *cx)
+{
+	if (cx->dcap > DBUF_KEEP) {
+		free(cx->dbuf);
+		cx->dbuf = NULL;
+		cx->dcap = 0;
+	}
+	if (cx->strcap > STRBUF_KEEP) {
+		free(cx->strbuf);
+		cx->strbuf = NULL;
+		cx->strcap = 0;
+	}
+}
+
 ingest_outcome ingest_ctx_write_request_pb(ingest_ctx *cx, const void *pb, size_t len, ingest_result *res)
 {
 	ingest__begin(cx, res);
 	if (len > cx->lim.max_decompressed_bytes)
 		return ingest__fail(cx, res, INGEST_TOO_LARGE, "request of %zu bytes exceeds the limit of %zu", len,
 				    cx->lim.max_decompressed_bytes);
-	return decode_and_store(cx, pb, len, res);
+	ingest_outcome o = decode_and_store(cx, pb, len, res);
+	release_big_buffers(cx);
+	return o;
 }
 
 ingest_outcome ingest_ctx_remote_write(ingest_ctx *cx, const char *content_type, const char *content_encoding,
@@ -675,10 +706,6 @@ ingest_outcome ingest_ctx_remote_write(ingest_ctx *cx, const char *content_type,
 		o = ingest__fail(cx, res, INGEST_BAD_REQUEST, "snappy: corrupt compressed data");
 	else
 		o = decode_and_store(cx, (const uint8_t *)cx->dbuf, got, res);
-	if (cx->dcap > DBUF_KEEP) {
-		free(cx->dbuf);
-		cx->dbuf = NULL;
-		cx->dcap = 0;
-	}
+	release_big_buffers(cx);
 	return o;
 }

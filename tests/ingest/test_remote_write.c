@@ -145,6 +145,45 @@ static void test_unsorted_labels_canonicalised(void **state)
 	assert_string_equal(ss[0].labels->v[1].name, "instance");
 	assert_string_equal(ss[0].labels->v[2].name, "job");
 	tsdb_querier_close(q);
+
+	/* a big label set in reverse order (the qsort path), sent twice in different orders */
+	for (int round = 0; round < 2; round++) {
+		reset_req(f);
+		itest_series(&f->r, NULL);
+		char names[40][8];
+		for (int i = 0; i < 40; i++) {
+			int k = round ? i : 39 - i;
+			snprintf(names[k], sizeof names[k], "l%02d", k);
+			Prometheus__Label *l = arena_calloc(&f->r.ar, 1, sizeof(*l));
+			prometheus__label__init(l);
+			l->name = names[k];
+			l->value = "v";
+			Prometheus__Label **nv = arena_alloc(&f->r.ar, (f->r.cur->n_labels + 1) * sizeof(*nv));
+			if (f->r.cur->n_labels)
+				memcpy(nv, f->r.cur->labels, f->r.cur->n_labels * sizeof(*nv));
+			nv[f->r.cur->n_labels++] = l;
+			f->r.cur->labels = nv;
+		}
+		Prometheus__Label *mn = arena_calloc(&f->r.ar, 1, sizeof(*mn));
+		prometheus__label__init(mn);
+		mn->name = "__name__";
+		mn->value = "wide";
+		Prometheus__Label **nv = arena_alloc(&f->r.ar, (f->r.cur->n_labels + 1) * sizeof(*nv));
+		memcpy(nv, f->r.cur->labels, f->r.cur->n_labels * sizeof(*nv));
+		nv[f->r.cur->n_labels++] = mn;
+		f->r.cur->labels = nv;
+		itest_sample(&f->r, NOW - 1000 + round, round);
+		assert_int_equal(send(f), INGEST_OK);
+	}
+	m.value = "wide";
+	q = tsdb_querier_open(f->db, INT64_MIN, INT64_MAX);
+	assert_int_equal(tsdb_querier_select(q, &m, 1, &ss, &ns), 0);
+	assert_int_equal(ns, 1);
+	assert_int_equal(ss[0].labels->n, 41);
+	assert_string_equal(ss[0].labels->v[0].name, "__name__");
+	for (size_t i = 2; i < 41; i++)
+		assert_true(strcmp(ss[0].labels->v[i - 1].name, ss[0].labels->v[i].name) < 0);
+	tsdb_querier_close(q);
 }
 
 static void test_duplicate_label_rejected_rest_stored(void **state)
