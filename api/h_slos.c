@@ -4,7 +4,7 @@
  *   GET /api/v1/slos                     {"evaluatedAt":t,"slos":[<slo>...]}
  *   GET /api/v1/slos/<id>                <slo> plus "spec" (YAML text) and "source" ("file:line")
  *   GET /api/v1/slos/<id>/history?start=&end=&step=   {"id","step","points":[...]}
- *   GET /api/v1/notifications            queued notifications of the alerting module
+ *   GET /api/v1/notifications[?slo=id]   recent notifications and their delivery (alerting_recent)
  * Ratios are fractions; NaN (no data) is written as null; times are Unix seconds.
  */
 #include "api/internal.h"
@@ -273,45 +273,57 @@ void api__h_slo_history(api_req *r)
 	api__reply_json_end(r, &j, NULL, 0);
 }
 
-typedef struct visit_ctx {
-	api_json *j;
-	size_t n;
-} visit_ctx;
-
-static void visit(void *ud, const char *target, uint64_t id, int64_t created_ms, unsigned attempts,
-		  int64_t next_attempt_ms, const char *last_error)
+static const char *delivery_name(alerting_delivery d)
 {
-	visit_ctx *v = ud;
-	if (v->n >= 100)
-		return;
-	v->n++;
-	api_json *j = v->j;
-	api_json_obj_begin(j);
-	api_json_key(j, "target");
-	api_json_str(j, target);
-	api_json_key(j, "id");
-	api_json_uint(j, id);
-	api_json_key(j, "createdAt");
-	seconds(j, created_ms);
-	api_json_key(j, "delivery");
-	api_json_str(j, attempts ? "retrying" : "queued");
-	api_json_key(j, "attempts");
-	api_json_uint(j, attempts);
-	api_json_key(j, "nextAttemptAt");
-	seconds(j, next_attempt_ms);
-	api_json_key(j, "lastError");
-	api_json_str(j, last_error ? last_error : "");
-	api_json_obj_end(j);
+	switch (d) {
+	case ALERTING_QUEUED: return "queued";
+	case ALERTING_RETRYING: return "retrying";
+	case ALERTING_DELIVERED: return "delivered";
+	case ALERTING_DROPPED: return "dropped";
+	case ALERTING_REJECTED: return "rejected";
+	}
+	return "queued";
 }
 
 void api__h_notifications(api_req *r)
 {
+	const char *slo = api__param(r, "slo");
+	alerting_notification *v = NULL;
+	size_t n = 0;
+	if (r->be->alerting) {
+		v = arena_alloc(&r->arena, ALERTING_RECENT_MAX * sizeof *v);
+		if (!v) {
+			api__reply_error(r, API_ERR_INTERNAL, "out of memory");
+			return;
+		}
+		n = alerting_recent(r->be->alerting, slo && *slo ? slo : NULL, v, ALERTING_RECENT_MAX);
+	}
 	api_json j;
 	api__reply_json_begin(r, &j);
 	api_json_arr_begin(&j);
-	if (r->be->alerting) {
-		visit_ctx v = {&j, 0};
-		alerting_visit_queue(r->be->alerting, visit, &v);
+	for (size_t i = 0; i < n; i++) {
+		api_json_obj_begin(&j);
+		api_json_key(&j, "target");
+		api_json_str(&j, v[i].target);
+		api_json_key(&j, "id");
+		api_json_uint(&j, v[i].id);
+		api_json_key(&j, "createdAt");
+		seconds(&j, v[i].created_ms);
+		api_json_key(&j, "status");
+		api_json_str(&j, v[i].firing ? "firing" : "resolved");
+		api_json_key(&j, "alertname");
+		api_json_str(&j, v[i].alertname);
+		api_json_key(&j, "severity");
+		api_json_str(&j, v[i].severity);
+		api_json_key(&j, "sloId");
+		api_json_str(&j, v[i].slo_id);
+		api_json_key(&j, "delivery");
+		api_json_str(&j, delivery_name(v[i].delivery));
+		api_json_key(&j, "attempts");
+		api_json_uint(&j, v[i].attempts);
+		api_json_key(&j, "lastError");
+		api_json_str(&j, v[i].last_error);
+		api_json_obj_end(&j);
 	}
 	api_json_arr_end(&j);
 	api__reply_json_end(r, &j, NULL, 0);

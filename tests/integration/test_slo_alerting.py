@@ -133,6 +133,13 @@ def main():
             return None
         body = st.wait_for(notified, 30, "the webhook to receive the firing alert")
         assert body.get("version") == "4", body
+
+        def delivered():
+            n = st.get_json(S + "/api/v1/notifications", {"slo": sid})["data"]
+            return [x for x in n if x["delivery"] == "delivered" and x["alertname"] == "DemoAvailability"]
+        n = st.wait_for(delivered, 20, "/api/v1/notifications to show the delivery")
+        assert n[0]["status"] == "firing" and n[0]["sloId"] == sid and n[0]["target"] == "webhook-0", n
+        assert st.get_json(S + "/api/v1/notifications", {"slo": "no-such-slo"})["data"] == []
         print("webhook received %d notification(s)" % len(Hook.received))
         hook.shutdown()
     print("OK")
