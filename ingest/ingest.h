@@ -66,9 +66,11 @@
  * ingest itself. Reuse an ingest_ctx across requests on one thread to keep the decompression
  * buffer, the label buffers and the appender warm.
  *
- * Sample accounting: samples_stored counts samples staged and committed. tsdb drops a staged
- * sample at commit when an earlier sample of the same request made it out of order (t decreasing
- * within one series of one request); ingest itself catches repeats of the timestamp just staged.
+ * Sample accounting: samples_stored counts samples staged and committed. tsdb checks a sample
+ * against committed data when it is staged and drops it silently at commit if an earlier sample of
+ * the same request makes it out of order or a duplicate (t decreasing within one series, or the
+ * same series sent twice in one request); such samples are counted as stored. ingest itself
+ * catches a repeat of the timestamp just staged for a series (duplicate / duplicate_timestamp).
  *
  * Thread safety: an ingest_ctx is used by one thread at a time; any number of contexts may write to
  * one tsdb concurrently. No global state.

@@ -286,6 +286,22 @@ static void test_nul_in_value_rejected(void **state)
 	buf_deinit(&pb);
 }
 
+/* The remote-write path hashes label sets itself (one XXH3 call over its own buffer); tsdb finds
+ * series by that hash, so it must equal labels_hash(), which the text path uses. If it did not,
+ * the same labels would become two series. */
+static void test_hash_agrees_with_labels_hash(void **state)
+{
+	fx *f = *state;
+	itest_series(&f->r, "b", "2", "__name__", "agree", "a", "1", "empty", "", NULL);
+	itest_sample(&f->r, NOW - 1000, 1);
+	assert_int_equal(send(f), INGEST_OK);
+	const char *text = "agree{a=\"1\",b=\"2\"} 2 1700000000000\n";
+	assert_int_equal(ingest_ctx_text(f->cx, text, strlen(text), 0, &f->res), INGEST_OK);
+	assert_int_equal(itest_count_series(f->db, "agree"), 1);
+	tsdb_sample out[4];
+	assert_int_equal(itest_samples(f->db, out, 4, "__name__", "agree", "a", "1", "b", "2", NULL), 2);
+}
+
 static void test_empty_label_value_dropped(void **state)
 {
 	fx *f = *state;
@@ -724,6 +740,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalid_labels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metric_name_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nul_in_value_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_agrees_with_labels_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_label_value_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_nan_bits_preserved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_dropped_quietly, setup, teardown),
