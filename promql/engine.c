@@ -260,6 +260,21 @@ static void flush_mono(ev_ctx *c)
 	c->n_mono = 0;
 }
 
+uint8_t promql__counter_name(const slod_labels *ls)
+{
+	const char *name = labels_get(ls, SLOD_METRIC_NAME);
+	if (!name || !*name)
+		return 1;
+	static const char *const suf[] = {"_total", "_sum", "_count", "_bucket"};
+	size_t n = strlen(name);
+	for (size_t i = 0; i < 4; i++) {
+		size_t sl = strlen(suf[i]);
+		if (n >= sl && memcmp(name + n - sl, suf[i], sl) == 0)
+			return 1;
+	}
+	return 2;
+}
+
 bool promql__is_stale(double v)
 {
 	uint64_t b;
@@ -340,21 +355,67 @@ static bool name_in(const char *n, const char **names, size_t k)
 	return false;
 }
 
+/* 64-bit hash of a byte string: 8-byte words folded with multiply-xorshift (wyhash-style
+ * mixing); good dispersion for grouping keys, much cheaper than a streaming hash state. */
+static uint64_t hash_bytes(const unsigned char *p, size_t n)
+{
+	const uint64_t k = 0x9E3779B97F4A7C15ULL;
+	uint64_t h = 0x243F6A8885A308D3ULL ^ (n * k);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h ^= w * 0xBF58476D1CE4E5B9ULL;
+		h = (h ^ (h >> 31)) * k;
+		p += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p, n);
+	h ^= (w ^ n) * 0x94D049BB133111EBULL;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ULL;
+	h ^= h >> 32;
+	return h;
+}
+
+/* Serialises the selected labels (name 0xff value 0xff ...) into b (cap bytes); returns the
+ * length needed (may exceed cap: then b holds a prefix). */
+static size_t sig_bytes(const slod_labels *ls, bool on, const char **names, size_t n, unsigned char *b, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < ls->n; i++) {
+		const char *ln = ls->v[i].name;
+		bool in = name_in(ln, names, n);
+		if (on ? !in : (in || strcmp(ln, SLOD_METRIC_NAME) == 0))
+			continue;
+		for (const char *p = ln; *p; p++, o++)
+			if (o < cap)
+				b[o] = (unsigned char)*p;
+		if (o < cap)
+			b[o] = 0xff;
+		o++;
+		for (const char *p = ls->v[i].value; *p; p++, o++)
+			if (o < cap)
+				b[o] = (unsigned char)*p;
+		if (o < cap)
+			b[o] = 0xff;
+		o++;
+	}
+	return o;
+}
+
 uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, size_t n)
 {
-	slod_label stackv[64];
-	slod_label *v = ls->n <= 64 ? stackv : malloc(ls->n * sizeof *v);
-	if (!v)
+	unsigned char stackb[512];
+	size_t need = sig_bytes(ls, on, names, n, stackb, sizeof stackb);
+	if (need <= sizeof stackb)
+		return hash_bytes(stackb, need);
+	unsigned char *b = malloc(need);
+	if (!b)
 		return 0;
-	slod_labels sub = {v, 0};
-	for (size_t i = 0; i < ls->n; i++) {
-		bool in = name_in(ls->v[i].name, names, n);
-		if (on ? in : (!in && strcmp(ls->v[i].name, SLOD_METRIC_NAME) != 0))
-			v[sub.n++] = ls->v[i];
-	}
-	uint64_t h = labels_hash(&sub);
-	if (v != stackv)
-		free(v);
+	sig_bytes(ls, on, names, n, b, need);
+	uint64_t h = hash_bytes(b, need);
+	free(b);
 	return h;
 }
 
@@ -500,7 +561,10 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 	s->ls = arena_alloc(c->qa, (ns ? ns : 1) * sizeof *s->ls);
 	s->pts = arena_alloc(c->qa, (ns ? ns : 1) * sizeof *s->pts);
 	s->npts = arena_alloc(c->qa, (ns ? ns : 1) * sizeof *s->npts);
-	if (!s->ls || !s->pts || !s->npts)
+	s->counter_name = arena_calloc(c->qa, ns ? ns : 1, 1);
+	s->hint_lo = arena_calloc(c->qa, ns ? ns : 1, sizeof *s->hint_lo);
+	s->hint_hi = arena_calloc(c->qa, ns ? ns : 1, sizeof *s->hint_hi);
+	if (!s->ls || !s->pts || !s->npts || !s->counter_name || !s->hint_lo || !s->hint_hi)
 		return promql__oom(c);
 	tsdb_sample *sbuf = NULL;
 	size_t cap = 0;
@@ -566,6 +630,28 @@ static size_t upper_bound(const tsdb_sample *p, size_t n, int64_t x)
 	return lo;
 }
 
+/* The same, starting from a previous answer *hint (steps usually move forward a little): gallops
+ * forward from the hint, or falls back to a plain binary search when x moved backwards. */
+static size_t upper_bound_hint(const tsdb_sample *p, size_t n, int64_t x, size_t *hint)
+{
+	size_t h = *hint;
+	size_t r;
+	if (h > n || (h > 0 && p[h - 1].t > x)) {
+		r = upper_bound(p, n, x);
+	} else {
+		/* p[h-1].t <= x (or h == 0): the answer is >= h */
+		size_t step = 1, lo = h;
+		while (lo + step <= n && p[lo + step - 1].t <= x) {
+			lo += step;
+			step *= 2;
+		}
+		size_t hi = lo + step <= n ? lo + step : n;
+		r = lo + upper_bound(p + lo, hi - lo, x);
+	}
+	*hint = r;
+	return r;
+}
+
 static int check_deadline(ev_ctx *c)
 {
 	if (c->cancel && *c->cancel) {
@@ -598,7 +684,7 @@ static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	if (!out->vec.s)
 		return promql__oom(c);
 	for (size_t i = 0; i < s->n; i++) {
-		size_t k = upper_bound(s->pts[i], s->npts[i], ts);
+		size_t k = upper_bound_hint(s->pts[i], s->npts[i], ts, &s->hint_hi[i]);
 		if (k == 0)
 			continue;
 		const tsdb_sample *p = &s->pts[i][k - 1];
@@ -627,11 +713,13 @@ static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 		return promql__oom(c);
 	size_t total = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		size_t lo = upper_bound(s->pts[i], s->npts[i], ts - n->matrix.range_ms);
-		size_t hi = upper_bound(s->pts[i], s->npts[i], ts);
+		size_t lo = upper_bound_hint(s->pts[i], s->npts[i], ts - n->matrix.range_ms, &s->hint_lo[i]);
+		size_t hi = upper_bound_hint(s->pts[i], s->npts[i], ts, &s->hint_hi[i]);
 		if (hi <= lo)
 			continue;
-		out->mat.s[out->mat.n++] = (ev_series){s->ls[i], s->pts[i] + lo, hi - lo, false};
+		if (!s->counter_name[i])
+			s->counter_name[i] = promql__counter_name(&s->ls[i]);
+		out->mat.s[out->mat.n++] = (ev_series){s->ls[i], s->pts[i] + lo, hi - lo, false, s->counter_name[i]};
 		total += hi - lo;
 	}
 	return promql__account(c, total);
@@ -818,7 +906,8 @@ static int sub_cache_build(ev_ctx *c, const promql_node *n, const ev_subrange *s
 		return promql__oom(c);
 	sc->n = co.n;
 	for (size_t i = 0; i < co.n; i++)
-		sc->s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name};
+		sc->s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name,
+				       promql__counter_name(&co.s[i].ls)};
 	*out = sc;
 	return 0;
 }
@@ -856,7 +945,8 @@ static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 			size_t hi = upper_bound(sc->s[i].pts, sc->s[i].n, ts);
 			if (hi <= lo)
 				continue;
-			out->mat.s[out->mat.n++] = (ev_series){sc->s[i].ls, sc->s[i].pts + lo, hi - lo, sc->s[i].drop_name};
+			out->mat.s[out->mat.n++] = (ev_series){sc->s[i].ls, sc->s[i].pts + lo, hi - lo, sc->s[i].drop_name,
+							       sc->s[i].counter_name};
 			total += hi - lo;
 		}
 		return promql__account(c, total);
@@ -871,7 +961,7 @@ static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 		return promql__oom(c);
 	out->mat.n = co.n;
 	for (size_t i = 0; i < co.n; i++)
-		out->mat.s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name};
+		out->mat.s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name, 0};
 	return promql__account(c, total);
 }
 

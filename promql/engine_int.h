@@ -42,6 +42,8 @@ typedef struct ev_series {
 	const tsdb_sample *pts; /* borrowed (selector cache) or step-arena owned */
 	size_t n;
 	bool drop_name;
+	uint8_t counter_name; /* 0 unknown; 1 no name or a counter-like name; 2 a name that does not
+	                         end in _total/_sum/_count/_bucket (rate/increase info) */
 } ev_series;
 
 typedef struct ev_matrix {
@@ -70,6 +72,8 @@ typedef struct ev_selcache {
 	slod_labels *ls;
 	tsdb_sample **pts;
 	size_t *npts;
+	uint8_t *counter_name; /* per series, as ev_series.counter_name */
+	size_t *hint_lo, *hint_hi; /* per series: last window bounds found (search hints) */
 } ev_selcache;
 
 typedef struct ev_annos {
@@ -162,6 +166,8 @@ slod_labels promql__labels_set(arena *a, const slod_labels *ls, const char *name
 /* Hash of the labels selected by on/ignoring (ignoring always drops __name__). */
 uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, size_t n);
 bool promql__is_stale(double v);
+/* 1 if ls has no __name__ or one ending in _total/_sum/_count/_bucket, else 2. */
+uint8_t promql__counter_name(const slod_labels *ls);
 /* Per-node cache of one pointer (e.g. a compiled regex); NULL when absent. */
 void *promql__cache_get(ev_ctx *c, const promql_node *n);
 int promql__cache_put(ev_ctx *c, const promql_node *n, void *v);

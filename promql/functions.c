@@ -200,18 +200,6 @@ static double trend(int i, double tf, double s0, double s1, double b)
 	return tf * (s1 - s0) + (1 - tf) * b;
 }
 
-static bool counter_name_ok(const char *name)
-{
-	static const char *const suf[] = {"_total", "_sum", "_count", "_bucket"};
-	size_t n = strlen(name);
-	for (size_t i = 0; i < 4; i++) {
-		size_t sl = strlen(suf[i]);
-		if (n >= sl && strcmp(name + n - sl, suf[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
 static slod_labels absent_labels(ev_ctx *c, const promql_node *arg)
 {
 	slod_labels out = {0};
@@ -453,11 +441,11 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 			continue;
 		emit(out, s->ls, v, t, keep_name ? s->drop_name : true);
 		if (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE) {
-			const char *mn = labels_get(&s->ls, NAME);
-			if (mn && *mn && !counter_name_ok(mn))
+			uint8_t cn = s->counter_name ? s->counter_name : promql__counter_name(&s->ls);
+			if (cn == 2)
 				promql__infof(c, n->call.args[0],
 					      "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"%s\"",
-					      mn);
+					      labels_get(&s->ls, NAME));
 		}
 	}
 	(void)cmp_dbl;
