@@ -347,6 +347,14 @@ static inline bool value_ok(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
+	/* 8 bytes at a time: no byte with the top bit set and no zero byte (Mycroft's test) */
+	const uint64_t lo = 0x0101010101010101ULL, hi = 0x8080808080808080ULL;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, u + i, 8);
+		if ((w & hi) || ((w - lo) & ~w & hi))
+			break;
+	}
 	while (i < n && u[i] - 1u < 0x7fu) /* 0x01..0x7f */
 		i++;
 	if (i == n)
@@ -506,15 +514,17 @@ static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t ns
 	return 0;
 }
 
-/* Walk 1 over a TimeSeries: collects labels into cx->rawlab (up to the limit, counting beyond)
- * and counts samples, exemplars, histograms. */
+/* Walk 1 over a TimeSeries: collects labels into cx->rawlab (up to the limit, counting beyond),
+ * counts samples, exemplars, histograms, and notes where the first sample starts (walk 2 starts
+ * there: everything before it has been checked already). */
 static int series_walk_labels(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, size_t *nl, uint64_t *ns,
-			      ingest_result *res)
+			      size_t *first_sample, ingest_result *res)
 {
 	size_t off = lo;
 	rw_field f;
 	*nl = 0;
 	*ns = 0;
+	*first_sample = hi;
 	while (off < hi) {
 		if (next_field(d, MSG_SERIES, &off, hi, &f))
 			return -1;
@@ -537,7 +547,8 @@ static int series_walk_labels(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, s
 				cx->rawlab[*nl] = l;
 			(*nl)++;
 		} else if (f.num == 2) {
-			(*ns)++;
+			if ((*ns)++ == 0)
+				*first_sample = f.at;
 		} else if (f.num == 3) {
 			res->exemplars_ignored++;
 		} else if (f.num == 4) {
@@ -615,9 +626,9 @@ static ingest_outcome decode_and_store(ingest_ctx *cx, const uint8_t *pb, size_t
 		if (f.num != 1)
 			continue;
 		res->series++;
-		size_t nl;
+		size_t nl, first;
 		uint64_t ns;
-		if (series_walk_labels(cx, &d, f.lo, f.hi, &nl, &ns, res))
+		if (series_walk_labels(cx, &d, f.lo, f.hi, &nl, &ns, &first, res))
 			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
 		res->samples += ns;
 		ingest__series s;
@@ -635,11 +646,11 @@ static ingest_outcome decode_and_store(ingest_ctx *cx, const uint8_t *pb, size_t
 				s = (ingest__series){.ls = &ls, .hash = h};
 				ok = true;
 			}
-			if (series_walk_samples(cx, &d, f.lo, f.hi, ok ? &s : NULL, res))
+			if (series_walk_samples(cx, &d, first, f.hi, ok ? &s : NULL, res))
 				return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
 			continue;
 		}
-		if (series_walk_samples(cx, &d, f.lo, f.hi, NULL, res))
+		if (series_walk_samples(cx, &d, first, f.hi, NULL, res))
 			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
 	}
 	return ingest__finish(cx, res);
