@@ -258,6 +258,32 @@ void promql_function_arity(const promql_function *f, int *min, int *max);
 /* Declared type of argument i (the last declared type for trailing variadic args). */
 promql_value_type promql_function_arg_type(const promql_function *f, int i);
 
+/* Experimental duration expressions (Prometheus's --enable-feature=promql-duration-expr), used
+ * for ranges, subquery steps and offsets: `foo[5m + 1m]`, `x offset (1h / 2)`, `y[step() * 2]`.
+ * A tree of these is kept for printing; when it does not use step()/range() the parser also
+ * folds it into the ordinary *_ms field. Otherwise that field is 0 and the engine must call
+ * promql_resolve_durations() (promql.h) with the query's step and range first. */
+typedef enum promql_dur_kind {
+	PROMQL_DUR_NUMBER, /* value (seconds); duration: written as "5m" */
+	PROMQL_DUR_STEP,   /* step() */
+	PROMQL_DUR_RANGE,  /* range(): end - start of the query */
+	PROMQL_DUR_MIN_OF, /* min_of(lhs, rhs) */
+	PROMQL_DUR_MAX_OF, /* max_of(lhs, rhs) */
+	PROMQL_DUR_UNARY,  /* op (ADD/SUB) rhs */
+	PROMQL_DUR_BINARY, /* lhs op rhs, op in ADD SUB MUL DIV MOD POW */
+} promql_dur_kind;
+
+typedef struct promql_duration_expr promql_duration_expr;
+struct promql_duration_expr {
+	promql_dur_kind kind;
+	promql_binop op;
+	double value;
+	bool duration;
+	bool wrapped; /* written in parentheses */
+	promql_duration_expr *lhs, *rhs;
+	promql_pos_range pos;
+};
+
 typedef struct promql_node promql_node;
 
 typedef struct promql_vector_selector {
@@ -265,8 +291,9 @@ typedef struct promql_vector_selector {
 	tsdb_matcher *matchers;    /* all matchers incl. __name__=name; strings NUL-terminated */
 	size_t n_matchers;
 	int64_t offset_ms;         /* as written ("offset -5m" = -300000); 0 when absent */
+	promql_duration_expr *offset_expr; /* offset written as a duration expression, or NULL */
 	promql_at at;
-	bool anchored, smoothed;   /* experimental extended range modifiers (not parsed yet) */
+	bool anchored, smoothed;   /* experimental extended range modifiers ("foo[5m] anchored") */
 } promql_vector_selector;
 
 struct promql_node {
@@ -286,7 +313,8 @@ struct promql_node {
 		promql_vector_selector vs; /* PROMQL_NODE_VECTOR_SELECTOR */
 		struct {
 			promql_node *vs;   /* a PROMQL_NODE_VECTOR_SELECTOR node holding offset/@ */
-			int64_t range_ms;  /* > 0 */
+			int64_t range_ms;  /* > 0 (0 only while range_expr awaits resolution) */
+			promql_duration_expr *range_expr; /* or NULL */
 		} matrix;
 		struct {
 			promql_node *expr;
@@ -294,6 +322,7 @@ struct promql_node {
 			int64_t step_ms;   /* 0 = the default evaluation interval */
 			int64_t offset_ms;
 			promql_at at;
+			promql_duration_expr *range_expr, *step_expr, *offset_expr; /* or NULL */
 		} subquery;
 		struct {
 			promql_binop op;   /* PROMQL_OP_ADD or PROMQL_OP_SUB */

@@ -49,7 +49,11 @@ typedef struct parser {
 	int depth;          /* recursion depth */
 	int max_depth;
 	const char *ctx;    /* context for generic "unexpected" errors ("aggregation" or NULL) */
+	const char *dur_ctx, *dur_expected; /* the same inside duration expressions */
 	bool no_experimental;
+	bool dur_exprs;     /* duration expressions enabled */
+	bool ext_range;     /* anchored/smoothed enabled */
+	bool duration_vars; /* a duration expression uses step()/range() */
 	uint32_t last_end;  /* end offset of the last consumed token */
 } parser;
 
@@ -1027,180 +1031,510 @@ static promql_node *parse_primary(parser *p)
 	return NULL;
 }
 
-/* ---- postfix modifiers ---- */
+/* ---- duration expressions (ranges, subquery steps, offsets) ---- */
 
-/* A duration inside [...]: [+|-] NUMBER|DURATION. ctx_* are the "unexpected" texts when the
- * first token is wrong. Returns 0 and seconds, or -1. r receives the literal's range. */
-static int parse_bracket_duration(parser *p, const char *ctx, const char *expected, double *secs,
-				  promql_pos_range *r)
-{
-	promql_token t = peek(p);
-	double sign = 1;
-	uint32_t start = t.pos;
-	if (t.type == PT_ADD || t.type == PT_SUB) {
-		next(p);
-		sign = t.type == PT_SUB ? -1 : 1;
-		t = peek(p);
-	}
-	if (t.type == PT_LEFT_PAREN || t.type == PT_STEP || t.type == PT_RANGE || t.type == PT_MIN_OF ||
-	    t.type == PT_MAX_OF) {
-		errorf(p, (promql_pos_range){t.pos, t.pos + t.len}, "experimental duration expression is not enabled");
-		return -1;
-	}
-	if (t.type != PT_NUMBER && t.type != PT_DURATION) {
-		unexpected(p, ctx, expected);
-		return -1;
-	}
-	next(p);
-	double v;
-	if (tok_number(p, t, &v, NULL) != 0)
-		return -1;
-	v *= sign;
-	r->start = start;
-	r->end = t.pos + t.len;
-	if (duration_out_of_range(v)) {
-		errorf(p, *r, "duration out of range");
-		return -1;
-	}
-	promql_tok la = peek(p).type;
-	if (la == PT_ADD || la == PT_SUB || la == PT_MUL || la == PT_DIV || la == PT_MOD || la == PT_POW) {
-		errorf(p, *r, "experimental duration expression is not enabled");
-		return -1;
-	}
-	if (v <= 0) {
-		errorf(p, *r, "duration must be greater than 0");
-		return -1;
-	}
-	*secs = v;
-	return 0;
-}
+static bool enter(parser *p);
 
 static int64_t secs_to_ms(double s)
 {
 	return (int64_t)llround(s * 1000.0);
 }
 
+static promql_duration_expr *new_dur(parser *p, promql_dur_kind k, uint32_t start, uint32_t end)
+{
+	promql_duration_expr *d = arena_calloc(p->a, 1, sizeof(*d));
+	if (!d) {
+		oom(p);
+		return NULL;
+	}
+	d->kind = k;
+	d->pos.start = start;
+	d->pos.end = end;
+	return d;
+}
+
+static bool dur_experimental(parser *p, promql_pos_range r)
+{
+	if (p->dur_exprs)
+		return true;
+	errorf(p, r, "experimental duration expression is not enabled");
+	return false;
+}
+
+static bool dur_uses_vars(const promql_duration_expr *d)
+{
+	if (!d)
+		return false;
+	if (d->kind == PROMQL_DUR_STEP || d->kind == PROMQL_DUR_RANGE)
+		return true;
+	return dur_uses_vars(d->lhs) || dur_uses_vars(d->rhs);
+}
+
+static void dur_unexpected(parser *p)
+{
+	unexpected(p, p->dur_ctx, p->dur_expected);
+}
+
+static promql_duration_expr *parse_dur_expr(parser *p, int min_prec);
+
+static promql_duration_expr *dur_number(parser *p)
+{
+	promql_token t = next(p);
+	double v;
+	bool dur;
+	if (tok_number(p, t, &v, &dur) != 0)
+		return NULL;
+	promql_duration_expr *d = new_dur(p, PROMQL_DUR_NUMBER, t.pos, t.pos + t.len);
+	if (!d)
+		return NULL;
+	if (duration_out_of_range(v)) {
+		errorf(p, d->pos, "duration out of range");
+		return NULL;
+	}
+	d->value = v;
+	d->duration = dur;
+	return d;
+}
+
+/* step() / range() / min_of(a, b) / max_of(a, b) at the lookahead. check: raise the
+ * experimental error here (false when a unary wrapper does it). */
+static promql_duration_expr *dur_call(parser *p, bool check)
+{
+	promql_token k = next(p);
+	promql_dur_kind kind = k.type == PT_STEP ? PROMQL_DUR_STEP
+			       : k.type == PT_RANGE ? PROMQL_DUR_RANGE
+			       : k.type == PT_MIN_OF ? PROMQL_DUR_MIN_OF : PROMQL_DUR_MAX_OF;
+	promql_duration_expr *lhs = NULL, *rhs = NULL;
+	if (peek(p).type != PT_LEFT_PAREN) {
+		dur_unexpected(p);
+		return NULL;
+	}
+	next(p);
+	if (kind == PROMQL_DUR_MIN_OF || kind == PROMQL_DUR_MAX_OF) {
+		lhs = parse_dur_expr(p, 0);
+		if (!lhs)
+			return NULL;
+		if (peek(p).type != PT_COMMA) {
+			dur_unexpected(p);
+			return NULL;
+		}
+		next(p);
+		rhs = parse_dur_expr(p, 0);
+		if (!rhs)
+			return NULL;
+	}
+	promql_token c = peek(p);
+	if (c.type != PT_RIGHT_PAREN) {
+		dur_unexpected(p);
+		return NULL;
+	}
+	next(p);
+	promql_duration_expr *d = new_dur(p, kind, k.pos, c.pos + 1);
+	if (!d)
+		return NULL;
+	d->lhs = lhs;
+	d->rhs = rhs;
+	if (check && !dur_experimental(p, d->pos))
+		return NULL;
+	return d;
+}
+
+/* "(e)": Prometheus marks an expression as parenthesised; a bare number gets a unary-plus
+ * wrapper to carry the parentheses. */
+static promql_duration_expr *dur_wrap(parser *p, promql_duration_expr *e, uint32_t start, uint32_t end)
+{
+	if (e->kind != PROMQL_DUR_NUMBER) {
+		e->wrapped = true;
+		return e;
+	}
+	promql_duration_expr *w = new_dur(p, PROMQL_DUR_UNARY, start, end);
+	if (!w)
+		return NULL;
+	w->op = PROMQL_OP_ADD;
+	w->rhs = e;
+	w->wrapped = true;
+	return w;
+}
+
+static promql_duration_expr *dur_apply_unary(parser *p, promql_token op, promql_duration_expr *e)
+{
+	if (e->kind == PROMQL_DUR_NUMBER) {
+		if (op.type == PT_SUB)
+			e->value = -e->value;
+		if (duration_out_of_range(e->value)) {
+			errorf(p, (promql_pos_range){op.pos, op.pos + op.len}, "duration out of range");
+			return NULL;
+		}
+		e->pos.start = op.pos;
+		return e;
+	}
+	if (op.type == PT_ADD)
+		return e;
+	promql_duration_expr *w = new_dur(p, PROMQL_DUR_UNARY, op.pos, e->pos.end);
+	if (!w)
+		return NULL;
+	w->op = PROMQL_OP_SUB;
+	w->rhs = e;
+	return w;
+}
+
+static promql_duration_expr *parse_dur_primary(parser *p)
+{
+	promql_token t = peek(p);
+	if (p->rc)
+		return NULL;
+	switch (t.type) {
+	case PT_NUMBER:
+	case PT_DURATION:
+		return dur_number(p);
+	case PT_STEP:
+	case PT_RANGE:
+	case PT_MIN_OF:
+	case PT_MAX_OF:
+		return dur_call(p, true);
+	case PT_LEFT_PAREN: {
+		next(p);
+		promql_duration_expr *e = parse_dur_expr(p, 0);
+		if (!e)
+			return NULL;
+		promql_token c = peek(p);
+		if (c.type != PT_RIGHT_PAREN) {
+			dur_unexpected(p);
+			return NULL;
+		}
+		next(p);
+		if (!dur_experimental(p, e->pos))
+			return NULL;
+		return dur_wrap(p, e, t.pos, c.pos + 1);
+	}
+	default:
+		dur_unexpected(p);
+		return NULL;
+	}
+}
+
+static int dur_prec(promql_tok t, promql_binop *op)
+{
+	switch (t) {
+	case PT_ADD: *op = PROMQL_OP_ADD; return 4;
+	case PT_SUB: *op = PROMQL_OP_SUB; return 4;
+	case PT_MUL: *op = PROMQL_OP_MUL; return 5;
+	case PT_DIV: *op = PROMQL_OP_DIV; return 5;
+	case PT_MOD: *op = PROMQL_OP_MOD; return 5;
+	case PT_POW: *op = PROMQL_OP_POW; return 6;
+	default: return 0;
+	}
+}
+
+static promql_duration_expr *parse_dur_expr(parser *p, int min_prec)
+{
+	promql_duration_expr *lhs = NULL;
+	if (!enter(p))
+		goto out;
+	promql_token t = peek(p);
+	if (t.type == PT_ADD || t.type == PT_SUB) {
+		next(p);
+		promql_duration_expr *e = parse_dur_expr(p, 6);
+		if (e)
+			lhs = dur_apply_unary(p, t, e);
+	} else {
+		lhs = parse_dur_primary(p);
+	}
+	while (lhs) {
+		promql_token o = peek(p);
+		promql_binop op;
+		int prec = dur_prec(o.type, &op);
+		if (prec == 0 || prec < min_prec)
+			break;
+		next(p);
+		promql_duration_expr *rhs = parse_dur_expr(p, op == PROMQL_OP_POW ? prec : prec + 1);
+		if (!rhs || !dur_experimental(p, lhs->pos)) {
+			lhs = NULL;
+			break;
+		}
+		if ((op == PROMQL_OP_DIV || op == PROMQL_OP_MOD) && rhs->kind == PROMQL_DUR_NUMBER && rhs->value == 0) {
+			errorf(p, (promql_pos_range){o.pos, o.pos + o.len}, op == PROMQL_OP_DIV ? "division by zero" : "modulo by zero");
+			lhs = NULL;
+			break;
+		}
+		promql_duration_expr *b = new_dur(p, PROMQL_DUR_BINARY, lhs->pos.start, rhs->pos.end);
+		if (!b) {
+			lhs = NULL;
+			break;
+		}
+		b->op = op;
+		b->lhs = lhs;
+		b->rhs = rhs;
+		lhs = b;
+	}
+out:
+	p->depth--;
+	return lhs;
+}
+
+int promql_duration_eval(const promql_duration_expr *d, int64_t step_ms, int64_t range_ms, double *out_s,
+			 char *err, size_t errlen)
+{
+	double l = 0, r = 0;
+	if (d->lhs && promql_duration_eval(d->lhs, step_ms, range_ms, &l, err, errlen) != 0)
+		return -1;
+	if (d->rhs && promql_duration_eval(d->rhs, step_ms, range_ms, &r, err, errlen) != 0)
+		return -1;
+	switch (d->kind) {
+	case PROMQL_DUR_NUMBER: *out_s = d->value; return 0;
+	case PROMQL_DUR_STEP: *out_s = (double)step_ms / 1000.0; return 0;
+	case PROMQL_DUR_RANGE: *out_s = (double)range_ms / 1000.0; return 0;
+	case PROMQL_DUR_MIN_OF: *out_s = fmin(l, r); return 0;
+	case PROMQL_DUR_MAX_OF: *out_s = fmax(l, r); return 0;
+	case PROMQL_DUR_UNARY: *out_s = d->op == PROMQL_OP_SUB ? -r : r; return 0;
+	case PROMQL_DUR_BINARY:
+		break;
+	}
+	switch (d->op) {
+	case PROMQL_OP_ADD: *out_s = l + r; return 0;
+	case PROMQL_OP_SUB: *out_s = l - r; return 0;
+	case PROMQL_OP_MUL: *out_s = l * r; return 0;
+	case PROMQL_OP_DIV:
+	case PROMQL_OP_MOD:
+		if (r == 0) {
+			snprintf(err, errlen, "%u:%u: %s", d->pos.start, d->pos.end,
+				 d->op == PROMQL_OP_DIV ? "division by zero" : "modulo by zero");
+			return -1;
+		}
+		*out_s = d->op == PROMQL_OP_DIV ? l / r : fmod(l, r);
+		return 0;
+	case PROMQL_OP_POW: *out_s = pow(l, r); return 0;
+	default:
+		snprintf(err, errlen, "unexpected duration expression operator");
+		return -1;
+	}
+}
+
+/* Prometheus's calculateDuration: evaluates and bounds; milliseconds truncated like Go's
+ * time.Duration(seconds*1000) * time.Millisecond. */
+static int dur_calculate(const promql_duration_expr *d, bool allow_negative, int64_t step_ms, int64_t range_ms,
+			 int64_t *out_ms, char *err, size_t errlen)
+{
+	double v;
+	if (promql_duration_eval(d, step_ms, range_ms, &v, err, errlen) != 0)
+		return -1;
+	if (isnan(v) || isinf(v)) {
+		snprintf(err, errlen, "%u:%u: duration is NaN or infinite", d->pos.start, d->pos.end);
+		return -1;
+	}
+	if (v <= 0 && !allow_negative) {
+		snprintf(err, errlen, "%u:%u: duration must be greater than 0", d->pos.start, d->pos.end);
+		return -1;
+	}
+	if (duration_out_of_range(v)) {
+		snprintf(err, errlen, "%u:%u: duration is out of range", d->pos.start, d->pos.end);
+		return -1;
+	}
+	*out_ms = (int64_t)(v * 1000.0);
+	return 0;
+}
+
+/* Stores a parsed range/step/offset: plain numbers directly; expressions are kept for printing
+ * and folded now unless they use step()/range() or do not evaluate to a valid duration (those
+ * are resolved, and fail, at evaluation time as in Prometheus). Returns 0 or -1 (error set). */
+static int dur_store(parser *p, promql_duration_expr *d, bool allow_negative, int64_t *ms,
+		     promql_duration_expr **slot)
+{
+	if (d->kind == PROMQL_DUR_NUMBER) {
+		if (!allow_negative && d->value <= 0) {
+			errorf(p, d->pos, "duration must be greater than 0");
+			return -1;
+		}
+		*ms = secs_to_ms(d->value);
+		return 0;
+	}
+	*slot = d;
+	if (dur_uses_vars(d)) {
+		p->duration_vars = true;
+		*ms = 0;
+		return 0;
+	}
+	char why[128];
+	if (dur_calculate(d, allow_negative, 0, 0, ms, why, sizeof why) != 0) {
+		/* like Prometheus, an invalid expression ("[-2^2]") is an evaluation error: leave it
+		 * to promql_resolve_durations() */
+		p->duration_vars = true;
+		*ms = 0;
+	}
+	return 0;
+}
+
 static promql_node *parse_range_or_subquery(parser *p, promql_node *e)
 {
 	promql_token lb = next(p); /* [ */
-	double range, step = 0;
-	promql_pos_range r;
-	if (parse_bracket_duration(p, "subquery or range selector", "number, duration, step(), or range()", &range,
-				   &r) != 0)
-		return NULL;
+	const char *sctx = p->dur_ctx, *sexp = p->dur_expected;
+	promql_node *res = NULL;
+	p->dur_ctx = "subquery or range selector";
+	p->dur_expected = "number, duration, step(), or range()";
+	promql_duration_expr *range = parse_dur_expr(p, 0), *step = NULL;
+	if (!range)
+		goto out;
+	if (range->kind == PROMQL_DUR_NUMBER && range->value <= 0 &&
+	    (peek(p).type == PT_RIGHT_BRACKET || peek(p).type == PT_COLON)) {
+		errorf(p, range->pos, "duration must be greater than 0");
+		goto out;
+	}
 	promql_token t = peek(p);
 	if (t.type == PT_RIGHT_BRACKET) {
 		next(p);
 		promql_pos_range er = {lb.pos, t.pos + 1};
 		if (e->kind != PROMQL_NODE_VECTOR_SELECTOR) {
 			errorf(p, er, "ranges only allowed for vector selectors");
-			return NULL;
+			goto out;
 		}
-		if (e->vs.offset_ms != 0) {
+		if (e->vs.offset_ms != 0 || e->vs.offset_expr) {
 			errorf(p, er, "no offset modifiers allowed before range");
-			return NULL;
+			goto out;
 		}
 		if (e->vs.at.kind != PROMQL_AT_NONE) {
 			errorf(p, er, "no @ modifiers allowed before range");
-			return NULL;
+			goto out;
 		}
 		promql_node *n = new_node(p, PROMQL_NODE_MATRIX_SELECTOR, e->pos.start, t.pos + 1);
 		if (!n)
-			return NULL;
+			goto out;
 		n->type = PROMQL_TYPE_MATRIX;
 		n->matrix.vs = e;
-		n->matrix.range_ms = secs_to_ms(range);
-		if (!set_height(p, n, e))
-			return NULL;
-		return n;
+		if (dur_store(p, range, false, &n->matrix.range_ms, &n->matrix.range_expr) != 0 || !set_height(p, n, e))
+			goto out;
+		res = n;
+		goto out;
 	}
 	if (t.type != PT_COLON) {
 		unexpected(p, "subquery or range", "\":\" or \"]\"");
-		return NULL;
+		goto out;
 	}
 	next(p);
 	t = peek(p);
 	if (t.type != PT_RIGHT_BRACKET) {
-		if (t.type != PT_NUMBER && t.type != PT_DURATION && t.type != PT_ADD && t.type != PT_SUB &&
-		    t.type != PT_LEFT_PAREN && t.type != PT_STEP && t.type != PT_RANGE && t.type != PT_MIN_OF &&
-		    t.type != PT_MAX_OF) {
-			unexpected(p, "subquery selector", "number, duration, step(), range(), or \"]\"");
-			return NULL;
-		}
-		if (parse_bracket_duration(p, "subquery selector", "number, duration, step(), range(), or \"]\"", &step,
-					   &r) != 0)
-			return NULL;
+		p->dur_ctx = "subquery selector";
+		p->dur_expected = "number, duration, step(), range(), or \"]\"";
+		step = parse_dur_expr(p, 0);
+		if (!step)
+			goto out;
 		t = peek(p);
+		if (step->kind == PROMQL_DUR_NUMBER && step->value <= 0 && t.type == PT_RIGHT_BRACKET) {
+			errorf(p, step->pos, "duration must be greater than 0");
+			goto out;
+		}
 		if (t.type != PT_RIGHT_BRACKET) {
 			unexpected(p, "subquery selector", "\"]\"");
-			return NULL;
+			goto out;
 		}
 	}
 	next(p);
 	promql_node *n = new_node(p, PROMQL_NODE_SUBQUERY, e->pos.start, t.pos + 1);
 	if (!n)
-		return NULL;
+		goto out;
 	n->type = PROMQL_TYPE_MATRIX;
 	n->subquery.expr = e;
-	n->subquery.range_ms = secs_to_ms(range);
-	n->subquery.step_ms = secs_to_ms(step);
-	if (!set_height(p, n, e))
+	if (dur_store(p, range, false, &n->subquery.range_ms, &n->subquery.range_expr) != 0)
+		goto out;
+	if (step && dur_store(p, step, false, &n->subquery.step_ms, &n->subquery.step_expr) != 0)
+		goto out;
+	if (set_height(p, n, e))
+		res = n;
+out:
+	p->dur_ctx = sctx;
+	p->dur_expected = sexp;
+	return res;
+}
+
+/* The duration after "offset" (Prometheus's offset_duration_expr): a signed literal, step(),
+ * range(), min_of/max_of, a signed parenthesised expression — none of which extend past their
+ * end, so "x offset 5m + 1" is (x offset 5m) + 1 — or an expression starting with "(", which
+ * does ("x offset (1m) * 2" offsets by 2m). */
+static promql_duration_expr *parse_offset_duration(parser *p)
+{
+	promql_token t = peek(p);
+	if (t.type == PT_ADD || t.type == PT_SUB) {
+		promql_token op = next(p);
+		promql_token t2 = peek(p);
+		if (t2.type == PT_NUMBER || t2.type == PT_DURATION) {
+			promql_duration_expr *d = dur_number(p);
+			return d ? dur_apply_unary(p, op, d) : NULL;
+		}
+		if (t2.type == PT_STEP || t2.type == PT_RANGE || t2.type == PT_MIN_OF || t2.type == PT_MAX_OF) {
+			promql_duration_expr *c = dur_call(p, false);
+			if (!c)
+				return NULL;
+			promql_duration_expr *w = new_dur(p, PROMQL_DUR_UNARY, op.pos, c->pos.end);
+			if (!w)
+				return NULL;
+			w->op = op.type == PT_SUB ? PROMQL_OP_SUB : PROMQL_OP_ADD;
+			w->rhs = c;
+			return dur_experimental(p, w->pos) ? w : NULL;
+		}
+		if (t2.type == PT_LEFT_PAREN) {
+			next(p);
+			promql_duration_expr *e = parse_dur_expr(p, 0);
+			if (!e)
+				return NULL;
+			promql_token c = peek(p);
+			if (c.type != PT_RIGHT_PAREN) {
+				dur_unexpected(p);
+				return NULL;
+			}
+			next(p);
+			e = dur_wrap(p, e, t2.pos, c.pos + 1);
+			return e ? dur_apply_unary(p, op, e) : NULL;
+		}
+		dur_unexpected(p);
 		return NULL;
-	return n;
+	}
+	if (t.type == PT_NUMBER || t.type == PT_DURATION)
+		return dur_number(p);
+	if (t.type == PT_STEP || t.type == PT_RANGE || t.type == PT_MIN_OF || t.type == PT_MAX_OF)
+		return dur_call(p, true);
+	if (t.type == PT_LEFT_PAREN)
+		return parse_dur_expr(p, 0);
+	dur_unexpected(p);
+	return NULL;
 }
 
 static promql_node *parse_offset(parser *p, promql_node *e)
 {
 	next(p); /* offset */
-	promql_token t = peek(p);
-	double sign = 1;
-	uint32_t start = t.pos;
-	if (t.type == PT_ADD || t.type == PT_SUB) {
-		next(p);
-		sign = t.type == PT_SUB ? -1 : 1;
-		t = peek(p);
-	}
-	if (t.type == PT_LEFT_PAREN || t.type == PT_STEP || t.type == PT_RANGE || t.type == PT_MIN_OF ||
-	    t.type == PT_MAX_OF) {
-		errorf(p, (promql_pos_range){t.pos, t.pos + t.len}, "experimental duration expression is not enabled");
+	const char *sctx = p->dur_ctx, *sexp = p->dur_expected;
+	p->dur_ctx = "offset";
+	p->dur_expected = "number, duration, step(), or range()";
+	promql_duration_expr *d = parse_offset_duration(p);
+	p->dur_ctx = sctx;
+	p->dur_expected = sexp;
+	if (!d)
 		return NULL;
-	}
-	if (t.type != PT_NUMBER && t.type != PT_DURATION) {
-		unexpected(p, "offset", "number, duration, step(), or range()");
-		return NULL;
-	}
-	next(p);
-	double v;
-	if (tok_number(p, t, &v, NULL) != 0)
-		return NULL;
-	v *= sign;
-	if (duration_out_of_range(v)) {
-		errorf(p, (promql_pos_range){start, t.pos + t.len}, "duration out of range");
-		return NULL;
-	}
-	int64_t ms = secs_to_ms(v);
 	int64_t *slot;
+	promql_duration_expr **xslot;
 	switch (e->kind) {
 	case PROMQL_NODE_VECTOR_SELECTOR:
 		slot = &e->vs.offset_ms;
+		xslot = &e->vs.offset_expr;
 		break;
 	case PROMQL_NODE_MATRIX_SELECTOR:
 		slot = &e->matrix.vs->vs.offset_ms;
+		xslot = &e->matrix.vs->vs.offset_expr;
 		break;
 	case PROMQL_NODE_SUBQUERY:
 		slot = &e->subquery.offset_ms;
+		xslot = &e->subquery.offset_expr;
 		break;
 	default:
 		errorf(p, e->pos,
 		       "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
 		return NULL;
 	}
-	if (*slot != 0) {
+	if (*slot != 0 || *xslot) {
 		errorf(p, e->pos, "offset may not be set multiple times");
 		return NULL;
 	}
-	*slot = ms;
-	e->pos.end = t.pos + t.len;
+	if (dur_store(p, d, true, slot, xslot) != 0)
+		return NULL;
+	e->pos.end = p->last_end;
 	return e;
 }
 
@@ -1280,6 +1614,41 @@ static promql_node *parse_at(parser *p, promql_node *e)
 	return e;
 }
 
+/* "anchored" / "smoothed" after a selector (experimental extended range selectors). */
+static promql_node *parse_extended(parser *p, promql_node *e)
+{
+	promql_token k = next(p);
+	const char *name = k.type == PT_ANCHORED ? "anchored" : "smoothed";
+	if (!p->ext_range) {
+		errorf(p, e->pos, "%s modifier is experimental and not enabled", name);
+		return NULL;
+	}
+	promql_vector_selector *vs;
+	switch (e->kind) {
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		vs = &e->vs;
+		break;
+	case PROMQL_NODE_MATRIX_SELECTOR:
+		vs = &e->matrix.vs->vs;
+		break;
+	case PROMQL_NODE_SUBQUERY:
+		errorf(p, e->pos, "%s modifier is not supported for subqueries", name);
+		return NULL;
+	default:
+		errorf(p, e->pos, "%s modifier not implemented", name);
+		return NULL;
+	}
+	if (k.type == PT_ANCHORED)
+		vs->anchored = true;
+	else
+		vs->smoothed = true;
+	if (vs->anchored && vs->smoothed) {
+		errorf(p, e->pos, "anchored and smoothed modifiers cannot be used together");
+		return NULL;
+	}
+	return e;
+}
+
 static promql_node *parse_postfix(parser *p, promql_node *e)
 {
 	while (e) {
@@ -1290,15 +1659,66 @@ static promql_node *parse_postfix(parser *p, promql_node *e)
 			e = parse_offset(p, e);
 		else if (t == PT_AT)
 			e = parse_at(p, e);
-		else if (t == PT_ANCHORED || t == PT_SMOOTHED) {
-			promql_token k = next(p);
-			errorf(p, e->pos, "%s modifier is experimental and not enabled",
-			       k.type == PT_ANCHORED ? "anchored" : "smoothed");
-			return NULL;
-		} else
+		else if (t == PT_ANCHORED || t == PT_SMOOTHED)
+			e = parse_extended(p, e);
+		else
 			break;
 	}
 	return e;
+}
+
+/* ---- resolving step()/range() at evaluation time ---- */
+
+static int resolve(promql_node *n, int64_t step_ms, int64_t range_ms, char *err, size_t errlen)
+{
+	switch (n->kind) {
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		if (n->vs.offset_expr)
+			return dur_calculate(n->vs.offset_expr, true, step_ms, range_ms, &n->vs.offset_ms, err, errlen);
+		return 0;
+	case PROMQL_NODE_MATRIX_SELECTOR:
+		if (n->matrix.range_expr &&
+		    dur_calculate(n->matrix.range_expr, false, step_ms, range_ms, &n->matrix.range_ms, err, errlen) != 0)
+			return -1;
+		return resolve(n->matrix.vs, step_ms, range_ms, err, errlen);
+	case PROMQL_NODE_SUBQUERY:
+		if (n->subquery.offset_expr &&
+		    dur_calculate(n->subquery.offset_expr, true, step_ms, range_ms, &n->subquery.offset_ms, err, errlen) != 0)
+			return -1;
+		if (n->subquery.step_expr &&
+		    dur_calculate(n->subquery.step_expr, false, step_ms, range_ms, &n->subquery.step_ms, err, errlen) != 0)
+			return -1;
+		if (n->subquery.range_expr &&
+		    dur_calculate(n->subquery.range_expr, false, step_ms, range_ms, &n->subquery.range_ms, err, errlen) != 0)
+			return -1;
+		return resolve(n->subquery.expr, step_ms, range_ms, err, errlen);
+	case PROMQL_NODE_UNARY:
+		return resolve(n->unary.expr, step_ms, range_ms, err, errlen);
+	case PROMQL_NODE_PAREN:
+		return resolve(n->paren.expr, step_ms, range_ms, err, errlen);
+	case PROMQL_NODE_BINARY:
+		if (resolve(n->binary.lhs, step_ms, range_ms, err, errlen) != 0)
+			return -1;
+		return resolve(n->binary.rhs, step_ms, range_ms, err, errlen);
+	case PROMQL_NODE_AGGREGATE:
+		if (n->aggregate.param && resolve(n->aggregate.param, step_ms, range_ms, err, errlen) != 0)
+			return -1;
+		return resolve(n->aggregate.expr, step_ms, range_ms, err, errlen);
+	case PROMQL_NODE_CALL:
+		for (size_t i = 0; i < n->call.n_args; i++)
+			if (resolve(n->call.args[i], step_ms, range_ms, err, errlen) != 0)
+				return -1;
+		return 0;
+	case PROMQL_NODE_NUMBER:
+	case PROMQL_NODE_STRING:
+		return 0;
+	}
+	return 0;
+}
+
+int promql_resolve_durations(promql_node *root, int64_t step_ms, int64_t range_ms, char *err, size_t errlen)
+{
+	return resolve(root, step_ms, range_ms, err, errlen);
 }
 
 /* ---- unary and binary ---- */
@@ -1758,6 +2178,8 @@ static void parser_init(parser *p, const char *in, size_t len, arena *a, promql_
 	p->err = err;
 	p->max_depth = opt && opt->max_depth > 0 ? opt->max_depth : PROMQL_MAX_DEPTH;
 	p->no_experimental = opt && opt->no_experimental_functions;
+	p->dur_exprs = opt && opt->enable_duration_expressions;
+	p->ext_range = opt && opt->enable_extended_range_selectors;
 	if (err)
 		memset(err, 0, sizeof(*err));
 }
@@ -1816,6 +2238,7 @@ int promql_parse(const char *query, size_t len, const promql_parse_options *opt,
 	if (p.rc)
 		goto fail;
 	e->root = root;
+	e->duration_vars = p.duration_vars;
 	*out = e;
 	return 0;
 fail:

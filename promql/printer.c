@@ -128,7 +128,69 @@ static void put_labels(buf *out, const char **ls, size_t n)
 	}
 }
 
-static void put_at_offset(buf *out, const promql_at *at, int64_t offset_ms)
+static void put_number(buf *out, double v, bool duration)
+{
+	if (duration) {
+		if (v < 0) {
+			buf_putc(out, '-');
+			v = -v;
+		}
+		put_duration(out, (int64_t)llround(v * 1000.0));
+	} else {
+		put_float(out, v);
+	}
+}
+
+/* Prometheus's DurationExpr.String(). */
+static void put_dur(buf *out, const promql_duration_expr *d)
+{
+	if (d->wrapped)
+		buf_putc(out, '(');
+	switch (d->kind) {
+	case PROMQL_DUR_NUMBER:
+		put_number(out, d->value, d->duration);
+		break;
+	case PROMQL_DUR_STEP:
+		buf_puts(out, "step()");
+		break;
+	case PROMQL_DUR_RANGE:
+		buf_puts(out, "range()");
+		break;
+	case PROMQL_DUR_MIN_OF:
+	case PROMQL_DUR_MAX_OF:
+		buf_puts(out, d->kind == PROMQL_DUR_MIN_OF ? "min_of(" : "max_of(");
+		put_dur(out, d->lhs);
+		buf_puts(out, ", ");
+		put_dur(out, d->rhs);
+		buf_putc(out, ')');
+		break;
+	case PROMQL_DUR_UNARY:
+		if (d->op == PROMQL_OP_SUB)
+			buf_putc(out, '-');
+		put_dur(out, d->rhs);
+		break;
+	case PROMQL_DUR_BINARY:
+		put_dur(out, d->lhs);
+		buf_putc(out, ' ');
+		buf_puts(out, promql_binop_name(d->op));
+		buf_putc(out, ' ');
+		put_dur(out, d->rhs);
+		break;
+	}
+	if (d->wrapped)
+		buf_putc(out, ')');
+}
+
+static void put_range(buf *out, int64_t ms, const promql_duration_expr *d)
+{
+	if (d)
+		put_dur(out, d);
+	else
+		put_duration(out, ms);
+}
+
+static void put_at_offset(buf *out, const promql_at *at, int64_t offset_ms, const promql_duration_expr *offset_expr,
+			  const promql_vector_selector *ext)
 {
 	switch (at->kind) {
 	case PROMQL_AT_TIMESTAMP:
@@ -143,7 +205,14 @@ static void put_at_offset(buf *out, const promql_at *at, int64_t offset_ms)
 	default:
 		break;
 	}
-	if (offset_ms > 0) {
+	if (ext && ext->anchored)
+		buf_puts(out, " anchored");
+	else if (ext && ext->smoothed)
+		buf_puts(out, " smoothed");
+	if (offset_expr) {
+		buf_puts(out, " offset ");
+		put_dur(out, offset_expr);
+	} else if (offset_ms > 0) {
 		buf_puts(out, " offset ");
 		put_duration(out, offset_ms);
 	} else if (offset_ms < 0) {
@@ -207,16 +276,7 @@ static int put_node(buf *out, const promql_node *n)
 {
 	switch (n->kind) {
 	case PROMQL_NODE_NUMBER:
-		if (n->number.duration) {
-			double v = n->number.value;
-			if (v < 0) {
-				buf_putc(out, '-');
-				v = -v;
-			}
-			put_duration(out, (int64_t)llround(v * 1000.0));
-		} else {
-			put_float(out, n->number.value);
-		}
+		put_number(out, n->number.value, n->number.duration);
 		return 0;
 	case PROMQL_NODE_STRING:
 		promql__go_quote(out, n->string.value, n->string.len);
@@ -224,28 +284,35 @@ static int put_node(buf *out, const promql_node *n)
 	case PROMQL_NODE_VECTOR_SELECTOR:
 		if (put_selector_body(out, &n->vs) != 0)
 			return -1;
-		put_at_offset(out, &n->vs.at, n->vs.offset_ms);
+		put_at_offset(out, &n->vs.at, n->vs.offset_ms, n->vs.offset_expr, &n->vs);
 		return 0;
 	case PROMQL_NODE_MATRIX_SELECTOR: {
 		const promql_vector_selector *vs = &n->matrix.vs->vs;
 		if (put_selector_body(out, vs) != 0)
 			return -1;
 		buf_putc(out, '[');
-		put_duration(out, n->matrix.range_ms);
+		put_range(out, n->matrix.range_ms, n->matrix.range_expr);
 		buf_putc(out, ']');
-		put_at_offset(out, &vs->at, vs->offset_ms);
+		/* Prometheus's MatrixSelector.String(): "[range]" then anchored/smoothed, @, offset */
+		if (vs->anchored)
+			buf_puts(out, " anchored");
+		else if (vs->smoothed)
+			buf_puts(out, " smoothed");
+		put_at_offset(out, &vs->at, vs->offset_ms, vs->offset_expr, NULL);
 		return 0;
 	}
 	case PROMQL_NODE_SUBQUERY:
 		if (put_node(out, n->subquery.expr) != 0)
 			return -1;
 		buf_putc(out, '[');
-		put_duration(out, n->subquery.range_ms);
+		put_range(out, n->subquery.range_ms, n->subquery.range_expr);
 		buf_putc(out, ':');
-		if (n->subquery.step_ms)
+		if (n->subquery.step_expr)
+			put_dur(out, n->subquery.step_expr);
+		else if (n->subquery.step_ms)
 			put_duration(out, n->subquery.step_ms);
 		buf_putc(out, ']');
-		put_at_offset(out, &n->subquery.at, n->subquery.offset_ms);
+		put_at_offset(out, &n->subquery.at, n->subquery.offset_ms, n->subquery.offset_expr, NULL);
 		return 0;
 	case PROMQL_NODE_UNARY:
 		buf_puts(out, n->unary.op == PROMQL_OP_SUB ? "-" : "+");

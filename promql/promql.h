@@ -49,6 +49,8 @@ typedef struct promql_parse_options {
 	int max_depth;               /* 0: PROMQL_MAX_DEPTH */
 	bool no_experimental_functions; /* reject functions marked experimental (Prometheus's default
 	                                   without --enable-feature=promql-experimental-functions) */
+	bool enable_duration_expressions;     /* --enable-feature=promql-duration-expr */
+	bool enable_extended_range_selectors; /* anchored/smoothed (promql-extended-range-selectors) */
 } promql_parse_options;
 
 /* A parse result: the tree and the arena it lives in. */
@@ -57,6 +59,8 @@ typedef struct promql_expr {
 	promql_node *root;
 	const char *query;  /* copy of the query text (NUL-terminated) the positions refer to */
 	size_t query_len;
+	bool duration_vars; /* a duration expression uses step()/range() (or is invalid, like
+	                       [-2^2]): call promql_resolve_durations() before evaluating */
 } promql_expr;
 
 /* Parses query[0..len) (need not be NUL-terminated). opt may be NULL (defaults).
@@ -66,6 +70,18 @@ int promql_parse(const char *query, size_t len, const promql_parse_options *opt,
 		 promql_error *err);
 /* Frees the tree, its arena and its regexes. NULL is a no-op. */
 void promql_expr_free(promql_expr *e);
+
+/* Evaluates a duration expression (ast.h) in seconds with the given query step and range
+ * (milliseconds). Returns 0, or -1 with a message in err (division/modulo by zero). */
+int promql_duration_eval(const promql_duration_expr *d, int64_t step_ms, int64_t range_ms, double *out_s,
+			 char *err, size_t errlen);
+/* Computes every range/step/offset written as a duration expression in the tree from root and
+ * stores it in the corresponding *_ms field (mutates the tree: call it once per evaluation of a
+ * query whose promql_expr.duration_vars is set; instant queries pass step 0 and range 0).
+ * Errors as Prometheus's: "duration must be greater than 0", "duration is NaN or infinite",
+ * "duration is out of range", "division by zero" (prefixed by "start:end: " byte offsets).
+ * Returns 0 or -1 with err filled. */
+int promql_resolve_durations(promql_node *root, int64_t step_ms, int64_t range_ms, char *err, size_t errlen);
 
 /* Parses a series selector as used in the HTTP API's match[] (`up`, `up{job="x"}`,
  * `{__name__=~"a.*"}`, `{"utf8.name"}`): a vector selector without offset, @ or range. The

@@ -726,6 +726,118 @@ static void test_regex(void **state)
 	arena_deinit(&a);
 }
 
+static const struct {
+	const char *in, *out;
+} printer_cases[] = {
+#include "parser_printer.inc"
+	/* more duration expressions and extended range selectors */
+	{"foo[5m+1m]", "foo[5m + 1m]"},
+	{"foo[(5m)]", "foo[(5m)]"},
+	{"foo offset (1h / 2)", "foo offset (1h / 2)"},
+	{"foo offset 1m + 2", "foo offset 1m + 2"},
+	{"foo offset -(1m)", "foo offset -(1m)"},
+	{"foo[step() * 2:min_of(step(), 10s)]", "foo[step() * 2:min_of(step(), 10s)]"},
+	{"rate(foo[1m] anchored)", "rate(foo[1m] anchored)"},
+	{"rate(foo[1m] smoothed @ 10 offset 1m)", "rate(foo[1m] smoothed @ 10.000 offset 1m)"},
+	{"foo smoothed offset 1m", "foo smoothed offset 1m"},
+};
+
+static void test_experimental_syntax(void **state)
+{
+	(void)state;
+	promql_parse_options opt = {.enable_duration_expressions = true, .enable_extended_range_selectors = true};
+	promql_expr *e;
+	promql_error err;
+	for (size_t i = 0; i < sizeof(printer_cases) / sizeof(printer_cases[0]); i++) {
+		const char *q = printer_cases[i].in;
+		if (promql_parse(q, strlen(q), &opt, &e, &err) != 0)
+			fail_msg("%s: %s", q, err.text);
+		buf b;
+		buf_init(&b, 0);
+		assert_int_equal(promql_format(e->root, &b), 0);
+		if (strcmp(b.data, printer_cases[i].out) != 0)
+			fail_msg("%s: got %s want %s", q, b.data, printer_cases[i].out);
+		buf_deinit(&b);
+		promql_expr_free(e);
+	}
+
+	/* constant expressions are folded at parse time */
+	const char *q = "foo[29s+1s:20*500ms] offset -(2*5s)";
+	assert_int_equal(promql_parse(q, strlen(q), &opt, &e, &err), 0);
+	assert_false(e->duration_vars);
+	promql_node *n = e->root;
+	assert_int_equal(n->kind, PROMQL_NODE_SUBQUERY);
+	assert_int_equal(n->subquery.range_ms, 30000);
+	assert_int_equal(n->subquery.step_ms, 10000);
+	assert_int_equal(n->subquery.offset_ms, -10000);
+	assert_non_null(n->subquery.range_expr);
+	assert_non_null(n->subquery.offset_expr);
+	promql_expr_free(e);
+
+	/* step()/range() are resolved per query */
+	q = "count_over_time(foo[step() * 3] offset range())";
+	assert_int_equal(promql_parse(q, strlen(q), &opt, &e, &err), 0);
+	assert_true(e->duration_vars);
+	promql_node *m = e->root->call.args[0];
+	assert_int_equal(m->matrix.range_ms, 0);
+	char why[128];
+	assert_int_equal(promql_resolve_durations(e->root, 10000, 3600000, why, sizeof why), 0);
+	assert_int_equal(m->matrix.range_ms, 30000);
+	assert_int_equal(m->matrix.vs->vs.offset_ms, 3600000);
+	assert_int_equal(promql_resolve_durations(e->root, 0, 0, why, sizeof why), -1);
+	assert_string_equal(why, "20:30: duration must be greater than 0");
+	promql_expr_free(e);
+
+	/* invalid constant expressions fail at evaluation, as in Prometheus */
+	q = "foo[-2^2]";
+	assert_int_equal(promql_parse(q, strlen(q), &opt, &e, &err), 0);
+	assert_true(e->duration_vars);
+	assert_int_equal(promql_resolve_durations(e->root, 0, 0, why, sizeof why), -1);
+	assert_string_equal(why, "4:8: duration must be greater than 0");
+	promql_expr_free(e);
+	double v;
+	q = "foo[1m % (2m - 2m)]";
+	assert_int_equal(promql_parse(q, strlen(q), &opt, &e, &err), 0);
+	assert_int_equal(promql_duration_eval(e->root->matrix.range_expr, 0, 0, &v, why, sizeof why), -1);
+	assert_non_null(strstr(why, "modulo by zero"));
+	promql_expr_free(e);
+
+	static const struct {
+		const char *in, *err;
+	} errs[] = {
+		{"foo[5s/0d]", "1:7: parse error: division by zero"},
+		{"foo[5s%0d]", "1:7: parse error: modulo by zero"},
+		{"foo offset (4d/0)", "1:15: parse error: division by zero"},
+		{"foo[step]", "1:9: parse error: unexpected \"]\" in subquery or range selector, expected number, duration, step(), or range()"},
+		{"some_metric offset step()[5m]", "1:26: parse error: no offset modifiers allowed before range"},
+		{"foo[5m] anchored smoothed", "1:1: parse error: anchored and smoothed modifiers cannot be used together"},
+		{"foo[5m:] anchored", "1:1: parse error: anchored modifier is not supported for subqueries"},
+		{"sum(foo) smoothed", "1:1: parse error: smoothed modifier not implemented"},
+	};
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		q = errs[i].in;
+		if (promql_parse(q, strlen(q), &opt, &e, &err) == 0)
+			fail_msg("%s parsed", q);
+		if (strcmp(err.text, errs[i].err) != 0)
+			fail_msg("%s: got %s want %s", q, err.text, errs[i].err);
+	}
+
+	/* disabled by default, as in Prometheus */
+	static const struct {
+		const char *in, *err;
+	} off[] = {
+		{"foo[5m+1m]", "1:5: parse error: experimental duration expression is not enabled"},
+		{"foo offset (5m)", "1:13: parse error: experimental duration expression is not enabled"},
+		{"foo[step()]", "1:5: parse error: experimental duration expression is not enabled"},
+		{"rate(foo[1m] anchored)", "1:6: parse error: anchored modifier is experimental and not enabled"},
+	};
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		const char *got = fmt_query(off[i].in);
+		if (strncmp(got, "ERR ", 4) != 0 || strcmp(got + 4, off[i].err) != 0)
+			fail_msg("%s: got %s want %s", off[i].in, got, off[i].err);
+	}
+}
+
 /* ---- Prometheus's promqltest files ---- */
 
 static const char *core_files[] = {"aggregators", "at_modifier", "collision", "functions", "histograms",
@@ -851,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_parse_selector),
 		cmocka_unit_test(test_regex),
+		cmocka_unit_test(test_experimental_syntax),
 		cmocka_unit_test(test_promqltest_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
