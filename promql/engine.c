@@ -1278,6 +1278,47 @@ static bool vector_has_dup(const promql_series *s, size_t n)
 	return dup;
 }
 
+static int cmp_point_t(const void *a, const void *b)
+{
+	int64_t x = ((const promql_point *)a)->t, y = ((const promql_point *)b)->t;
+	return (x > y) - (x < y);
+}
+
+/* Series sorted by labels that became equal once __name__ was dropped are merged, as Prometheus's
+ * mergeSeriesWithSameLabelset does, when their timestamps do not overlap. Returns 0, or -1 with
+ * r->n_series left non-zero on overlap (0 on OOM). */
+static int merge_same_labels(arena *a, promql_result *r)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < r->n_series;) {
+		size_t j = i + 1;
+		size_t total = r->series[i].n_points;
+		while (j < r->n_series && labels_equal(&r->series[i].labels, &r->series[j].labels))
+			total += r->series[j++].n_points;
+		promql_series m = r->series[i];
+		if (j > i + 1) {
+			m.points = arena_alloc(a, total * sizeof *m.points);
+			if (!m.points) {
+				r->n_series = 0;
+				return -1;
+			}
+			m.n_points = 0;
+			for (size_t k = i; k < j; k++) {
+				memcpy(m.points + m.n_points, r->series[k].points, r->series[k].n_points * sizeof *m.points);
+				m.n_points += r->series[k].n_points;
+			}
+			qsort(m.points, m.n_points, sizeof *m.points, cmp_point_t);
+			for (size_t k = 1; k < m.n_points; k++)
+				if (m.points[k].t == m.points[k - 1].t)
+					return -1;
+		}
+		r->series[out++] = m;
+		i = j;
+	}
+	r->n_series = out;
+	return 0;
+}
+
 static bool has_selector(const promql_node *n)
 {
 	if (!n)
@@ -1298,13 +1339,6 @@ static bool has_selector(const promql_node *n)
 		return false;
 	default: return false;
 	}
-}
-
-static const promql_node *unparen(const promql_node *n)
-{
-	while (n->kind == PROMQL_NODE_PAREN)
-		n = n->paren.expr;
-	return n;
 }
 
 promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, const char *query_text,
@@ -1432,11 +1466,14 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 				s->n_points = v.mat.s[i].n;
 			}
 			r->n_series = v.mat.n;
-			if (unparen(root)->kind != PROMQL_NODE_MATRIX_SELECTOR && vector_has_dup(r->series, r->n_series)) {
-				promql__errorf(&c, "vector cannot contain metrics with the same labelset");
+			qsort(r->series, r->n_series, sizeof *r->series, cmp_series);
+			if (merge_same_labels(ra, r) < 0) {
+				if (r->n_series)
+					promql__errorf(&c, "vector cannot contain metrics with the same labelset");
+				else
+					promql__oom(&c);
 				goto out;
 			}
-			qsort(r->series, r->n_series, sizeof *r->series, cmp_series);
 			break;
 		}
 		default:

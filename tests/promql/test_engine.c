@@ -434,6 +434,26 @@ static void test_range_query(void **state)
 	assert_int_equal(r->err_type, PROMQL_ERRTYPE_BAD_DATA);
 	assert_non_null(strstr(r->err, "invalid expression type \"range vector\" for range query"));
 	promql_result_free(r);
+	/* instant subquery results whose series coincide after name removal merge when their
+	 * timestamps do not overlap, and fail when they do */
+	r = instant(f, "(-counter_total{job=\"a\"} or on(__name__) -up{job=\"a\"})[4m:1m]", 4 * MIN_MS);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_EXECUTION);
+	assert_string_equal(r->err, "vector cannot contain metrics with the same labelset");
+	promql_result_free(r);
+	r = instant(f, "(-gauge or -up{job=\"a\"})[4m:1m]", 4 * MIN_MS);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].n_points, 4);
+	assert_true(r->series[0].points[0].v == -2 && r->series[0].points[1].v == -1);
+	assert_true(r->series[0].points[2].v == -4 && r->series[0].points[3].v == -4);
+	promql_result_free(r);
+	r = instant(f, "(-counter_total{job=\"a\"} > -30 or -up{job=\"a\"})[5m:1m]", 5 * MIN_MS);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].n_points, 5);
+	assert_true(r->series[0].points[0].v == -10 && r->series[0].points[1].v == -20);
+	assert_true(r->series[0].points[2].v == -1 && r->series[0].points[4].v == -1);
+	promql_result_free(r);
 	/* the same labelset twice after name removal */
 	r = promql_query_range(f->eng, f->db, "-{job=\"a\", __name__=~\"up|counter_total\"}", 0, MIN_MS, MIN_MS, NULL);
 	assert_int_equal(r->err_type, PROMQL_ERRTYPE_EXECUTION);
