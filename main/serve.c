@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "alerting/alerting.h"
@@ -252,6 +253,10 @@ int main_serve(const main_settings *s, const char *version)
 			targets[i].repeat_interval_ms = s->targets[i].repeat_interval_ms;
 		}
 		snprintf(state_dir, sizeof state_dir, "%s/alerting", s->storage_path);
+		if (mkdir(state_dir, 0755) != 0 && errno != EEXIST) {
+			slod_log(&log, SLOD_LOG_ERROR, "main", "cannot create %s: %s", state_dir, strerror(errno));
+			goto out;
+		}
 		alerting_options alo;
 		memset(&alo, 0, sizeof alo);
 		alo.targets = targets;
