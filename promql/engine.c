@@ -1562,6 +1562,7 @@ static promql_result *query(promql_engine *e, tsdb *db, const char *q, int64_t s
 {
 	promql_parse_options po = {0};
 	po.no_experimental_functions = e->o.no_experimental_functions;
+	po.enable_duration_expressions = e->o.enable_duration_expressions;
 	promql_expr *ex = NULL;
 	promql_error perr;
 	memset(&perr, 0, sizeof perr);
@@ -1571,6 +1572,16 @@ static promql_result *query(promql_engine *e, tsdb *db, const char *q, int64_t s
 		if (!r)
 			return NULL;
 		return result_error(r, PROMQL_ERRTYPE_BAD_DATA, perr.text[0] ? perr.text : "parse error");
+	}
+	if (ex->duration_vars) {
+		char derr[256];
+		if (promql_resolve_durations(ex->root, step, end - start, derr, sizeof derr) < 0) {
+			promql_expr_free(ex);
+			promql_result *r = result_new();
+			if (!r)
+				return NULL;
+			return result_error(r, PROMQL_ERRTYPE_BAD_DATA, derr);
+		}
 	}
 	promql_result *r = promql_eval(e, db, ex->root, ex->query, start, end, step, qo);
 	promql_expr_free(ex);

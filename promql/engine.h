@@ -46,6 +46,7 @@ typedef struct promql_engine_opts {
 	                                     (range queries use their step); 0: 1m */
 	slod_clock clock;                 /* measures the timeout; now_ms == NULL: monotonic clock */
 	bool no_experimental_functions;   /* reject experimental functions at parse time */
+	bool enable_duration_expressions; /* parse `foo[step()*2]` etc. (promql-duration-expr) */
 	slod_logger logger;
 } promql_engine_opts;
 

@@ -469,6 +469,7 @@ typedef struct runner {
 	arena a;          /* per file */
 	bool verbose;
 	bool at_variants; /* also run every instant eval with `@ t` (Prometheus's runner does) */
+	bool experimental; /* current file is an experimental one that is run anyway */
 	buf report;
 	buf na_report; /* failures of evals that touch native histogram data */
 	buf files;     /* per-file summary table rows */
@@ -525,7 +526,7 @@ static void fail_eval(runner *r, const eval_cmd *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	buf *rep = &r->report;
-	if (c->hist_data) {
+	if (c->hist_data || r->experimental) {
 		/* the eval selects series loaded as native histograms, which slod does not store */
 		r->na++;
 		r->f_na++;
@@ -535,7 +536,7 @@ static void fail_eval(runner *r, const eval_cmd *c, const char *fmt, ...)
 		r->f_failed++;
 	}
 	if (r->verbose)
-		printf("%s %s:%d: %s\n    %s\n", c->hist_data ? "N/A (histogram data)" : "FAIL", r->file, c->line,
+		printf("%s %s:%d: %s\n    %s\n", c->hist_data ? "N/A (histogram data)" : r->experimental ? "N/A (experimental)" : "FAIL", r->file, c->line,
 		       c->expr, msg);
 	/* markdown report line: escape pipes */
 	buf_printf(rep, "| %s:%d | `", r->file, c->line);
@@ -1344,6 +1345,17 @@ out:
 	return rc;
 }
 
+/* Experimental files that slod's engine runs (passes count; failures are not applicable). */
+static const char *const experimental_run[] = {"duration_expression.test"};
+
+static bool is_experimental_run(const char *file)
+{
+	for (size_t i = 0; i < sizeof experimental_run / sizeof experimental_run[0]; i++)
+		if (strcmp(file, experimental_run[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool is_core(const char *file)
 {
 	for (size_t i = 0; i < sizeof core_files / sizeof core_files[0]; i++)
@@ -1400,6 +1412,8 @@ static int run_file(runner *r, const char *dir, const char *file)
 	arena_init(&r->a, 0);
 	clear_hist_names(r);
 	bool core = is_core(file);
+	bool exp_run = is_experimental_run(file);
+	r->experimental = exp_run;
 	int rc = 0;
 	if (reopen_db(r) < 0) {
 		rc = -1;
@@ -1428,7 +1442,7 @@ static int run_file(runner *r, const char *dir, const char *file)
 				free_eval(&c);
 				continue;
 			}
-			if (!core || c.na) {
+			if ((!core && !exp_run) || c.na) {
 				r->na++;
 				r->f_na++;
 			} else {
@@ -1440,9 +1454,9 @@ static int run_file(runner *r, const char *dir, const char *file)
 		}
 	}
 	printf("%s: %ld passed, %ld failed, %ld not applicable%s\n", file, r->f_passed, r->f_failed, r->f_na,
-	       core ? "" : " (non-core file)");
-	buf_printf(&r->files, "| %s | %s | %ld | %ld | %ld |\n", file, core ? "core" : "non-core", r->f_passed,
-		   r->f_failed, r->f_na);
+	       core ? "" : exp_run ? " (experimental file)" : " (non-core file)");
+	buf_printf(&r->files, "| %s | %s | %ld | %ld | %ld |\n", file,
+		   core ? "core" : exp_run ? "experimental, run" : "non-core", r->f_passed, r->f_failed, r->f_na);
 out:
 	arena_deinit(&r->a);
 	free(lines);
@@ -1493,6 +1507,7 @@ int main(int argc, char **argv)
 	promql_engine_opts eo;
 	promql_engine_opts_default(&eo);
 	eo.max_samples = max_samples;
+	eo.enable_duration_expressions = true; /* Prometheus's test engine enables it too */
 	r.eng = promql_engine_new(&eo);
 	buf_init(&r.report, 0);
 	buf_init(&r.na_report, 0);
@@ -1546,9 +1561,10 @@ int main(int argc, char **argv)
 				   "## Failing evals\n\n| file:line | expression | reason |\n|---|---|---|\n",
 				r.passed, r.failed, r.na, r.files.data ? r.files.data : "");
 			fwrite(r.report.data ? r.report.data : "", 1, r.report.len, f);
-			fprintf(f, "\n## Evals over native histogram data (counted not applicable)\n\n"
+			fprintf(f, "\n## Evals over native histogram data or in experimental files (counted not applicable)\n\n"
 				   "These evals select series that the test file loads as native histograms (slod stores\n"
-				   "floats only). They count as passed when they pass anyway; these did not:\n\n"
+				   "floats only), or belong to an experimental file slod runs anyway. They count as passed\n"
+				   "when they pass; these did not:\n\n"
 				   "| file:line | expression | reason |\n|---|---|---|\n");
 			fwrite(r.na_report.data ? r.na_report.data : "", 1, r.na_report.len, f);
 			fclose(f);
