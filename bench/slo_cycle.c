@@ -4,6 +4,7 @@
  * groups once) and then by the slo engine (window reads, bucket rings, alert states, snapshot).
  *
  * Usage: slo_cycle [-n SLOS] [-d HISTORY_DAYS] [-i SCRAPE_SECONDS] [-c CYCLES] [-m exact|sloth]
+ *                  [-f FAST_MIN_WINDOW_SECONDS (0: default 1h, -1: fast path off)]
  *
  * Data: per SLO two counters, req_total{slo="i"} (10 req/s) and req_errors_total{slo="i"}
  * (0.1% errors with a per-SLO phase of 1%-error bursts), scraped every -i seconds for -d days;
@@ -135,14 +136,16 @@ int main(int argc, char **argv)
 {
 	size_t n = 1000;
 	int days = 30, scrape = 30, cycles = 5;
+	int64_t fast_min = 0;
 	slo_eval_method method = SLO_EVAL_EXACT;
 	int c;
-	while ((c = getopt(argc, argv, "n:d:i:c:m:")) != -1) {
+	while ((c = getopt(argc, argv, "n:d:i:c:m:f:")) != -1) {
 		switch (c) {
 		case 'n': n = (size_t)atol(optarg); break;
 		case 'd': days = atoi(optarg); break;
 		case 'i': scrape = atoi(optarg); break;
 		case 'c': cycles = atoi(optarg); break;
+		case 'f': fast_min = atoll(optarg) * 1000; break;
 		case 'm':
 			if (slo_eval_method_parse(optarg, &method) != 0) {
 				fprintf(stderr, "bad -m\n");
@@ -150,7 +153,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-n slos] [-d days] [-i scrape_s] [-c cycles] [-m exact|sloth]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n slos] [-d days] [-i scrape_s] [-c cycles] [-m exact|sloth] [-f fast_min_s]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -217,7 +220,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c0 = cpu_s();
-	slo_engine_options eo = {.set = set, .method = method, .rules = rm, .db = db, .engine = pe, .clock = clk};
+	slo_engine_options eo = {.set = set, .method = method, .rules = rm, .db = db, .engine = pe, .clock = clk,
+				 .fast_min_window_ms = fast_min};
 	slo_engine *e;
 	if (slo_engine_new(&eo, &e, err, sizeof err) != 0) {
 		fprintf(stderr, "slo engine: %s\n", err);
@@ -226,8 +230,9 @@ int main(int argc, char **argv)
 	double c_new = cpu_s() - c0;
 	c0 = cpu_s();
 	slo_engine_evaluate(e);
-	printf("startup: compile+hand-over %.3fs, first evaluation (ring rebuild over %dd) %.3fs, %zu rule groups\n",
-	       c_new, days, cpu_s() - c0, slo_engine_n_groups(e));
+	printf("startup: compile+hand-over %.3fs, first evaluation (ring rebuild over %dd) %.3fs, %zu rule groups, "
+	       "%zu rules on the fast path\n",
+	       c_new, days, cpu_s() - c0, slo_engine_n_groups(e), slo_engine_n_fast_rules(e));
 
 	double best_rules = 1e9, best_slo = 1e9, sum_rules = 0, sum_slo = 0;
 	for (int k = 0; k <= cycles; k++) {
