@@ -542,9 +542,12 @@ static void test_history(void **state)
 	assert_close(h.points[12].burn_rate, v / 0.01, 1e-9);
 	assert_close(h.points[12].request_rate, 10.0, 1e-9);
 	/* bounds */
-	assert_int_equal(slo_engine_history(F->e, "svc-avail", 0, 11000, 1, &h, err, sizeof err), SLO_ERR_ARG);
+	slo_history bad;
+	assert_int_equal(slo_engine_history(F->e, "svc-avail", 0, 11000, 1, &bad, err, sizeof err), SLO_ERR_ARG);
 	assert_non_null(strstr(err, "11000"));
-	assert_int_equal(slo_engine_history(F->e, "nope", start, end, 300000, &h, err, sizeof err), SLO_ERR_INVALID);
+	assert_null(bad.points);
+	assert_int_equal(slo_engine_history(F->e, "nope", start, end, 300000, &bad, err, sizeof err), SLO_ERR_INVALID);
+	assert_null(bad.points);
 	slo_snapshot_release(s);
 	slo_history h2;
 	assert_int_equal(slo_engine_history(F->e, "svc-avail", start, end, 300000, &h2, err, sizeof err), 0);
