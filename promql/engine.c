@@ -500,6 +500,8 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 			a = b = resolve_at(c, &n->vs.at);
 		a -= n->vs.offset_ms;
 		b -= n->vs.offset_ms;
+		if (n->vs.smoothed) /* interpolates between neighbours up to lookback after t */
+			return add_sel(c, n, true, a - c->lookback + 1, b + c->lookback);
 		return add_sel(c, n, false, a - c->lookback + 1, b);
 	}
 	case PROMQL_NODE_MATRIX_SELECTOR: {
@@ -509,7 +511,10 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 			a = b = resolve_at(c, &vs->vs.at);
 		a -= vs->vs.offset_ms;
 		b -= vs->vs.offset_ms;
-		return add_sel(c, vs, true, a - n->matrix.range_ms + 1, b);
+		/* anchored and smoothed windows reach back (and smoothed forward) by the lookback */
+		int64_t back = vs->vs.anchored || vs->vs.smoothed ? c->lookback : 0;
+		int64_t fwd = vs->vs.smoothed ? c->lookback : 0;
+		return add_sel(c, vs, true, a - n->matrix.range_ms - back + 1, b + fwd);
 	}
 	case PROMQL_NODE_SUBQUERY: {
 		int64_t a = lo, b = hi;
@@ -630,6 +635,11 @@ static size_t upper_bound(const tsdb_sample *p, size_t n, int64_t x)
 	return lo;
 }
 
+size_t promql__upper_bound(const tsdb_sample *p, size_t n, int64_t x)
+{
+	return upper_bound(p, n, x);
+}
+
 /* The same, starting from a previous answer *hint (steps usually move forward a little): gallops
  * forward from the hint, or falls back to a plain binary search when x moved backwards. */
 static size_t upper_bound_hint(const tsdb_sample *p, size_t n, int64_t x, size_t *hint)
@@ -670,6 +680,16 @@ static int check_deadline(ev_ctx *c)
 	return 0;
 }
 
+/* Linear interpolation between two samples at time t (Prometheus's interpolate; with counter,
+ * a decrease is taken as a reset from 0). */
+double promql__interpolate(const tsdb_sample *p1, const tsdb_sample *p2, int64_t t, bool counter)
+{
+	double y1 = p1->v, y2 = p2->v;
+	if (counter && y2 < y1)
+		y1 = 0;
+	return y1 + (y2 - y1) * (double)(t - p1->t) / (double)(p2->t - p1->t);
+}
+
 static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 {
 	ev_selcache *s = find_sel(c, n);
@@ -684,6 +704,25 @@ static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	if (!out->vec.s)
 		return promql__oom(c);
 	for (size_t i = 0; i < s->n; i++) {
+		if (n->vs.smoothed) {
+			/* samples in (ts - lookback, ts + lookback]: the value at ts, interpolated between the
+			 * neighbours, or the last one before ts when none follows */
+			const tsdb_sample *p = s->pts[i];
+			size_t lo = upper_bound(p, s->npts[i], ts - c->lookback);
+			size_t hi = upper_bound(p, s->npts[i], ts + c->lookback);
+			size_t k = lo + upper_bound(p + lo, hi - lo, ts - 1); /* first with t >= ts */
+			double v;
+			if (k < hi && p[k].t == ts)
+				v = p[k].v;
+			else if (k > lo && k < hi)
+				v = promql__interpolate(&p[k - 1], &p[k], ts, false);
+			else if (k > lo)
+				v = p[k - 1].v;
+			else
+				continue;
+			out->vec.s[out->vec.n++] = (ev_sample){s->ls[i], v, ts, false};
+			continue;
+		}
 		size_t k = upper_bound_hint(s->pts[i], s->npts[i], ts, &s->hint_hi[i]);
 		if (k == 0)
 			continue;
@@ -695,6 +734,38 @@ static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	return promql__account(c, out->vec.n);
 }
 
+/* Prometheus's extendFloats: the window's samples with the boundary values at mint and maxt
+ * (interpolated when smoothed) added as points. Returns the count written to out (which has room
+ * for n + 2), 0 when nothing lies after mint. */
+static size_t extend_floats(const tsdb_sample *f, size_t n, int64_t mint, int64_t maxt, bool smoothed,
+			    tsdb_sample *out)
+{
+	if (n == 0)
+		return 0;
+	size_t last = n - 1;
+	size_t first = upper_bound(f, last, mint);
+	first = first > 0 ? first - 1 : 0;
+	if (smoothed)
+		last = upper_bound(f, last, maxt - 1);
+	if (f[last].t <= mint)
+		return 0;
+	double left = smoothed && f[first].t < mint ? promql__interpolate(&f[first], &f[first + 1], mint, false)
+						    : f[first].v;
+	double right = smoothed && last > 0 && f[last].t > maxt ? promql__interpolate(&f[last - 1], &f[last], maxt, false)
+								: f[last].v;
+	if (f[first].t <= mint)
+		first++;
+	long l = (long)last;
+	if (f[last].t >= maxt)
+		l--;
+	size_t o = 0;
+	out[o++] = (tsdb_sample){mint, left};
+	for (long k = (long)first; k <= l; k++)
+		out[o++] = f[k];
+	out[o++] = (tsdb_sample){maxt, right};
+	return o;
+}
+
 static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 {
 	const promql_node *vs = n->matrix.vs;
@@ -704,23 +775,45 @@ static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	if (load_sel(c, s) < 0)
 		return -1;
 	int64_t ts = (vs->vs.at.kind != PROMQL_AT_NONE ? resolve_at(c, &vs->vs.at) : t) - vs->vs.offset_ms;
+	int64_t range = n->matrix.range_ms;
+	/* anchored/smoothed: the window also holds the samples up to lookback before (and, smoothed,
+	 * after) it, for the boundary values */
+	int64_t lo_t = ts - range, hi_t = ts;
+	if (vs->vs.anchored || vs->vs.smoothed)
+		lo_t -= c->lookback;
+	if (vs->vs.smoothed)
+		hi_t += c->lookback;
+	bool extend = (vs->vs.anchored || vs->vs.smoothed) && c->root == n;
 	out->type = PROMQL_TYPE_MATRIX;
 	out->range_end = ts;
-	out->range_ms = n->matrix.range_ms;
+	out->range_ms = range;
+	out->ext = vs->vs.smoothed ? 2 : vs->vs.anchored ? 1 : 0;
 	out->mat.s = arena_alloc(c->sa, (s->n ? s->n : 1) * sizeof(ev_series));
 	out->mat.n = 0;
 	if (!out->mat.s)
 		return promql__oom(c);
 	size_t total = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		size_t lo = upper_bound_hint(s->pts[i], s->npts[i], ts - n->matrix.range_ms, &s->hint_lo[i]);
-		size_t hi = upper_bound_hint(s->pts[i], s->npts[i], ts, &s->hint_hi[i]);
+		size_t lo = upper_bound_hint(s->pts[i], s->npts[i], lo_t, &s->hint_lo[i]);
+		size_t hi = upper_bound_hint(s->pts[i], s->npts[i], hi_t, &s->hint_hi[i]);
 		if (hi <= lo)
 			continue;
 		if (!s->counter_name[i])
 			s->counter_name[i] = promql__counter_name(&s->ls[i]);
-		out->mat.s[out->mat.n++] = (ev_series){s->ls[i], s->pts[i] + lo, hi - lo, false, s->counter_name[i]};
-		total += hi - lo;
+		const tsdb_sample *pts = s->pts[i] + lo;
+		size_t np = hi - lo;
+		if (extend) {
+			/* an anchored/smoothed range selector as the query result: Prometheus's extendFloats */
+			tsdb_sample *e = arena_alloc(c->sa, (np + 2) * sizeof *e);
+			if (!e)
+				return promql__oom(c);
+			np = extend_floats(pts, np, ts - range, ts, vs->vs.smoothed, e);
+			if (np == 0)
+				continue;
+			pts = e;
+		}
+		out->mat.s[out->mat.n++] = (ev_series){s->ls[i], pts, np, false, s->counter_name[i]};
+		total += np;
 	}
 	return promql__account(c, total);
 }
@@ -1381,6 +1474,9 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	c.max_samples = e->o.max_samples;
 	c.cancel = qo ? qo->cancel : NULL;
 	c.query = query_text;
+	c.root = root;
+	while (c.root->kind == PROMQL_NODE_PAREN)
+		c.root = c.root->paren.expr;
 	int64_t timeout = e->o.timeout_ms;
 	if (qo && qo->timeout_ms > 0 && (timeout <= 0 || qo->timeout_ms < timeout))
 		timeout = qo->timeout_ms;
@@ -1563,6 +1659,7 @@ static promql_result *query(promql_engine *e, tsdb *db, const char *q, int64_t s
 	promql_parse_options po = {0};
 	po.no_experimental_functions = e->o.no_experimental_functions;
 	po.enable_duration_expressions = e->o.enable_duration_expressions;
+	po.enable_extended_range_selectors = e->o.enable_extended_range_selectors;
 	promql_expr *ex = NULL;
 	promql_error perr;
 	memset(&perr, 0, sizeof perr);

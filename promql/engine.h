@@ -47,6 +47,7 @@ typedef struct promql_engine_opts {
 	slod_clock clock;                 /* measures the timeout; now_ms == NULL: monotonic clock */
 	bool no_experimental_functions;   /* reject experimental functions at parse time */
 	bool enable_duration_expressions; /* parse `foo[step()*2]` etc. (promql-duration-expr) */
+	bool enable_extended_range_selectors; /* `foo[5m] anchored`, `smoothed` (experimental) */
 	slod_logger logger;
 } promql_engine_opts;
 

@@ -60,6 +60,7 @@ typedef struct ev_value {
 	ev_matrix mat;
 	int64_t range_end;  /* matrix: window is (range_end - range_ms, range_end] */
 	int64_t range_ms;
+	uint8_t ext;        /* matrix: 1 anchored, 2 smoothed (window extended by the lookback) */
 } ev_value;
 
 /* One selector's samples, loaded once per query. */
@@ -113,6 +114,7 @@ typedef struct ev_ctx {
 	int64_t deadline;      /* monotonic ms, or 0 */
 	const volatile int *cancel;
 	const char *query;     /* for annotation positions; may be NULL */
+	const promql_node *root; /* the evaluated tree, parentheses removed */
 	ev_selcache *sel;
 	size_t n_sel, cap_sel;
 	/* annotations, deduplicated, strings in qa */
@@ -168,6 +170,9 @@ uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, s
 bool promql__is_stale(double v);
 /* 1 if ls has no __name__ or one ending in _total/_sum/_count/_bucket, else 2. */
 uint8_t promql__counter_name(const slod_labels *ls);
+double promql__interpolate(const tsdb_sample *p1, const tsdb_sample *p2, int64_t t, bool counter);
+/* Index of the first sample with t > x (binary search). */
+size_t promql__upper_bound(const tsdb_sample *p, size_t n, int64_t x);
 /* Per-node cache of one pointer (e.g. a compiled regex); NULL when absent. */
 void *promql__cache_get(ev_ctx *c, const promql_node *n);
 int promql__cache_put(ev_ctx *c, const promql_node *n, void *v);

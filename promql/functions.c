@@ -97,6 +97,53 @@ static double extrapolated_rate(const ev_series *s, int64_t range_end, int64_t r
 	return result * factor;
 }
 
+/* Prometheus's extendedRate for anchored/smoothed windows: the difference between the values at
+ * the range boundaries (the last sample at or before the start for anchored; interpolated values
+ * for smoothed), corrected for counter resets inside the range. */
+static double extended_rate(const ev_series *s, int64_t range_end, int64_t range_ms, bool smoothed, bool counter,
+			    bool is_rate, bool *ok)
+{
+	*ok = false;
+	const tsdb_sample *f = s->pts;
+	size_t n = s->n;
+	if (n == 0)
+		return 0;
+	int64_t rs = range_end - range_ms, re = range_end;
+	size_t last = n - 1;
+	size_t first = promql__upper_bound(f, last, rs);
+	first = first > 0 ? first - 1 : 0;
+	if (smoothed)
+		last = promql__upper_bound(f, last, re - 1);
+	if (f[last].t <= rs)
+		return 0;
+	if (smoothed && f[first].t > re)
+		return 0;
+	double left = smoothed && f[first].t < rs ? promql__interpolate(&f[first], &f[first + 1], rs, counter) : f[first].v;
+	double right = smoothed && last > 0 && f[last].t > re ? promql__interpolate(&f[last - 1], &f[last], re, counter)
+							      : f[last].v;
+	double result = right - left;
+	if (counter) {
+		long a = (long)first, b = (long)last;
+		if (f[first].t <= rs)
+			a++;
+		if (f[last].t >= re)
+			b--;
+		double corr = 0, prev = left;
+		for (long k = a; k <= b; k++) {
+			if (f[k].v < prev)
+				corr += prev;
+			prev = f[k].v;
+		}
+		if (right < prev)
+			corr += prev;
+		result += corr;
+	}
+	if (is_rate)
+		result /= (double)range_ms / 1000;
+	*ok = true;
+	return result;
+}
+
 static double instant_value(const ev_series *s, bool is_rate, bool *ok)
 {
 	*ok = false;
@@ -276,6 +323,14 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 		if (tf <= 0 || tf >= 1)
 			return promql__errorf(c, "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
 	}
+	uint8_t ext = args[mi].ext;
+	if (ext == 1 && id != PROMQL_FN_RESETS && id != PROMQL_FN_CHANGES && id != PROMQL_FN_RATE &&
+	    id != PROMQL_FN_INCREASE && id != PROMQL_FN_DELTA)
+		return promql__errorf(c, "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with %s",
+				      n->call.func->name);
+	if (ext == 2 && id != PROMQL_FN_RATE && id != PROMQL_FN_INCREASE && id != PROMQL_FN_DELTA)
+		return promql__errorf(c, "smoothed modifier can only be used with: delta, increase, rate - not with %s",
+				      n->call.func->name);
 	bool keep_name = id == PROMQL_FN_LAST_OVER_TIME || id == PROMQL_FN_FIRST_OVER_TIME;
 	for (size_t i = 0; i < m->n; i++) {
 		const ev_series *s = &m->s[i];
@@ -285,15 +340,27 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 			continue;
 		double v = 0;
 		bool ok = true;
+		if (ext == 1 && (id == PROMQL_FN_CHANGES || id == PROMQL_FN_RESETS)) {
+			/* anchored: start from the last sample at or before the range start */
+			size_t le = promql__upper_bound(p, np, re - rms);
+			if (le >= np)
+				continue;
+			if (le > 0) {
+				p += le - 1;
+				np -= le - 1;
+			}
+		}
 		switch (id) {
 		case PROMQL_FN_RATE:
-			v = extrapolated_rate(s, re, rms, true, true, &ok);
+			v = ext ? extended_rate(s, re, rms, ext == 2, true, true, &ok) : extrapolated_rate(s, re, rms, true, true, &ok);
 			break;
 		case PROMQL_FN_INCREASE:
-			v = extrapolated_rate(s, re, rms, true, false, &ok);
+			v = ext ? extended_rate(s, re, rms, ext == 2, true, false, &ok)
+				: extrapolated_rate(s, re, rms, true, false, &ok);
 			break;
 		case PROMQL_FN_DELTA:
-			v = extrapolated_rate(s, re, rms, false, false, &ok);
+			v = ext ? extended_rate(s, re, rms, ext == 2, false, false, &ok)
+				: extrapolated_rate(s, re, rms, false, false, &ok);
 			break;
 		case PROMQL_FN_IRATE:
 			v = instant_value(s, true, &ok);

@@ -1346,7 +1346,7 @@ out:
 }
 
 /* Experimental files that slod's engine runs (passes count; failures are not applicable). */
-static const char *const experimental_run[] = {"duration_expression.test"};
+static const char *const experimental_run[] = {"duration_expression.test", "extended_vectors.test"};
 
 static bool is_experimental_run(const char *file)
 {
@@ -1507,7 +1507,8 @@ int main(int argc, char **argv)
 	promql_engine_opts eo;
 	promql_engine_opts_default(&eo);
 	eo.max_samples = max_samples;
-	eo.enable_duration_expressions = true; /* Prometheus's test engine enables it too */
+	eo.enable_duration_expressions = true; /* Prometheus's test engine enables these too */
+	eo.enable_extended_range_selectors = true;
 	r.eng = promql_engine_new(&eo);
 	buf_init(&r.report, 0);
 	buf_init(&r.na_report, 0);

@@ -403,6 +403,49 @@ static void test_histogram_quantile(void **state)
 	promql_result_free(r);
 }
 
+static void test_extended_selectors(void **state)
+{
+	fixture *f = *state;
+	promql_engine_opts o;
+	promql_engine_opts_default(&o);
+	o.enable_extended_range_selectors = true;
+	promql_engine *e = promql_engine_new(&o);
+	/* smoothed instant selector: interpolated between neighbours (stale markers ignored) */
+	promql_result *r = promql_query_instant(e, f->db, "gauge smoothed", 30 * 1000, NULL);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[0].v == 1.5);
+	promql_result_free(r);
+	r = promql_query_instant(e, f->db, "gauge smoothed", 150 * 1000, NULL);
+	assert_true(r->series[0].points[0].v == 3.5);
+	promql_result_free(r);
+	/* anchored: from the last sample at or before the range start */
+	r = promql_query_instant(e, f->db, "delta(gauge[1m] anchored)", 3 * MIN_MS, NULL);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[0].v == 2);
+	promql_result_free(r);
+	/* smoothed increase: boundary values interpolated at 5m30s (55) and 10m30s (105) */
+	r = promql_query_instant(e, f->db, "increase(counter_total{job=\"a\"}[5m] smoothed)", 630 * 1000, NULL);
+	assert_true(fabs(r->series[0].points[0].v - 50) < 1e-9);
+	promql_result_free(r);
+	/* the raw window of an anchored selector gets boundary points */
+	r = promql_query_instant(e, f->db, "counter_total{job=\"a\"}[2m] anchored", 630 * 1000, NULL);
+	assert_int_equal(r->type, PROMQL_RESULT_MATRIX);
+	assert_int_equal(r->series[0].n_points, 4);
+	assert_int_equal(r->series[0].points[0].t, 510 * 1000);
+	assert_true(r->series[0].points[0].v == 80);
+	assert_int_equal(r->series[0].points[3].t, 630 * 1000);
+	assert_true(r->series[0].points[3].v == 100);
+	promql_result_free(r);
+	r = promql_query_instant(e, f->db, "max_over_time(gauge[1m] anchored)", 3 * MIN_MS, NULL);
+	assert_string_equal(r->err, "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with max_over_time");
+	promql_result_free(r);
+	promql_engine_free(e);
+	/* off by default, as in Prometheus */
+	r = instant(f, "gauge smoothed", 30 * 1000);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_BAD_DATA);
+	promql_result_free(r);
+}
+
 static void test_range_query(void **state)
 {
 	fixture *f = *state;
@@ -571,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_aggregations),
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_histogram_quantile),
+		cmocka_unit_test(test_extended_selectors),
 		cmocka_unit_test(test_range_query),
 		cmocka_unit_test(test_errors_and_limits),
 		cmocka_unit_test(test_preparsed),
