@@ -550,9 +550,12 @@ int slo_generate(slo_set *s, const slo_group *grp, const slo_gen_options *opt, b
 			rc = SLO_ERR_INVALID;
 			goto out;
 		}
-		if (slo->sli_kind == SLO_SLI_NONE) {
+		bool sli_ok = (slo->sli_kind == SLO_SLI_EVENTS && slo->error_query.text && slo->total_query.text) ||
+			      (slo->sli_kind == SLO_SLI_RAW && slo->error_ratio_query.text);
+		if (!sli_ok || !slo->id || !slo->service || !slo->name || !slo->has_objective) {
 			if (err)
-				snprintf(err, errlen, "SLO %s: no SLI", slo->id);
+				snprintf(err, errlen, "SLO %s: incomplete (no SLI queries or objective); validate first",
+					 slo->id ? slo->id : "?");
 			rc = SLO_ERR_INVALID;
 			goto out;
 		}
