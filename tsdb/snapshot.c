@@ -413,7 +413,8 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 		uint64_t vb = get64(r);
 		uint8_t lead = get8(r), trail = get8(r);
 		if (!need(r, len) || len < 2 || (nbits + 7) / 8 != len || count > TSDB_CHUNK_MAX_SAMPLES ||
-		    tsdb__chunk_count(r->p, len) != count)
+		    tsdb__chunk_count(r->p, len) != count ||
+		    !(lead == 0xff || (lead < 64 && trail < 64 && lead + trail < 64)))
 			goto bad;
 		size_t cap = len + 16;
 		uint8_t *d = malloc(cap);
@@ -566,7 +567,7 @@ static int load_file(tsdb *db, const char *path, uint32_t *wal_seq, char *err, s
 		goto out;
 	}
 	/* refs of series removed before the snapshot are never handed out again */
-	if (next_ref > db->next_ref)
+	if (next_ref > db->next_ref && (uint64_t)next_ref < (uint64_t)TSDB__MAX_PAGES * TSDB__PAGE_SIZE)
 		db->next_ref = next_ref;
 	rc = 0;
 out:

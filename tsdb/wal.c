@@ -259,9 +259,11 @@ static int seg_create(tsdb *db, uint32_t seg)
 	db->wal_seg = seg;
 	db->wal_seg_off = WAL_HDR;
 	db->wal_written += WAL_HDR;
-	char wdir[4096];
-	snprintf(wdir, sizeof(wdir), "%s/wal", db->dir);
-	fsync_dir(wdir);
+	if (db->opt.fsync_policy != TSDB_FSYNC_NEVER) {
+		char wdir[4096];
+		snprintf(wdir, sizeof(wdir), "%s/wal", db->dir);
+		fsync_dir(wdir);
+	}
 	return 0;
 }
 
@@ -447,7 +449,7 @@ static int replay_series_rec(replay *r, const uint8_t *p, const uint8_t *end)
 				p += l;
 			}
 		}
-		if (ref > r->max_ref)
+		if (ref > r->max_ref && ref < (uint64_t)TSDB__MAX_PAGES * TSDB__PAGE_SIZE)
 			r->max_ref = ref;
 		slod_labels ls = {r->lv, nl};
 		tsdb__series *s;
@@ -548,7 +550,7 @@ static int replay_samples_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		uint64_t ref, dt;
 		if (!get_uvarint(&p, end, &ref) || !get_uvarint(&p, end, &dt) || end - p < 8)
 			return -1;
-		if (ref > r->max_ref)
+		if (ref > r->max_ref && ref < (uint64_t)TSDB__MAX_PAGES * TSDB__PAGE_SIZE)
 			r->max_ref = ref;
 		uint64_t v = get_u64le(p);
 		p += 8;
