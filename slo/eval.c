@@ -158,13 +158,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return q;
 }
 
-/* Hours as Go's Duration.Hours() computes them (so factors match the generated rules). */
-static double go_hours(int64_t ms)
-{
-	int64_t h = ms / 3600000, rem = ms % 3600000;
-	return (double)h + (double)(rem * 1000000) / (60.0 * 60 * 1e9);
-}
-
 /* A PromQL double-quoted string literal of s. */
 static char *promql_quote(arena *a, const char *s)
 {
@@ -187,7 +180,8 @@ static char *promql_quote(arena *a, const char *s)
 
 /* ---- spec text ------------------------------------------------------------------------------ */
 
-/* The YAML document of file containing line (between "---" lines), or "" when unreadable. */
+/* The YAML document of file containing line (between "---" lines), or "" when unreadable. Only
+ * used when the loader did not keep the document's text. */
 static char *spec_text(arena *a, const char *file, uint32_t line)
 {
 	char *res = NULL;
@@ -251,8 +245,7 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 	arena *a = &e->a;
 	s->spec = sp;
 	s->grp = grp;
-	s->period_ms = sp->period_ms ? sp->period_ms :
-		       (e->o.gen.default_period_ms ? e->o.gen.default_period_ms : SLO_DEFAULT_PERIOD_MS);
+	s->period_ms = slo_spec_period_ms(sp, &e->o.gen);
 	slo__dur(s->period_s, sizeof s->period_s, s->period_ms);
 	const slo_windows *w = slo_set_windows(e->o.set, s->period_ms);
 	if (!w) {
@@ -302,7 +295,7 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 			x->tier = tier;
 			x->long_ms = cond[c]->long_ms;
 			x->short_ms = cond[c]->short_ms;
-			x->factor = cond[c]->error_budget_percent * go_hours(s->period_ms) / 100 / go_hours(x->long_ms);
+			x->factor = slo_window_burn_factor(s->period_ms, cond[c]);
 			x->threshold = x->factor * s->budget;
 			char ld[24], sd[24];
 			slo__dur(ld, sizeof ld, x->long_ms);
@@ -318,7 +311,8 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 	s->alert_group = arena_sprintf(a, "sloth-slo-alerts-%s", sp->id);
 	s->file = grp->pos.file ? grp->pos.file : "slo";
 	s->source = arena_sprintf(a, "%s:%u", sp->pos.file ? sp->pos.file : "", sp->pos.line);
-	s->spec_text = spec_text(a, grp->pos.file, sp->pos.line ? sp->pos.line : grp->pos.line);
+	s->spec_text = grp->text ? arena_strndup(a, grp->text, grp->text_len) :
+				   spec_text(a, grp->pos.file, sp->pos.line ? sp->pos.line : grp->pos.line);
 	/* queries */
 	char bw[24];
 	slo__dur(bw, sizeof bw, e->o.bucket_ms);
