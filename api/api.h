@@ -38,6 +38,10 @@ typedef struct api_options {
 	const char *revision;        /* may be NULL */
 	slod_logger logger;
 	slod_clock clock;            /* now for default query times; zeroed = system clock */
+	/* POST /-/reload calls this (from an HTTP thread); NULL: the route answers 403. Returns 0 or
+	 * -1 with err filled. */
+	int (*reload)(void *ud, char *err, size_t errlen);
+	void *reload_ud;
 } api_options;
 
 /* What the routes serve from. All pointers are borrowed and must outlive the server (or a later
@@ -64,6 +68,9 @@ uint16_t api_server_port(const api_server *s);
 /* Publishes the backend and marks the server ready; b is copied. Thread-safe; call once.
  * Returns 0, or -1 when the default PromQL engine cannot be created (the server stays unready). */
 int api_server_set_backend(api_server *s, const api_backend *b);
+/* Replaces the SLO engine the routes read (after a reload) and returns the previous one. When this
+ * returns, no request uses the previous engine any more, so the caller may free it. */
+struct slo_engine *api_server_swap_slo(api_server *s, struct slo_engine *e);
 /* Stops accepting, finishes in-flight requests and frees s. NULL is a no-op. */
 void api_server_stop(api_server *s);
 

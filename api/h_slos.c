@@ -115,6 +115,11 @@ static void slo_obj(api_json *j, const slo_status *st, bool detail)
 	num_or_null(j, st->events && st->exact_has_data, st->total_events);
 	api_json_key(j, "method");
 	api_json_str(j, slo_eval_method_name(st->method));
+	/* both methods side by side (docs/slo-eval.md): exact errors ÷ total, Sloth's 5m average */
+	api_json_key(j, "exactErrorRatio");
+	num_or_null(j, st->exact_has_data, st->exact_error_ratio);
+	api_json_key(j, "slothErrorRatio");
+	num_or_null(j, st->sloth_has_data, st->sloth_error_ratio);
 	api_json_obj_end(j);
 	api_json_key(j, "errorBudget");
 	api_json_obj_begin(j);
@@ -167,10 +172,10 @@ static void slo_obj(api_json *j, const slo_status *st, bool detail)
 	api_json_obj_end(j);
 }
 
-void api__h_slos(api_req *r)
+static void h_slos_locked(api_req *r, slo_engine *eng)
 {
-	slo_snapshot *s = r->be->slo ? slo_engine_acquire(r->be->slo) : NULL;
-	if (r->be->slo && !s) {
+	slo_snapshot *s = eng ? slo_engine_acquire(eng) : NULL;
+	if (eng && !s) {
 		api__reply_error(r, API_ERR_INTERNAL, "out of memory");
 		return;
 	}
@@ -190,10 +195,10 @@ void api__h_slos(api_req *r)
 		slo_snapshot_release(s);
 }
 
-void api__h_slo(api_req *r)
+static void h_slo_locked(api_req *r, slo_engine *eng)
 {
 	const char *id = r->path_params[0];
-	slo_snapshot *s = r->be->slo ? slo_engine_acquire(r->be->slo) : NULL;
+	slo_snapshot *s = eng ? slo_engine_acquire(eng) : NULL;
 	const slo_status *st = s ? slo_snapshot_find(s, id) : NULL;
 	if (!st) {
 		api__reply_error(r, API_ERR_NOT_FOUND, "SLO \"%s\" not found", id);
@@ -207,7 +212,7 @@ void api__h_slo(api_req *r)
 		slo_snapshot_release(s);
 }
 
-void api__h_slo_history(api_req *r)
+static void h_slo_history_locked(api_req *r, slo_engine *eng)
 {
 	const char *id = r->path_params[0];
 	int64_t now = slod_clock_now(&r->srv->opt.clock);
@@ -224,13 +229,13 @@ void api__h_slo_history(api_req *r)
 		if (step < 15000)
 			step = 15000;
 	}
-	if (!r->be->slo) {
+	if (!eng) {
 		api__reply_error(r, API_ERR_NOT_FOUND, "SLO \"%s\" not found", id);
 		return;
 	}
 	slo_history h;
 	char err[512];
-	int rc = slo_engine_history(r->be->slo, id, start, end, step, &h, err, sizeof err);
+	int rc = slo_engine_history(eng, id, start, end, step, &h, err, sizeof err);
 	if (rc == SLO_ERR_INVALID) {
 		api__reply_error(r, API_ERR_NOT_FOUND, "SLO \"%s\" not found", id);
 		return;
@@ -271,6 +276,29 @@ void api__h_slo_history(api_req *r)
 	api_json_obj_end(&j);
 	slo_history_free(&h);
 	api__reply_json_end(r, &j, NULL, 0);
+}
+
+/* The SLO handlers hold the server's slo_lock (read) while they use the engine, so a reload can
+ * swap engines (api_server_swap_slo) and free the old one safely. */
+void api__h_slos(api_req *r)
+{
+	pthread_rwlock_rdlock(&r->srv->slo_lock);
+	h_slos_locked(r, r->srv->backend.slo);
+	pthread_rwlock_unlock(&r->srv->slo_lock);
+}
+
+void api__h_slo(api_req *r)
+{
+	pthread_rwlock_rdlock(&r->srv->slo_lock);
+	h_slo_locked(r, r->srv->backend.slo);
+	pthread_rwlock_unlock(&r->srv->slo_lock);
+}
+
+void api__h_slo_history(api_req *r)
+{
+	pthread_rwlock_rdlock(&r->srv->slo_lock);
+	h_slo_history_locked(r, r->srv->backend.slo);
+	pthread_rwlock_unlock(&r->srv->slo_lock);
 }
 
 static const char *delivery_name(alerting_delivery d)

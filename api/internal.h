@@ -102,6 +102,7 @@ struct api_server {
 	ingest_ctx *pool[API_INGEST_POOL]; /* idle ingest contexts, reused across requests */
 	size_t npool;
 	api_metrics metrics;
+	pthread_rwlock_t slo_lock;         /* readers: SLO handlers; writer: api_server_swap_slo */
 	struct promql_engine *engine;      /* from the backend, or owned (engine_owned) */
 	bool engine_owned;
 	char version[64];
@@ -240,5 +241,6 @@ void api__h_slos(api_req *r);             /* h_slos.c */
 void api__h_slo(api_req *r);              /* h_slos.c */
 void api__h_slo_history(api_req *r);      /* h_slos.c */
 void api__h_notifications(api_req *r);    /* h_slos.c */
+void api__h_reload(api_req *r);           /* h_health.c */
 
 #endif

@@ -27,6 +27,7 @@ const api_route api__routes[] = {
 	{API_GET, "/api/v1/status/tsdb", api__h_status_tsdb, true},
 	{API_GET, "/-/healthy", api__h_healthy, false},
 	{API_GET, "/-/ready", api__h_ready, false},
+	{API_POST | API_PUT, "/-/reload", api__h_reload, true},
 	{API_GET, "/metrics", api__h_metrics, false},
 	{API_GET, "/", api__h_ui, false},
 	{API_GET, "/slos", api__h_ui, false},

@@ -288,6 +288,7 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 	s->metrics.http = calloc((api__n_routes + 1) * API_N_CODES, sizeof *s->metrics.http);
 	atomic_init(&s->ready, false);
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_rwlock_init(&s->slo_lock, NULL);
 	if (!s->metrics.http) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -349,6 +350,7 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 	*out = s;
 	return 0;
 fail:
+	pthread_rwlock_destroy(&s->slo_lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	free(s->metrics.http);
 	free(s);
@@ -384,6 +386,15 @@ int api_server_set_backend(api_server *s, const api_backend *b)
 	return 0;
 }
 
+struct slo_engine *api_server_swap_slo(api_server *s, struct slo_engine *e)
+{
+	pthread_rwlock_wrlock(&s->slo_lock);
+	struct slo_engine *old = s->backend.slo;
+	s->backend.slo = e;
+	pthread_rwlock_unlock(&s->slo_lock);
+	return old;
+}
+
 void api_server_stop(api_server *s)
 {
 	if (!s)
@@ -393,6 +404,7 @@ void api_server_stop(api_server *s)
 	for (size_t i = 0; i < s->npool; i++)
 		ingest_ctx_free(s->pool[i]);
 	pthread_mutex_destroy(&s->pool_lock);
+	pthread_rwlock_destroy(&s->slo_lock);
 	if (s->engine_owned)
 		promql_engine_free(s->engine);
 	free(s->metrics.http);

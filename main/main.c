@@ -67,9 +67,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slod: %s\n\n%s", err, main_usage);
 		return 2;
 	}
+	main_settings flags_only = s;
 	if (s.config_file[0] && main_config_load(s.config_file, &s, err, sizeof err) != 0) {
 		fprintf(stderr, "slod: %s\n", err);
 		return 2;
 	}
-	return main_serve(&s, SLOD_VERSION);
+	return main_serve(&s, &flags_only, SLOD_VERSION);
 }

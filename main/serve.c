@@ -10,7 +10,8 @@
  *      then publish everything to the API (ready);
  *   4. start the maintenance thread: retention every minute and a checkpoint (snapshot + WAL
  *      truncation) every checkpoint_interval, with at most one job running at a time;
- *   5. sigwait() for SIGTERM/SIGINT.
+ *   5. sigwait() for SIGTERM/SIGINT; SIGHUP (and POST /-/reload) re-read the config file, SLO
+ *      specs and rule files and swap in a new SLO engine (reload(); nothing changes on error).
  * Shutdown: stop HTTP (in-flight requests finish), stop maintenance, tsdb_close() (flushes WAL).
  * A second signal during shutdown is not special: shutdown is bounded by in-flight requests.
  */
@@ -142,12 +143,117 @@ static int load_slos(const main_settings *s, slo_set *set, const slod_logger *lo
 	return slo_set_error_count(set) ? -1 : 0;
 }
 
+/* What a reload replaces, and what it needs to build the replacement. Guarded by lock (reloads
+ * come from SIGHUP in the main thread and from POST /-/reload on HTTP threads). */
+typedef struct reloader {
+	pthread_mutex_t lock;
+	main_settings flags;        /* the command-line settings; the config file is re-read over them */
+	int64_t eval_interval_ms;   /* fixed at startup */
+	const slod_logger *log;
+	api_server *srv;
+	tsdb *db;
+	promql_engine *engine;
+	rules_manager *rm;
+	/* owned, current */
+	slo_set *set;
+	slo_rulefile *rulefile;
+	slo_engine *se;
+} reloader;
+
+/* Loads rule files for every glob of s into *rf (appending). 0 or -1 with err. */
+static int load_rule_files(const main_settings *s, slo_rulefile **rf, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < s->n_rule_files; i++) {
+		char e[512];
+		if (slo_rulefile_load_glob(rf, s->rule_files[i], e, sizeof e) != 0) {
+			snprintf(err, errlen, "rule files %s: %s", s->rule_files[i], e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Re-reads the config file (over the command-line flags), the SLO specs and the rule files, builds
+ * a new SLO engine (which hands the new rule groups to the rules manager; alert state of unchanged
+ * rules carries over), swaps it into the API and frees the old one. On any error nothing changes.
+ * Settings other than SLO specs and rule files need a restart (a warning is logged). */
+static int reload(void *ud, char *err, size_t errlen)
+{
+	reloader *rl = ud;
+	int rc = -1;
+	slo_set *set = NULL;
+	slo_rulefile *rf = NULL;
+	slo_engine *se = NULL;
+	main_settings *ns = malloc(sizeof *ns);
+	pthread_mutex_lock(&rl->lock);
+	if (!ns) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	*ns = rl->flags;
+	if (ns->config_file[0] && main_config_load(ns->config_file, ns, err, errlen) != 0)
+		goto out;
+	if (ns->eval_interval_ms != rl->eval_interval_ms)
+		slod_log(rl->log, SLOD_LOG_WARN, "main", "rules.evaluation_interval changes need a restart");
+	set = slo_set_new();
+	if (!set) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (load_slos(ns, set, rl->log) != 0) {
+		snprintf(err, errlen, "the SLO specs have errors (see the log)");
+		goto out;
+	}
+	if (load_rule_files(ns, &rf, err, errlen) != 0)
+		goto out;
+	size_t n_user = 0;
+	const rules_group_def *user = rf ? slo_rulefile_groups(rf, &n_user) : NULL;
+	slo_engine_options so;
+	memset(&so, 0, sizeof so);
+	so.set = set;
+	so.user_groups = user;
+	so.n_user_groups = n_user;
+	so.rules = rl->rm;
+	so.db = rl->db;
+	so.engine = rl->engine;
+	so.logger = *rl->log;
+	if (slo_engine_new(&so, &se, err, errlen) != 0)
+		goto out;
+	if (slo_engine_start(se, rl->eval_interval_ms) != 0) {
+		snprintf(err, errlen, "cannot start the SLO evaluation thread");
+		goto out;
+	}
+	slo_engine *old = api_server_swap_slo(rl->srv, se);
+	slo_engine_free(old);
+	slo_set_free(rl->set);
+	slo_rulefile_free(rl->rulefile);
+	rl->se = se;
+	rl->set = set;
+	rl->rulefile = rf;
+	slod_log(rl->log, SLOD_LOG_INFO, "main", "reloaded: %zu SLOs, %zu rule groups", slo_engine_n_slos(se),
+		 slo_engine_n_groups(se) + n_user);
+	se = NULL;
+	set = NULL;
+	rf = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		slod_log(rl->log, SLOD_LOG_ERROR, "main", "reload failed, the previous configuration keeps running: %s",
+			 err);
+	pthread_mutex_unlock(&rl->lock);
+	slo_engine_free(se);
+	slo_rulefile_free(rf);
+	slo_set_free(set);
+	free(ns);
+	return rc;
+}
+
 static const char *fsync_name(tsdb_fsync_policy p)
 {
 	return p == TSDB_FSYNC_ALWAYS ? "always" : p == TSDB_FSYNC_INTERVAL ? "interval" : "never";
 }
 
-int main_serve(const main_settings *s, const char *version)
+int main_serve(const main_settings *s, const main_settings *flags_only, const char *version)
 {
 	int rc = 1;
 	char err[512] = "";
@@ -163,6 +269,7 @@ int main_serve(const main_settings *s, const char *version)
 	char state_dir[MAIN_PATH_MAX + 16];
 	char external_url[400];
 	maint m;
+	reloader *rl = NULL;
 	bool maint_started = false;
 	pthread_t maint_thread;
 	slod_logger log = {slod_log_stderr, NULL, s->log_level};
@@ -171,9 +278,19 @@ int main_serve(const main_settings *s, const char *version)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	alerting_global_init();
+	rl = calloc(1, sizeof *rl);
+	if (!rl) {
+		fprintf(stderr, "slod: out of memory\n");
+		goto out;
+	}
+	pthread_mutex_init(&rl->lock, NULL);
+	rl->flags = *flags_only;
+	rl->eval_interval_ms = s->eval_interval_ms;
+	rl->log = &log;
 
 	api_options ao;
 	api_options_default(&ao);
@@ -181,6 +298,8 @@ int main_serve(const main_settings *s, const char *version)
 	ao.max_body_bytes = s->max_body_bytes;
 	ao.version = version;
 	ao.logger = log;
+	ao.reload = reload;
+	ao.reload_ud = rl;
 	if (api_server_start(&ao, &srv, err, sizeof err) != 0) {
 		slod_log(&log, SLOD_LOG_ERROR, "main", "%s", err);
 		fprintf(stderr, "slod: %s\n", err);
@@ -232,12 +351,10 @@ int main_serve(const main_settings *s, const char *version)
 		fprintf(stderr, "slod: the SLO specs have errors (see the log); not starting\n");
 		goto out;
 	}
-	for (size_t i = 0; i < s->n_rule_files; i++) {
-		if (slo_rulefile_load_glob(&rulefile, s->rule_files[i], err, sizeof err) != 0) {
-			slod_log(&log, SLOD_LOG_ERROR, "main", "rule files %s: %s", s->rule_files[i], err);
-			fprintf(stderr, "slod: rule files %s: %s\n", s->rule_files[i], err);
-			goto out;
-		}
+	if (load_rule_files(s, &rulefile, err, sizeof err) != 0) {
+		slod_log(&log, SLOD_LOG_ERROR, "main", "%s", err);
+		fprintf(stderr, "slod: %s\n", err);
+		goto out;
 	}
 	size_t n_user = 0;
 	const rules_group_def *user = rulefile ? slo_rulefile_groups(rulefile, &n_user) : NULL;
@@ -306,7 +423,18 @@ int main_serve(const main_settings *s, const char *version)
 		 slo_engine_n_slos(se), s->n_slo_files ? "from --slo.files" : "embedded examples",
 		 slo_engine_n_groups(se) + n_user, s->n_targets);
 
-	api_backend be = {.db = db, .ingest_limits = NULL, .engine = engine, .rules = rm, .slo = se, .alerting = al};
+	/* the reloader owns the replaceable parts from now on */
+	rl->srv = srv;
+	rl->db = db;
+	rl->engine = engine;
+	rl->rm = rm;
+	rl->set = set;
+	rl->rulefile = rulefile;
+	rl->se = se;
+	set = NULL;
+	rulefile = NULL;
+	se = NULL;
+	api_backend be = {.db = db, .ingest_limits = NULL, .engine = engine, .rules = rm, .slo = rl->se, .alerting = al};
 	if (api_server_set_backend(srv, &be) != 0) {
 		slod_log(&log, SLOD_LOG_ERROR, "main", "out of memory creating the query engine");
 		goto out;
@@ -329,8 +457,14 @@ int main_serve(const main_settings *s, const char *version)
 	maint_started = true;
 
 	int sig = 0;
-	while (sigwait(&sigs, &sig) != 0)
-		;
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		slod_log(&log, SLOD_LOG_INFO, "main", "received SIGHUP, reloading");
+		reload(rl, err, sizeof err);
+	}
 	slod_log(&log, SLOD_LOG_INFO, "main", "received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rc = 0;
 out:
@@ -345,6 +479,13 @@ out:
 		pthread_mutex_destroy(&m.lock);
 	}
 	slo_engine_free(se);
+	if (rl) {
+		slo_engine_free(rl->se);
+		slo_rulefile_free(rl->rulefile);
+		slo_set_free(rl->set);
+		pthread_mutex_destroy(&rl->lock);
+		free(rl);
+	}
 	rules_manager_free(rm);
 	alerting_free(al);
 	slo_rulefile_free(rulefile);

@@ -332,6 +332,42 @@ static void test_without_rules_and_slos(void **state)
 	expect(get(f, "/ui/nope.js"), 404, NULL);
 }
 
+static int fake_reload(void *ud, char *err, size_t errlen)
+{
+	int *calls = ud;
+	(*calls)++;
+	if (*calls == 1)
+		return 0;
+	snprintf(err, errlen, "broken spec");
+	return -1;
+}
+
+static void test_reload_route(void **state)
+{
+	fixture *f = *state;
+	make_ready(f);
+	expect(req(f, "POST", "/-/reload", NULL, NULL, 0), 403, "Lifecycle API is not enabled.\n");
+	api_server_stop(f->srv);
+
+	int calls = 0;
+	api_options o;
+	api_options_default(&o);
+	o.listen_address = "127.0.0.1:0";
+	o.reload = fake_reload;
+	o.reload_ud = &calls;
+	char err[256];
+	assert_int_equal(api_server_start(&o, &f->srv, err, sizeof err), 0);
+	f->port = api_server_port(f->srv);
+	expect(req(f, "POST", "/-/reload", NULL, NULL, 0), 503, NULL); /* not ready yet */
+	api_backend be = {.db = f->db};
+	assert_int_equal(api_server_set_backend(f->srv, &be), 0);
+	expect(req(f, "POST", "/-/reload", NULL, NULL, 0), 200, "");
+	expect(req(f, "PUT", "/-/reload", NULL, NULL, 0), 500, "failed to reload config: broken spec\n");
+	expect(get(f, "/-/reload"), 405, NULL);
+	assert_int_equal(calls, 2);
+	assert_null(api_server_swap_slo(f->srv, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +378,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remote_write_and_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_rules_and_slos, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_route, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,26 @@ def main():
             got = st.wait_for(in_am, 30, "Alertmanager to list the firing alert")
             assert got[0]["labels"].get("sloth_id") == sid, got[0]["labels"]
             print("alertmanager lists %d DemoAvailability page alert(s)" % len(got))
+        # --- reload: a second SLO appears after POST /-/reload; a broken spec is refused (500, and
+        # SIGHUP likewise) while the running configuration stays
+        with open(spec, "a") as f:
+            f.write("---\n" + SPEC.replace('service: "demo"', 'service: "demo2"')
+                    .replace("DemoAvailability", "Demo2Availability"))
+        status, body = st.http("POST", S + "/-/reload", b"")
+        assert status == 200, body
+        ids = [x["id"] for x in st.get_json(S + "/api/v1/slos")["data"]["slos"]]
+        assert ids == [sid, "demo2-availability"], ids
+        with open(spec, "a") as f:
+            f.write('---\nversion: "prometheus/v1"\nservice: "broken"\nslos:\n  - name: x\n    objective: 200\n')
+        status, body = st.http("POST", S + "/-/reload", b"")
+        assert status == 500 and b"SLO specs have errors" in body, (status, body)
+        os.kill(sp.pid, st.signal.SIGHUP)
+        time.sleep(0.5)
+        assert sp.poll() is None, "slod died on SIGHUP"
+        ids = [x["id"] for x in st.get_json(S + "/api/v1/slos")["data"]["slos"]]
+        assert ids == [sid, "demo2-availability"], ids
+        assert "reload failed" in g.log(sp), g.log(sp)[-500:]
+        print("reload: new SLO picked up, broken spec refused, old config kept")
         hook.shutdown()
     print("OK")
     return 0
