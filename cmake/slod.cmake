@@ -3,7 +3,7 @@
 add_library(slod_warnings INTERFACE)
 target_compile_options(slod_warnings INTERFACE
   -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-  -Wno-format-truncation  # snprintf into bounded error buffers truncates on purpose
+  $<$<C_COMPILER_ID:GNU>:-Wno-format-truncation>  # snprintf into bounded buffers truncates on purpose
   $<$<BOOL:${SLOD_WERROR}>:-Werror>)
 
 add_library(slod_sanitize INTERFACE)
