@@ -457,6 +457,17 @@ static void test_steady_and_burst(void **state)
 	assert_close(raw->exact_error_ratio, 0.005, 1e-9);
 	slo_snapshot_release(s);
 
+	/* 3 minutes into the burst: the 5m window alone is over 14.4x, the 1h is not: no page yet */
+	sim(5580);
+	s = slo_engine_acquire(F->e);
+	st = slo_snapshot_find(s, "svc-avail");
+	check_windows(st, 1e-9);
+	assert_true(st->windows[0].error_ratio > 0.144);
+	assert_true(st->windows[2].error_ratio < 0.144);
+	assert_int_equal(st->alerts[0].state, RULES_ALERT_INACTIVE);
+	assert_true(st->alerts[0].short_burn > 14.4 && st->alerts[0].long_burn < 14.4);
+	slo_snapshot_release(s);
+
 	/* burst: every request fails for 15 minutes */
 	sim(6300);
 	assert_int_equal(slo_engine_evaluate(F->e), 0);
@@ -515,6 +526,28 @@ static void test_steady_and_burst(void **state)
 	slo_snapshot *s2 = slo_engine_acquire(e2);
 	const slo_status *st2 = slo_snapshot_find(s2, "svc-avail");
 	assert_close(st2->remaining, remaining_now, 1e-9);
+	slo_snapshot_release(s2);
+	slo_engine_free(e2);
+
+	/* method: sloth serves Sloth's number as the budget; both numbers stay available */
+	eo.method = SLO_EVAL_SLOTH;
+	assert_int_equal(slo_engine_new(&eo, &e2, err, sizeof err), 0);
+	assert_int_equal(slo_engine_evaluate(e2), 0);
+	s2 = slo_engine_acquire(e2);
+	st2 = slo_snapshot_find(s2, "svc-avail");
+	assert_int_equal(st2->method, SLO_EVAL_SLOTH);
+	int64_t t30;
+	double v30;
+	assert_true(latest("slo:sli_error:ratio_rate30d", "svc-avail", &t30, &v30));
+	assert_close(st2->sloth_error_ratio, v30, 1e-12);
+	assert_close(st2->period_error_ratio, v30, 1e-12);
+	assert_close(st2->remaining, 1 - v30 / 0.01, 1e-9);
+	assert_close(st2->exact_error_ratio, (1 - remaining_now) * 0.01, 1e-9);
+	slo_history h;
+	assert_int_equal(slo_engine_history(e2, "svc-avail", F->now - 600000, F->now, 300000, &h, err, sizeof err), 0);
+	assert_int_equal(h.n_points, 3);
+	assert_close(h.points[2].budget_remaining, 1 - v30 / 0.01, 1e-9);
+	slo_history_free(&h);
 	slo_snapshot_release(s2);
 	slo_engine_free(e2);
 }
