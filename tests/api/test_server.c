@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "api/api.h"
 #include "http_client.h"
@@ -332,6 +333,61 @@ static void test_without_rules_and_slos(void **state)
 	expect(get(f, "/ui/nope.js"), 404, NULL);
 }
 
+typedef struct worker_arg {
+	fixture *f;
+	int id;
+	int failures;
+} worker_arg;
+
+static void *worker(void *p)
+{
+	worker_arg *w = p;
+	char text[256], path[128];
+	for (int i = 0; i < 40; i++) {
+		snprintf(text, sizeof text, "conc_total{worker=\"%d\"} %d %lld\n", w->id, i, 1700000000000LL + i * 1000);
+		http_resp r = req(w->f, "POST", "/api/v1/import/prometheus", NULL, text, strlen(text));
+		if (r.status != 204)
+			w->failures++;
+		http_resp_free(&r);
+		snprintf(path, sizeof path, "/api/v1/series?match[]=conc_total%%7Bworker%%3D%%22%d%%22%%7D", w->id);
+		r = get(w->f, path);
+		if (r.status != 200 || !strstr(r.body, "conc_total"))
+			w->failures++;
+		http_resp_free(&r);
+	}
+	return NULL;
+}
+
+static void test_concurrent_clients(void **state)
+{
+	/* 8 clients write and read at once through the 2-thread pool: every request succeeds and every
+	 * sample is stored exactly once */
+	fixture *f = *state;
+	make_ready(f);
+	pthread_t th[8];
+	worker_arg args[8];
+	for (int i = 0; i < 8; i++) {
+		args[i] = (worker_arg){f, i, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, worker, &args[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].failures, 0);
+	}
+	http_resp r = get(f, "/api/v1/query?query=count_over_time(conc_total%5B1h%5D)&time=1700000100");
+	assert_int_equal(r.status, 200);
+	for (int i = 0; i < 8; i++) {
+		char want[128];
+		snprintf(want, sizeof want, "{\"metric\":{\"worker\":\"%d\"},\"value\":[1700000100,\"40\"]}", i);
+		assert_non_null(strstr(r.body, want));
+	}
+	http_resp_free(&r);
+	http_resp m = get(f, "/metrics");
+	assert_non_null(strstr(m.body, "slod_import_requests_total{outcome=\"ok\"} 320\n"));
+	assert_non_null(strstr(m.body, "slod_http_requests_total{code=\"200\",handler=\"/api/v1/series\"} 320\n"));
+	http_resp_free(&m);
+}
+
 static int fake_reload(void *ud, char *err, size_t errlen)
 {
 	int *calls = ud;
@@ -379,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_rules_and_slos, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_clients, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
