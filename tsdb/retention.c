@@ -14,6 +14,10 @@
  *   pass). An appender that staged a sample for a series removed before its commit re-resolves the
  *   series by labels at commit time (see head.c).
  *
+ * Out-of-order samples: each pass also merges a series' out-of-order array back into its chunks
+ *   (re-encoding the chunks it overlaps), so those samples cost raw 16 bytes only until the next
+ *   pass.
+ *
  * Costs: one pass over all series with each series' spin lock held only to trim its chunk vector;
  *   removals take the stripe mutex and the index write lock per series.
  */
@@ -118,6 +122,142 @@ static long trim_series(tsdb *db, tsdb__series *s, int64_t h, uint64_t epoch)
 	return dropped;
 }
 
+/* Merges s's out-of-order samples into its chunks (caller holds the series lock and maint_mu):
+ * every chunk overlapping [oldest ooo sample, newest sample] is decoded, merged with the ooo
+ * samples and re-encoded into chunks of TSDB_CHUNK_TARGET_SAMPLES, the last one left open.
+ * Replaced sealed buffers go to the graves (queriers may be decoding them). All allocations
+ * happen before anything is changed: on failure the series is left as it was. Returns 0 or -1. */
+static int compact_ooo(tsdb *db, tsdb__series *s, uint64_t epoch)
+{
+	tsdb__ooo *o = s->ooo;
+	if (!o || !o->n)
+		return 0;
+	int64_t from = o->s[0].t;
+	uint32_t k = 0;
+	while (k < s->nchunks && s->chunks[k].maxt < from)
+		k++;
+	size_t old_n = 0;
+	for (uint32_t i = k; i < s->nchunks; i++)
+		old_n += s->chunks[i].count;
+	if (s->app.data)
+		old_n += s->app.count;
+	size_t total = old_n + o->n;
+	struct {
+		int64_t t;
+		uint64_t v;
+	} *m = malloc(total * sizeof(*m));
+	size_t nnew = (total + TSDB_CHUNK_TARGET_SAMPLES - 1) / TSDB_CHUNK_TARGET_SAMPLES;
+	uint8_t **bufs = calloc(nnew ? nnew : 1, sizeof(*bufs));
+	tsdb__chunk_meta *metas = malloc((k + nnew) * sizeof(*metas) + 1);
+	if (!m || !bufs || !metas)
+		goto fail;
+	/* decode the affected in-order samples and merge the ooo ones in (disjoint timestamps) */
+	size_t n = 0, j = 0;
+	for (uint32_t i = k; i <= s->nchunks; i++) {
+		const uint8_t *d;
+		size_t len;
+		if (i < s->nchunks) {
+			d = s->chunks[i].data;
+			len = s->chunks[i].len;
+		} else if (s->app.data) {
+			d = s->app.data;
+			len = tsdb__chunk_app_len(&s->app);
+		} else {
+			break;
+		}
+		tsdb__chunk_it it;
+		tsdb__chunk_it_init(&it, d, len);
+		int64_t t;
+		double v;
+		while (tsdb__chunk_it_next(&it, &t, &v) && n < total) {
+			while (j < o->n && o->s[j].t < t && n < total) {
+				m[n].t = o->s[j].t;
+				m[n++].v = o->s[j++].v;
+			}
+			if (n >= total)
+				break;
+			m[n].t = t;
+			memcpy(&m[n++].v, &v, sizeof(v));
+		}
+		if (it.err)
+			goto fail;
+	}
+	while (j < o->n && n < total) {
+		m[n].t = o->s[j].t;
+		m[n++].v = o->s[j++].v;
+	}
+	if (n != total)
+		goto fail;
+	/* encode */
+	tsdb__chunk_app app = {0};
+	uint64_t bytes = 0;
+	for (size_t c = 0; c < nnew; c++) {
+		size_t lo = c * TSDB_CHUNK_TARGET_SAMPLES, hi = lo + TSDB_CHUNK_TARGET_SAMPLES;
+		if (hi > total)
+			hi = total;
+		size_t cap = 2 + (hi - lo) * TSDB_CHUNK_MAX_SAMPLE_BYTES;
+		bufs[c] = malloc(cap);
+		if (!bufs[c])
+			goto fail;
+		tsdb__chunk_app_init(&app, bufs[c], cap);
+		for (size_t x = lo; x < hi; x++) {
+			double v;
+			memcpy(&v, &m[x].v, sizeof(v));
+			if (tsdb__chunk_app_append(&app, m[x].t, v) != 0)
+				goto fail;
+		}
+		size_t len = tsdb__chunk_app_len(&app);
+		if (c + 1 < nnew) { /* sealed: shrink to fit */
+			uint8_t *sh = realloc(bufs[c], len);
+			if (sh)
+				bufs[c] = sh;
+		}
+		metas[k + c] = (tsdb__chunk_meta){m[lo].t, m[hi - 1].t, bufs[c], (uint32_t)len, (uint32_t)(hi - lo)};
+		bytes += len;
+	}
+	/* swap: nothing below can fail */
+	uint64_t old_bytes = 0;
+	for (uint32_t i = k; i < s->nchunks; i++) {
+		old_bytes += s->chunks[i].len;
+		grave_add(&db->graves, 0, s->chunks[i].data, epoch);
+	}
+	uint32_t old_chunks = s->nchunks - k;
+	if (s->app.data) {
+		old_bytes += tsdb__chunk_app_len(&s->app);
+		old_chunks++;
+		free(s->app.data); /* only ever read under the series lock */
+	}
+	memcpy(metas, s->chunks, k * sizeof(*metas));
+	free(s->chunks);
+	s->chunks = metas;
+	s->nchunks = (uint32_t)(k + nnew - 1);
+	s->capchunks = (uint32_t)(k + nnew);
+	/* the last new chunk stays open: app already points at it */
+	s->app = app;
+	s->head_mint = metas[k + nnew - 1].mint;
+	s->max_t = m[total - 1].t;
+	s->last_v = m[total - 1].v;
+	if (s->min_t > m[0].t)
+		s->min_t = m[0].t;
+	atomic_fetch_add(&db->st_chunks, nnew);
+	atomic_fetch_sub(&db->st_chunks, old_chunks);
+	atomic_fetch_add(&db->st_chunk_bytes, bytes);
+	atomic_fetch_sub(&db->st_chunk_bytes, old_bytes);
+	atomic_fetch_add(&db->st_chunk_samples, o->n);
+	free(o);
+	s->ooo = NULL;
+	free(m);
+	free(bufs);
+	return 0;
+fail:
+	for (size_t c = 0; bufs && c < nnew; c++)
+		free(bufs[c]);
+	free(bufs);
+	free(metas);
+	free(m);
+	return -1;
+}
+
 /* Unlinks s if it is still empty. Caller holds maint_mu. Returns true if removed. */
 static bool remove_series(tsdb *db, tsdb__series *s, uint64_t epoch)
 {
@@ -150,7 +290,7 @@ static bool remove_series(tsdb *db, tsdb__series *s, uint64_t epoch)
 
 long tsdb_apply_retention(tsdb *db, int64_t now_ms)
 {
-	long dropped = 0, removed = 0;
+	long dropped = 0, removed = 0, compacted = 0;
 	int64_t h = INT64_MIN;
 	if (db->opt.retention_ms > 0)
 		h = now_ms - db->opt.retention_ms;
@@ -169,6 +309,8 @@ long tsdb_apply_retention(tsdb *db, int64_t now_ms)
 				continue;
 			tsdb__series_lock(s);
 			dropped += trim_series(db, s, h, epoch);
+			if (s->ooo && s->ooo->n && compact_ooo(db, s, epoch) == 0)
+				compacted++;
 			bool empty = series_empty(s);
 			tsdb__series_unlock(s);
 			if (!empty) {
@@ -182,9 +324,10 @@ long tsdb_apply_retention(tsdb *db, int64_t now_ms)
 	atomic_fetch_add(&db->epoch, 1);
 	tsdb__graves_free(db, min_pin(db));
 	pthread_mutex_unlock(&db->maint_mu);
-	if (dropped || removed)
-		slod_log(&db->opt.logger, SLOD_LOG_INFO, "tsdb", "retention: dropped %ld chunks, removed %ld series",
-			 dropped, removed);
+	if (dropped || removed || compacted)
+		slod_log(&db->opt.logger, SLOD_LOG_INFO, "tsdb",
+			 "retention: dropped %ld chunks, removed %ld series, merged out-of-order samples of %ld series",
+			 dropped, removed, compacted);
 	return dropped;
 }
 

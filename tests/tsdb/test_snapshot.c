@@ -455,6 +455,64 @@ static void test_retention_race(void **state)
 	tsdb_close(db);
 }
 
+/* Retention passes merge out-of-order samples back into chunks without changing what queries see. */
+static void test_ooo_compaction(void **state)
+{
+	(void)state;
+	tsdb_options o;
+	tsdb_options_default(&o);
+	o.retention_ms = 0;
+	o.ooo_window_ms = 100000;
+	tsdb *db;
+	char err[128];
+	assert_int_equal(tsdb_open(&o, &db, err, sizeof(err)), 0);
+	tsdb_appender *a = tsdb_appender_new(db);
+	tu_labels l;
+	tsdb_ref r;
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(tsdb_appender_add(a, tu_parse(&l, "__name__=x"), (int64_t)i * 100, i, &r), 0);
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	/* 60 out-of-order samples spread over the last three chunks */
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(tsdb_appender_add_ref(a, r, 39850 - (int64_t)i * 500, -i), 0);
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_sample *before, *after;
+	long nb = tu_samples(db, r, INT64_MIN, INT64_MAX, &before);
+	assert_int_equal(nb, 460);
+	tsdb_stats st;
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.chunk_samples, 400);
+	assert_int_equal(tsdb_apply_retention(db, 1000000), 0);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.chunk_samples, 460);
+	assert_int_equal(st.chunks, 4); /* 460 samples: 3 sealed + 1 open */
+	long na = tu_samples(db, r, INT64_MIN, INT64_MAX, &after);
+	assert_int_equal(na, nb);
+	for (long i = 0; i < na; i++) {
+		assert_int_equal(after[i].t, before[i].t);
+		assert_int_equal(tu_bits(after[i].v), tu_bits(before[i].v));
+	}
+	free(before);
+	free(after);
+	/* duplicates and further appends behave as before */
+	assert_int_equal(tsdb_appender_add_ref(a, r, 39850, 0), 1);
+	assert_int_equal(tsdb_appender_add_ref(a, r, 39850, 5), TSDB_ERR_DUPLICATE);
+	assert_int_equal(tsdb_appender_add_ref(a, r, 39900, 399), 1);
+	assert_int_equal(tsdb_appender_add_ref(a, r, 40000, 400), 0);
+	assert_int_equal(tsdb_appender_add_ref(a, r, 39975, 7), 0);
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	assert_int_equal(tu_samples(db, r, 39800, 40000, &after), 5);
+	assert_int_equal(after[0].t, 39800);
+	assert_int_equal(after[1].t, 39850);
+	assert_true(after[1].v == 0);
+	assert_int_equal(after[2].t, 39900);
+	assert_int_equal(after[3].t, 39975);
+	assert_int_equal(after[4].t, 40000);
+	free(after);
+	tsdb_appender_free(a);
+	tsdb_close(db);
+}
+
 /* ---- concurrency: checkpoints and retention while appending and querying ---- */
 
 typedef struct stress {
@@ -634,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_restart_speed),
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_retention_race),
+		cmocka_unit_test(test_ooo_compaction),
 		cmocka_unit_test(test_checkpoint_concurrent),
 		cmocka_unit_test(test_retention_concurrent),
 	};
