@@ -509,7 +509,8 @@ static promql_token lex_string(promql_lexer *l, char quote)
 				return lx_errmsg(l, e);
 			continue;
 		}
-		if (r == 0xFFFD)
+		if (r == 0xFFFD && w == 1) /* an invalid byte (a literal U+FFFD is fine: it must
+					    * survive printing and re-parsing) */
 			return lx_errmsg(l, "invalid UTF-8 rune");
 		if (r == LX_EOF || r == '\n')
 			return lx_errmsg(l, "unterminated quoted string");
@@ -524,7 +525,7 @@ static promql_token lex_raw_string(promql_lexer *l)
 	for (;;) {
 		int w;
 		long r = lx_next(l, &w);
-		if (r == 0xFFFD)
+		if (r == 0xFFFD && w == 1)
 			return lx_errmsg(l, "invalid UTF-8 rune");
 		if (r == LX_EOF)
 			return lx_errmsg(l, "unterminated raw string");

@@ -255,7 +255,7 @@ static int put_selector_body(buf *out, const promql_vector_selector *vs)
 	qsort(strs, ns, sizeof(char *), cmp_str);
 	if (vs->name)
 		buf_puts(out, vs->name);
-	if (ns) {
+	if (ns || !vs->name) { /* "{}" only reaches here as info()'s label-selector argument */
 		buf_putc(out, '{');
 		for (size_t i = 0; i < ns; i++) {
 			if (i)

@@ -15,7 +15,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	promql_expr *e = NULL;
 	promql_error err;
-	int rc = promql_parse((const char *)data, size, NULL, &e, &err);
+	promql_parse_options all = {.enable_duration_expressions = true, .enable_extended_range_selectors = true};
+	int rc = promql_parse((const char *)data, size, &all, &e, &err);
+	if (rc == 0) {
+		/* step()/range() resolution must be safe for any query step and range */
+		char why[128];
+		(void)promql_resolve_durations(e->root, 15000, 3600000, why, sizeof why);
+		promql_expr_free(e);
+		e = NULL;
+	}
+	rc = promql_parse((const char *)data, size, NULL, &e, &err);
 	if (rc == 0) {
 		buf b;
 		buf_init(&b, 0);

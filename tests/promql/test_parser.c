@@ -213,6 +213,8 @@ static const struct {
 	{"2 ^ Inf", "2 ^ +Inf"},
 	{"-Inf ^ 2", "-Inf ^ 2"},
 	{"\"a\\x00b\"", "\"a\\x00b\""},
+	{"\"\\uFFFD\"", "\"\xef\xbf\xbd\""},
+	{"info(foo, {})", "info(foo, {})"},
 };
 
 static void test_valid_table(void **state)
