@@ -996,6 +996,8 @@ struct tsdb_querier {
 	arena ar; /* results handed to the caller */
 	uint32_t *ids;
 	size_t idcap;
+	tsdb__series **sp; /* series of the last selection */
+	size_t spcap;
 	tsdb__chunk_meta *metas;
 	size_t mcap;
 	uint8_t *head;
@@ -1026,6 +1028,7 @@ void tsdb_querier_close(tsdb_querier *q)
 	pin_unregister(q->db, &q->pin);
 	arena_deinit(&q->ar);
 	free(q->ids);
+	free(q->sp);
 	free(q->metas);
 	free(q->head);
 	free(q->ooo);
@@ -1071,6 +1074,21 @@ static int cmp_series(const void *a, const void *b)
 	return labels_cmp(((const tsdb_series *)a)->labels, ((const tsdb_series *)b)->labels);
 }
 
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 16;
+	while (nc < need)
+		nc *= 2;
+	void *np = realloc(*p, nc * elem);
+	if (!np)
+		return -1;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
 /* Selects matching series refs overlapping the querier's range into q->ids; returns count. */
 static long select_ids(tsdb_querier *q, const tsdb_matcher *m, size_t nm)
 {
@@ -1086,11 +1104,15 @@ static long select_ids(tsdb_querier *q, const tsdb_matcher *m, size_t nm)
 	pthread_rwlock_unlock(&db->idx_lock);
 	if (n < 0)
 		return n;
+	/* Keep the series pointers: retention may unlink a series from its slot at any time, but the
+	 * querier's pin keeps its memory (and labels) alive until close. */
+	if (grow((void **)&q->sp, &q->spcap, (size_t)n + 1, sizeof(*q->sp)))
+		return TSDB_ERR_NOMEM;
 	size_t w = 0;
 	for (long i = 0; i < n; i++) {
 		tsdb__series *s = tsdb__series_get(db, q->ids[i]);
 		if (s && series_overlaps(s, q->mint, q->maxt))
-			q->ids[w++] = q->ids[i];
+			q->sp[w++] = s;
 	}
 	return (long)w;
 }
@@ -1106,9 +1128,8 @@ int tsdb_querier_select(tsdb_querier *q, const tsdb_matcher *m, size_t nm, tsdb_
 	if (!res)
 		return TSDB_ERR_NOMEM;
 	for (long i = 0; i < k; i++) {
-		tsdb__series *s = tsdb__series_get(q->db, q->ids[i]);
-		res[i].ref = s->ref;
-		res[i].labels = &s->ls;
+		res[i].ref = q->sp[i]->ref;
+		res[i].labels = &q->sp[i]->ls;
 	}
 	qsort(res, (size_t)k, sizeof(*res), cmp_series);
 	*out = res;
@@ -1116,20 +1137,6 @@ int tsdb_querier_select(tsdb_querier *q, const tsdb_matcher *m, size_t nm, tsdb_
 	return 0;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : 16;
-	while (nc < need)
-		nc *= 2;
-	void *np = realloc(*p, nc * elem);
-	if (!np)
-		return -1;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
 
 long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t maxt, tsdb_sample **out,
 			  size_t *cap)
@@ -1317,7 +1324,7 @@ int tsdb_querier_label_names(tsdb_querier *q, const tsdb_matcher *m, size_t nm, 
 			goto out;
 		}
 		for (long i = 0; i < k && rc == 0; i++) {
-			tsdb__series *s = tsdb__series_get(q->db, q->ids[i]);
+			tsdb__series *s = q->sp[i];
 			for (size_t j = 0; j < s->ls.n; j++)
 				if (pset_add(&ps, s->ls.v[j].name))
 					rc = TSDB_ERR_NOMEM;
@@ -1355,7 +1362,7 @@ int tsdb_querier_label_values(tsdb_querier *q, const char *name, const tsdb_matc
 			goto out;
 		}
 		for (long i = 0; i < k && rc == 0; i++) {
-			tsdb__series *s = tsdb__series_get(q->db, q->ids[i]);
+			tsdb__series *s = q->sp[i];
 			const char *v = labels_get(&s->ls, name);
 			if (v && pset_add(&ps, v))
 				rc = TSDB_ERR_NOMEM;
