@@ -493,17 +493,29 @@ static int append_inorder(tsdb *db, tsdb__series *s, int64_t t, uint64_t vbits, 
 	return 0;
 }
 
+/* Index of the first sealed chunk with maxt >= t (chunks are in time order). */
+static uint32_t first_chunk(const tsdb__series *s, int64_t t)
+{
+	uint32_t lo = 0, hi = s->nchunks;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (s->chunks[mid].maxt < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Finds t among the in-order samples; returns true and the value bits if present. */
 static bool inorder_lookup(const tsdb__series *s, int64_t t, uint64_t *vbits)
 {
 	const uint8_t *data = NULL;
 	size_t len = 0;
-	for (uint32_t i = 0; i < s->nchunks; i++) {
-		if (t >= s->chunks[i].mint && t <= s->chunks[i].maxt) {
-			data = s->chunks[i].data;
-			len = s->chunks[i].len;
-			break;
-		}
+	uint32_t i = first_chunk(s, t);
+	if (i < s->nchunks && s->chunks[i].mint <= t) {
+		data = s->chunks[i].data;
+		len = s->chunks[i].len;
 	}
 	if (!data && s->app.data && s->app.count && t >= s->head_mint && t <= s->app.t) {
 		data = s->app.data;
@@ -697,6 +709,12 @@ void tsdb_close(tsdb *db)
 		return;
 	if (db->dir) {
 		tsdb__bg_stop(db);
+		/* a clean shutdown with a long WAL tail checkpoints, so the next open is fast */
+		if (db->wal_fd >= 0 && !db->wal_broken && db->wal_since_ckpt > db->opt.checkpoint_wal_bytes / 4) {
+			char err[256];
+			if (tsdb_checkpoint(db, err, sizeof(err)))
+				slod_log(&db->opt.logger, SLOD_LOG_WARN, "tsdb", "checkpoint at close failed: %s", err);
+		}
 		tsdb__wal_close(db);
 	}
 	tsdb__graves_free(db, UINT64_MAX);
@@ -1046,15 +1064,7 @@ static bool series_overlaps(tsdb__series *s, int64_t mint, int64_t maxt)
 		r = true;
 		goto out;
 	}
-	/* first chunk with maxt >= mint */
-	uint32_t lo = 0, hi = s->nchunks;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (s->chunks[mid].maxt < mint)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	uint32_t lo = first_chunk(s, mint);
 	if (lo < s->nchunks && s->chunks[lo].mint <= maxt) {
 		r = true;
 		goto out;
@@ -1147,9 +1157,9 @@ long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t m
 	size_t nmeta = 0, hlen = 0, nooo = 0;
 	int64_t hmint = 0, hmaxt = 0;
 	tsdb__series_lock(s);
-	for (uint32_t i = 0; i < s->nchunks; i++) {
-		if (s->chunks[i].maxt < mint || s->chunks[i].mint > maxt)
-			continue;
+	for (uint32_t i = first_chunk(s, mint); i < s->nchunks; i++) {
+		if (s->chunks[i].mint > maxt)
+			break;
 		if (grow((void **)&q->metas, &q->mcap, nmeta + 1, sizeof(*q->metas))) {
 			tsdb__series_unlock(s);
 			return TSDB_ERR_NOMEM;
