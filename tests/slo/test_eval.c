@@ -4,7 +4,8 @@
  * A manual clock drives everything: every 15 s the test appends one sample of two counters
  * (req_total and req_errors_total) and ticks the rules manager. Scenario (s = seconds after t0):
  *   0 ..1200   10 req/s, 0.05 err/s (ratio 0.005), counters start at 1e6 / 5e3
- *   1200       both counters reset (process restart; 7.5 s of traffic already counted)
+ *   1215, 2460 both counters reset (process restart; 7.5 s of traffic already counted): once at
+ *              the first sample of a 5-minute bucket, once inside a bucket
  *   ..5400     ratio 0.005 again
  *   5400..6300 burst: every request fails (10 err/s)
  *   6300..     ratio 0.005
@@ -156,8 +157,9 @@ static void sim(int64_t until)
 		if (s == 0) {
 			F->tot_v = 1e6;
 			F->err_v = 5e3;
-		} else if (s == 1200) {
-			F->tot_v = 75; /* restarted 7.5 s ago */
+		} else if (s == 1215 || s == 2460) {
+			/* restarted 7.5 s ago; 1215 opens a 5m bucket, 2460 is inside one */
+			F->tot_v = 75;
 			F->err_v = 75 * 0.005;
 		} else {
 			F->tot_v += 10.0 * STEP_S;
