@@ -242,5 +242,6 @@ void api__h_slo(api_req *r);              /* h_slos.c */
 void api__h_slo_history(api_req *r);      /* h_slos.c */
 void api__h_notifications(api_req *r);    /* h_slos.c */
 void api__h_reload(api_req *r);           /* h_health.c */
+void api__h_federate(api_req *r);         /* h_federate.c */
 
 #endif

@@ -17,6 +17,7 @@ const api_route api__routes[] = {
 	{API_GET | API_POST, "/api/v1/labels", api__h_labels, true},
 	{API_GET | API_POST, "/api/v1/label/:name/values", api__h_label_values, true},
 	{API_GET | API_POST, "/api/v1/export", api__h_export, true},
+	{API_GET, "/federate", api__h_federate, true},
 	{API_GET, "/api/v1/rules", api__h_rules, true},
 	{API_GET, "/api/v1/alerts", api__h_alerts, true},
 	{API_GET, "/api/v1/slos", api__h_slos, true},

@@ -388,6 +388,26 @@ static void test_concurrent_clients(void **state)
 	http_resp_free(&m);
 }
 
+static void test_federate(void **state)
+{
+	fixture *f = *state;
+	make_ready(f);
+	/* no timestamps: stored at the server's now, so inside federation's 5-minute lookback */
+	import(f, "fed_b{Zone=\"x\",q=\"a\\\"b\"} 2\nfed_a{k=\"1\"} 1.5\nfed_a{k=\"2\"} 1e+06\nfed_old 1 1000\n");
+	http_resp r = get(f, "/federate?match[]=%7B__name__%3D~%22fed_.*%22%7D");
+	assert_int_equal(r.status, 200);
+	/* fed_old is older than the lookback and left out; names grouped, one TYPE line each */
+	const char *a1 = strstr(r.body, "# TYPE fed_a untyped\nfed_a{k=\"1\"} 1.5 ");
+	const char *a2 = strstr(r.body, "\nfed_a{k=\"2\"} 1e+06 ");
+	const char *b1 = strstr(r.body, "\n# TYPE fed_b untyped\nfed_b{Zone=\"x\",q=\"a\\\"b\"} 2 ");
+	if (!a1 || !a2 || !b1)
+		fprintf(stderr, "federate body:\n%s", r.body);
+	assert_true(a1 == r.body && a2 && b1 && a2 < b1);
+	assert_null(strstr(r.body, "fed_old"));
+	http_resp_free(&r);
+	expect(get(f, "/federate"), 400, NULL);
+}
+
 static int fake_reload(void *ud, char *err, size_t errlen)
 {
 	int *calls = ud;
@@ -436,6 +456,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_without_rules_and_slos, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_federate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
