@@ -55,8 +55,8 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 
 #define SKIP(bit) ((s->from_flags & (bit)) != 0)
 	if (strcmp(full, "web.listen_address") == 0) {
-		if (!*v || strlen(v) >= sizeof s->listen)
-			return fail(c, vn, "%s: invalid address \"%s\"", full, v);
+		if (!*v || strlen(v) >= sizeof s->listen || !main_valid_listen(v))
+			return fail(c, vn, "%s: invalid address \"%s\" (want HOST:PORT)", full, v);
 		if (!SKIP(MAIN_SET_LISTEN))
 			memcpy(s->listen, v, strlen(v) + 1);
 	} else if (strcmp(full, "web.max_body_bytes") == 0) {

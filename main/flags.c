@@ -137,6 +137,24 @@ static const flag_def flags[] = {
 	{"alerting.alertmanager-url", K_AM, MAIN_SET_TARGETS, 0},
 };
 
+bool main_valid_listen(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	if (!colon || !colon[1])
+		return false;
+	unsigned long port = 0;
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		port = port * 10 + (unsigned long)(*p - '0');
+		if (port > 65535)
+			return false;
+	}
+	if (v[0] == '[')
+		return colon > v && colon[-1] == ']';
+	return memchr(v, ':', (size_t)(colon - v)) == NULL;
+}
+
 int main_add_list(char (*list)[MAIN_ITEM_MAX], size_t *n, const char *v)
 {
 	if (*n >= MAIN_MAX_LIST || !*v || strlen(v) >= MAIN_ITEM_MAX)
@@ -173,6 +191,11 @@ static int set_value(main_settings *s, const flag_def *f, const char *v, char *e
 		size_t cap = f->kind == K_STR_LISTEN ? sizeof s->listen : MAIN_PATH_MAX;
 		if (!*v || strlen(v) >= cap) {
 			snprintf(err, errlen, "invalid value \"%s\" for --%s: empty or too long", v, f->name);
+			return -1;
+		}
+		if (f->kind == K_STR_LISTEN && !main_valid_listen(v)) {
+			snprintf(err, errlen, "invalid value \"%s\" for --%s: want HOST:PORT, [IPv6]:PORT or :PORT", v,
+				 f->name);
 			return -1;
 		}
 		memcpy(dst, v, strlen(v) + 1);

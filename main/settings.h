@@ -92,6 +92,8 @@ int main_config_load(const char *path, main_settings *s, char *err, size_t errle
 int main_parse_size(const char *v, size_t *out);        /* 1024, 512KB, 32MiB, 1GB ... */
 int main_parse_fsync(const char *v, tsdb_fsync_policy *out);
 int main_parse_log_level(const char *v, int *out);
+/* True for "HOST:PORT", "[v6]:PORT" and ":PORT" with PORT in 0..65535. */
+bool main_valid_listen(const char *v);
 
 /* List helpers shared by flags and config: 0, or -1 when full, empty or too long. Targets need an
  * http(s) URL; name NULL/"" = generated ("webhook-0"). */

@@ -63,6 +63,14 @@ static void test_defaults_and_flags(void **state)
 	assert_int_equal(parse(&s, err, 1, "--storage.path"), -1);
 	assert_string_equal(err, "flag --storage.path needs a value");
 	assert_int_equal(parse(&s, err, 1, "stray"), -1);
+	assert_int_equal(parse(&s, err, 1, "--web.listen-address=localhost"), -1);
+	assert_non_null(strstr(err, "want HOST:PORT"));
+	assert_int_equal(parse(&s, err, 1, "--web.listen-address=h:99999"), -1);
+	assert_int_equal(parse(&s, err, 1, "--web.listen-address=::1:80"), -1);
+	assert_int_equal(parse(&s, err, 1, "--web.listen-address=[::1]:80"), 0);
+	assert_int_equal(parse(&s, err, 1, "--web.listen-address=:9099"), 0);
+	assert_true(main_valid_listen("0.0.0.0:0"));
+	assert_false(main_valid_listen("[::1"));
 }
 
 static void test_sizes(void **state)
