@@ -338,6 +338,15 @@ static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const sl
 	else if (!(slo->objective > 0 && slo->objective <= 100))
 		VE(v, slo->objective_pos, "objective must be > 0 and <= 100, not %g", slo->objective);
 	check_labels(v, &slo->labels, "SLO label", false);
+	if (slo->has_objective && slo->objective == 100)
+		VW(v, slo->objective_pos, "objective 100 leaves no error budget: every error burns it at an infinite rate");
+	static const char *const reserved[] = {"sloth_id", "sloth_service", "sloth_slo", "sloth_window"};
+	for (size_t i = 0; i < slo->labels.n; i++)
+		for (size_t k = 0; k < sizeof reserved / sizeof reserved[0]; k++)
+			if (strcmp(slo->labels.v[i].name, reserved[k]) == 0)
+				VW(v, slo->labels.v[i].pos,
+				   "SLO label \"%s\" replaces the generated one, so the rules' %s selectors no longer "
+				   "match their own series", reserved[k], reserved[k]);
 
 	if (slo->n_parts) {
 		for (size_t i = 0; i < slo->n_parts; i++)

@@ -303,6 +303,19 @@ static void test_unfireable_windows_warn(void **state)
 	slo_set_free(s);
 }
 
+static void test_objective_100_and_reserved_labels_warn(void **state)
+{
+	(void)state;
+	slo_set *s = load("r.yaml", HEAD "    objective: 100\n"
+					 "    labels: {sloth_id: mine}\n"
+					 "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+					 "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n");
+	assert_int_equal(slo_validate(s, NULL), 0);
+	assert_true(has_diag(s, "r.yaml:5:16: warning: objective 100 leaves no error budget"));
+	assert_true(has_diag(s, "r.yaml:6:14: warning: SLO label \"sloth_id\" replaces the generated one"));
+	slo_set_free(s);
+}
+
 static void test_names_labels_alerts(void **state)
 {
 	(void)state;
@@ -436,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates_across_files),
 		cmocka_unit_test(test_unfireable_windows_warn),
 		cmocka_unit_test(test_names_labels_alerts),
+		cmocka_unit_test(test_objective_100_and_reserved_labels_warn),
 		cmocka_unit_test(test_period_without_catalog),
 		cmocka_unit_test(test_pyrra_and_openslo_v1_located),
 		cmocka_unit_test(test_model_helpers),
