@@ -257,6 +257,12 @@ static void check_query(vctx *v, const slo_query *q, const char *what)
 			size_t off = perr.start <= strlen(r) ? perr.start : 0;
 			VE(v, slo__query_pos(q, slo__query_unmap(&map, off)), "%s: invalid PromQL: %s", what,
 			   perr.msg[0] ? perr.msg : "parse error");
+		} else if (e && e->root && (e->root->type == PROMQL_TYPE_MATRIX || e->root->type == PROMQL_TYPE_STRING)) {
+			/* A recording rule (and a rate() around a Pyrra selector) needs an instant vector. */
+			size_t off = e->root->pos.start <= strlen(r) ? e->root->pos.start : 0;
+			VE(v, slo__query_pos(q, slo__query_unmap(&map, off)),
+			   "%s must give an instant vector, not a %s (wrap a range selector in rate() and sum())", what,
+			   promql_value_type_name(e->root->type));
 		}
 		promql_expr_free(e);
 	}

@@ -244,7 +244,7 @@ static void test_unknown_field_and_yaml_error(void **state)
 {
 	(void)state;
 	slo_set *s = load("u.yaml", HEAD "    objectiv: 99\n    objective: 99\n"
-					 "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+					 "    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 					 "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n");
 	assert_int_equal(slo_validate(s, NULL), 0);
 	assert_true(has_diag(s, "u.yaml:5:5: warning: unknown field \"objectiv\" in slo is ignored"));
@@ -264,7 +264,7 @@ static void test_duplicates_across_files(void **state)
 {
 	(void)state;
 	const char *spec = HEAD "    objective: 99\n"
-				"    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+				"    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 				"    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n";
 	slo_set *s = slo_set_new();
 	slo_load_buffer(s, "one.yaml", spec, strlen(spec));
@@ -288,7 +288,7 @@ static void test_unfireable_windows_warn(void **state)
 	/* 90% SLO: budget 10%; 14.4x and 6x page windows need 144% and 60% error ratios: the quick
 	 * page can never fire, the slow one can. */
 	slo_set *s = load("f.yaml", HEAD "    objective: 90\n"
-					 "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+					 "    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 					 "    alerting:\n"
 					 "      name: A\n"
 					 "      page_alert: {labels: {sev: p}}\n"
@@ -303,12 +303,25 @@ static void test_unfireable_windows_warn(void **state)
 	slo_set_free(s);
 }
 
+static void test_sli_must_be_instant_vector(void **state)
+{
+	(void)state;
+	slo_set *s = load("t.yaml", HEAD "    objective: 99\n"
+					 "    sli:\n"
+					 "      raw:\n"
+					 "        error_ratio_query: x[{{.window}}]\n"
+					 "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n");
+	assert_int_equal(slo_validate(s, NULL), 1);
+	assert_true(has_diag(s, "t.yaml:8:28: SLI raw error ratio query must give an instant vector, not a range vector"));
+	slo_set_free(s);
+}
+
 static void test_objective_100_and_reserved_labels_warn(void **state)
 {
 	(void)state;
 	slo_set *s = load("r.yaml", HEAD "    objective: 100\n"
 					 "    labels: {sloth_id: mine}\n"
-					 "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+					 "    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 					 "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n");
 	assert_int_equal(slo_validate(s, NULL), 0);
 	assert_true(has_diag(s, "r.yaml:5:16: warning: objective 100 leaves no error budget"));
@@ -325,11 +338,11 @@ static void test_names_labels_alerts(void **state)
 				    "slos:\n"
 				    "  - name: \"bad name\"\n"
 				    "    objective: 99\n"
-				    "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+				    "    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 				    "    alerting: {ticket_alert: {disable: true}}\n"
 				    "  - name: \"second\"\n"
 				    "    objective: 99\n"
-				    "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+				    "    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 				    "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n");
 	/* The group labels' problems are reported once although both SLOs inherit them. */
 	assert_int_equal(slo_validate(s, NULL), 4);
@@ -344,7 +357,7 @@ static void test_period_without_catalog(void **state)
 {
 	(void)state;
 	slo_set *s = load("p.yaml", HEAD "    objective: 99\n"
-					 "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+					 "    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 					 "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n");
 	slo_gen_options o = {.default_period_ms = 7LL * 86400000};
 	assert_int_equal(slo_validate(s, &o), 1);
@@ -403,7 +416,7 @@ static void test_model_helpers(void **state)
 				  "---\n"
 				  "version: \"prometheus/v1\"\nservice: s2\nslos:\n"
 				  "  - name: raw\n    objective: 95\n"
-				  "    sli: {raw: {error_ratio_query: \"x[{{.window}}]\"}}\n"
+				  "    sli: {raw: {error_ratio_query: \"sum(rate(x[{{.window}}]))\"}}\n"
 				  "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n";
 	slo_set *s = load("m.yaml", two);
 	assert_int_equal(slo_validate(s, NULL), 0);
@@ -420,7 +433,7 @@ static void test_model_helpers(void **state)
 	assert_string_equal(b.data, "(sum(rate(e[1h])))\n/\n(sum(rate(t[1h])))\n");
 	buf_reset(&b);
 	assert_int_equal(slo_sli_expr(&g[1].slos[0], 3LL * 86400000, &b), 0);
-	assert_string_equal(b.data, "(x[3d])");
+	assert_string_equal(b.data, "(sum(rate(x[3d])))");
 	buf_deinit(&b);
 	assert_int_equal(slo_spec_period_ms(&g[0].slos[0], NULL), 30LL * 86400000);
 	const slo_windows *w = slo_set_windows(s, 30LL * 86400000);
@@ -450,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_unfireable_windows_warn),
 		cmocka_unit_test(test_names_labels_alerts),
 		cmocka_unit_test(test_objective_100_and_reserved_labels_warn),
+		cmocka_unit_test(test_sli_must_be_instant_vector),
 		cmocka_unit_test(test_period_without_catalog),
 		cmocka_unit_test(test_pyrra_and_openslo_v1_located),
 		cmocka_unit_test(test_model_helpers),
