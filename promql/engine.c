@@ -459,6 +459,8 @@ static int add_sel(ev_ctx *c, const promql_node *vs, bool for_range, int64_t min
 	return 0;
 }
 
+static ev_selcache *find_sel(ev_ctx *c, const promql_node *vs);
+
 /* Records the outer evaluation times [lo, hi] (every `step`) of a subquery node. */
 static int add_subrange(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t step)
 {
@@ -543,6 +545,25 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 		for (size_t i = 0; i < n->call.n_args; i++)
 			if (prep(c, n->call.args[i], lo, hi, step) < 0)
 				return -1;
+		if (n->call.func->id == PROMQL_FN_INFO && n->call.n_args >= 1) {
+			/* info() selects its info series at the times (and @/offset) of its first argument's
+			 * first selector */
+			promql_at at = {0};
+			int64_t off = 0;
+			promql__info_at_offset(n->call.args[0], &at, &off);
+			int64_t a = lo, b = hi;
+			if (at.kind != PROMQL_AT_NONE)
+				a = b = resolve_at(c, &at);
+			tsdb_matcher *m;
+			size_t nm;
+			if (promql__info_matchers(c->qa, n, &m, &nm) < 0)
+				return promql__oom(c);
+			if (add_sel(c, n, false, a - off - c->lookback + 1, b - off) < 0)
+				return -1;
+			ev_selcache *sc = find_sel(c, n);
+			sc->m = m;
+			sc->nm = nm;
+		}
 		return 0;
 	}
 	return 0;
@@ -557,7 +578,8 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 		return 0;
 	tsdb_series *series = NULL;
 	size_t ns = 0;
-	int rc = tsdb_querier_select(c->q, s->node->vs.matchers, s->node->vs.n_matchers, &series, &ns);
+	int rc = s->m ? tsdb_querier_select(c->q, s->m, s->nm, &series, &ns)
+		      : tsdb_querier_select(c->q, s->node->vs.matchers, s->node->vs.n_matchers, &series, &ns);
 	if (rc < 0) {
 		c->errtype = PROMQL_ERRTYPE_INTERNAL;
 		snprintf(c->err, sizeof c->err, "expanding series: storage error %d", rc);
@@ -619,6 +641,23 @@ static ev_selcache *find_sel(ev_ctx *c, const promql_node *vs)
 		if (c->sel[i].node == vs)
 			return &c->sel[i];
 	return NULL;
+}
+
+ev_selcache *promql__sel(ev_ctx *c, const promql_node *key)
+{
+	ev_selcache *s = find_sel(c, key);
+	if (!s) {
+		promql__errorf(c, "internal error: selector not prepared");
+		return NULL;
+	}
+	if (load_sel(c, s) < 0)
+		return NULL;
+	return s;
+}
+
+int64_t promql__resolve_at(const ev_ctx *c, const promql_at *at)
+{
+	return resolve_at(c, at);
 }
 
 /* Index of the first sample with t > x. */

@@ -65,7 +65,9 @@ typedef struct ev_value {
 
 /* One selector's samples, loaded once per query. */
 typedef struct ev_selcache {
-	const promql_node *node; /* the vector selector node */
+	const promql_node *node; /* the vector selector node (or the info() call it serves) */
+	const tsdb_matcher *m;   /* matchers to select with when not the node's own (info()) */
+	size_t nm;
 	bool for_range;          /* matrix selector: stale markers dropped */
 	int64_t mint, maxt;      /* the time range the query needs from it */
 	bool loaded;
@@ -173,6 +175,18 @@ uint8_t promql__counter_name(const slod_labels *ls);
 double promql__interpolate(const tsdb_sample *p1, const tsdb_sample *p2, int64_t t, bool counter);
 /* Index of the first sample with t > x (binary search). */
 size_t promql__upper_bound(const tsdb_sample *p, size_t n, int64_t x);
+/* The loaded selector registered for key by the pre-pass (NULL + error when missing). */
+ev_selcache *promql__sel(ev_ctx *c, const promql_node *key);
+int64_t promql__resolve_at(const ev_ctx *c, const promql_at *at);
+/* info(): the @ and offset that apply to the first selector of expr (Prometheus's
+ * infoSelectTimestampAndOffset); false when expr has no selector. */
+bool promql__info_at_offset(const promql_node *expr, promql_at *at, int64_t *off);
+/* info(): matchers selecting the info series (data-label matchers without __name__, plus the
+ * effective name matchers), allocated in a. Returns 0 or -1. */
+int promql__info_matchers(arena *a, const promql_node *call, tsdb_matcher **out, size_t *n);
+/* info(): the effective __name__ matchers (in a); *n = 0 on OOM. */
+tsdb_matcher *promql__info_name_matchers(arena *a, const promql_node *call, size_t *n);
+bool promql__matcher_match(const tsdb_matcher *m, const char *v);
 /* Per-node cache of one pointer (e.g. a compiled regex); NULL when absent. */
 void *promql__cache_get(ev_ctx *c, const promql_node *n);
 int promql__cache_put(ev_ctx *c, const promql_node *n, void *v);

@@ -1197,6 +1197,294 @@ static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const e
 	return 0;
 }
 
+/* ---- info() (experimental) ---- */
+
+static const char *const id_labels[] = {"instance", "job"};
+
+bool promql__matcher_match(const tsdb_matcher *m, const char *v)
+{
+	if (!v)
+		v = "";
+	switch (m->type) {
+	case TSDB_MATCH_EQ: return strcmp(m->value, v) == 0;
+	case TSDB_MATCH_NEQ: return strcmp(m->value, v) != 0;
+	case TSDB_MATCH_RE: return m->re_match(m->re, v, strlen(v));
+	case TSDB_MATCH_NRE: return !m->re_match(m->re, v, strlen(v));
+	}
+	return false;
+}
+
+bool promql__info_at_offset(const promql_node *e, promql_at *at, int64_t *off)
+{
+	if (!e)
+		return false;
+	switch (e->kind) {
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		*at = e->vs.at;
+		*off = e->vs.offset_ms;
+		return true;
+	case PROMQL_NODE_MATRIX_SELECTOR:
+		return promql__info_at_offset(e->matrix.vs, at, off);
+	case PROMQL_NODE_SUBQUERY:
+		if (!promql__info_at_offset(e->subquery.expr, at, off))
+			return false;
+		if (at->kind == PROMQL_AT_NONE) {
+			*off += e->subquery.offset_ms;
+			*at = e->subquery.at;
+		}
+		return true;
+	case PROMQL_NODE_UNARY:
+		return promql__info_at_offset(e->unary.expr, at, off);
+	case PROMQL_NODE_PAREN:
+		return promql__info_at_offset(e->paren.expr, at, off);
+	case PROMQL_NODE_BINARY:
+		return promql__info_at_offset(e->binary.lhs, at, off) || promql__info_at_offset(e->binary.rhs, at, off);
+	case PROMQL_NODE_AGGREGATE:
+		return promql__info_at_offset(e->aggregate.expr, at, off) ||
+		       promql__info_at_offset(e->aggregate.param, at, off);
+	case PROMQL_NODE_CALL:
+		for (size_t i = 0; i < e->call.n_args; i++)
+			if (promql__info_at_offset(e->call.args[i], at, off))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+static const promql_vector_selector *info_label_selector(const promql_node *call)
+{
+	if (call->call.n_args < 2)
+		return NULL;
+	const promql_node *a = unparen(call->call.args[1]);
+	return a->kind == PROMQL_NODE_VECTOR_SELECTOR ? &a->vs : NULL;
+}
+
+tsdb_matcher *promql__info_name_matchers(arena *a, const promql_node *call, size_t *n)
+{
+	const promql_vector_selector *ls = info_label_selector(call);
+	size_t nn = 0;
+	bool eq_or_re = false;
+	for (size_t i = 0; ls && i < ls->n_matchers; i++)
+		if (strcmp(ls->matchers[i].name, NAME) == 0) {
+			nn++;
+			eq_or_re |= ls->matchers[i].type == TSDB_MATCH_EQ || ls->matchers[i].type == TSDB_MATCH_RE;
+		}
+	tsdb_matcher *m = arena_alloc(a, (nn + 1) * sizeof *m);
+	*n = 0;
+	if (!m)
+		return NULL;
+	if (nn == 0) {
+		m[0] = (tsdb_matcher){TSDB_MATCH_EQ, NAME, "target_info", NULL, NULL};
+		*n = 1;
+		return m;
+	}
+	size_t k = 0;
+	if (!eq_or_re) {
+		promql_regex *re;
+		char err[128];
+		if (promql_regex_compile(".+_info", 7, a, &re, err, sizeof err) != 0)
+			return NULL;
+		m[k++] = (tsdb_matcher){TSDB_MATCH_RE, NAME, ".+_info", promql_regex_match, re};
+	}
+	for (size_t i = 0; i < ls->n_matchers; i++)
+		if (strcmp(ls->matchers[i].name, NAME) == 0)
+			m[k++] = ls->matchers[i];
+	*n = k;
+	return m;
+}
+
+int promql__info_matchers(arena *a, const promql_node *call, tsdb_matcher **out, size_t *n)
+{
+	const promql_vector_selector *ls = info_label_selector(call);
+	size_t nname;
+	tsdb_matcher *names = promql__info_name_matchers(a, call, &nname);
+	if (!names)
+		return -1;
+	size_t total = nname + (ls ? ls->n_matchers : 0);
+	tsdb_matcher *m = arena_alloc(a, (total ? total : 1) * sizeof *m);
+	if (!m)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; ls && i < ls->n_matchers; i++)
+		if (strcmp(ls->matchers[i].name, NAME) != 0)
+			m[k++] = ls->matchers[i];
+	for (size_t i = 0; i < nname; i++)
+		m[k++] = names[i];
+	*out = m;
+	*n = k;
+	return 0;
+}
+
+/* The info-metric signature: name + the identifying labels of ls. */
+static bool same_info_sig(const char *name, const slod_labels *a, const slod_labels *b)
+{
+	(void)name;
+	for (size_t i = 0; i < 2; i++) {
+		const char *x = labels_get(a, id_labels[i]), *y = labels_get(b, id_labels[i]);
+		if (strcmp(x ? x : "", y ? y : "") != 0)
+			return false;
+	}
+	return true;
+}
+
+static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	ev_value base;
+	if (promql__eval(c, n->call.args[0], t, &base) < 0)
+		return -1;
+	const promql_vector_selector *lsel = info_label_selector(n);
+	size_t nname;
+	tsdb_matcher *names = promql__info_name_matchers(c->sa, n, &nname);
+	if (!names)
+		return promql__oom(c);
+	ev_selcache *sc = promql__sel(c, n);
+	if (!sc)
+		return -1;
+	if (out_init(c, out, base.vec.n) < 0)
+		return -1;
+	if (base.vec.n == 0)
+		return 0;
+	/* base series that are info metrics themselves are passed through */
+	bool *ignore = arena_calloc(c->sa, base.vec.n, sizeof *ignore);
+	if (!ignore)
+		return promql__oom(c);
+	bool any_id = false;
+	for (size_t i = 0; i < base.vec.n; i++) {
+		const char *bn = labels_get(&base.vec.s[i].ls, NAME);
+		bool all = true;
+		for (size_t k = 0; k < nname && all; k++)
+			all = promql__matcher_match(&names[k], bn);
+		ignore[i] = all;
+		if (!all)
+			for (size_t k = 0; k < 2; k++) {
+				const char *v = labels_get(&base.vec.s[i].ls, id_labels[k]);
+				any_id |= v && *v;
+			}
+	}
+	/* the info samples at this step: newest per (name, identifying labels) */
+	promql_at at = {0};
+	int64_t off = 0;
+	promql__info_at_offset(n->call.args[0], &at, &off);
+	int64_t ts = (at.kind != PROMQL_AT_NONE ? promql__resolve_at(c, &at) : t) - off;
+	size_t ni = 0;
+	const slod_labels **info = arena_alloc(c->sa, (sc->n ? sc->n : 1) * sizeof *info);
+	int64_t *info_t = arena_alloc(c->sa, (sc->n ? sc->n : 1) * sizeof *info_t);
+	if (!info || !info_t)
+		return promql__oom(c);
+	for (size_t i = 0; any_id && i < sc->n; i++) {
+		const slod_labels *il = &sc->ls[i];
+		/* only info series whose identifying labels occur in the base vector qualify */
+		bool eligible = true;
+		for (size_t k = 0; k < 2 && eligible; k++) {
+			bool used = false, found = false;
+			const char *iv = labels_get(il, id_labels[k]);
+			for (size_t b = 0; b < base.vec.n && !found; b++) {
+				if (ignore[b])
+					continue;
+				const char *bv = labels_get(&base.vec.s[b].ls, id_labels[k]);
+				if (bv && *bv) {
+					used = true;
+					found = iv && strcmp(iv, bv) == 0;
+				}
+			}
+			eligible = !used || found;
+		}
+		if (!eligible)
+			continue;
+		size_t kk = promql__upper_bound(sc->pts[i], sc->npts[i], ts);
+		if (kk == 0)
+			continue;
+		const tsdb_sample *p = &sc->pts[i][kk - 1];
+		if (p->t <= ts - c->lookback || promql__is_stale(p->v))
+			continue;
+		const char *iname = labels_get(il, NAME);
+		size_t j;
+		for (j = 0; j < ni; j++)
+			if (strcmp(labels_get(info[j], NAME), iname) == 0 && same_info_sig(iname, info[j], il))
+				break;
+		if (j < ni) {
+			if (info_t[j] < p->t) {
+				info[j] = il;
+				info_t[j] = p->t;
+			} else if (info_t[j] == p->t) {
+				buf b1, b2;
+				buf_init(&b1, 0);
+				buf_init(&b2, 0);
+				labels_format(info[j], &b1);
+				labels_format(il, &b2);
+				promql__errorf(c, "found duplicate series for info metric: existing %s @ %ld, new %s @ %ld",
+					       b1.data ? b1.data : "{}", (long)info_t[j], b2.data ? b2.data : "{}", (long)p->t);
+				buf_deinit(&b1);
+				buf_deinit(&b2);
+				return -1;
+			}
+			continue;
+		}
+		info[ni] = il;
+		info_t[ni++] = p->t;
+	}
+	/* data-label matchers without __name__ decide which labels are added */
+	size_t ndl = 0;
+	for (size_t k = 0; lsel && k < lsel->n_matchers; k++)
+		if (strcmp(lsel->matchers[k].name, NAME) != 0)
+			ndl++;
+	bool all_match_empty = true;
+	for (size_t k = 0; lsel && k < lsel->n_matchers; k++)
+		if (strcmp(lsel->matchers[k].name, NAME) != 0 && !promql__matcher_match(&lsel->matchers[k], ""))
+			all_match_empty = false;
+	for (size_t b = 0; b < base.vec.n; b++) {
+		ev_sample s = base.vec.s[b];
+		s.t = t;
+		if (ignore[b]) {
+			out->vec.s[out->vec.n++] = s;
+			continue;
+		}
+		slod_labels add = {0};
+		add.v = arena_alloc(c->sa, 64 * sizeof(slod_label));
+		if (!add.v)
+			return promql__oom(c);
+		bool seen = false;
+		for (size_t j = 0; j < ni; j++) {
+			const char *iname = labels_get(info[j], NAME);
+			if (!same_info_sig(iname, info[j], &s.ls))
+				continue;
+			seen = true;
+			for (size_t l = 0; l < info[j]->n; l++) {
+				const slod_label *il = &info[j]->v[l];
+				if (strcmp(il->name, NAME) == 0)
+					continue;
+				if (ndl) {
+					bool listed = false;
+					for (size_t k = 0; k < lsel->n_matchers && !listed; k++)
+						listed = strcmp(lsel->matchers[k].name, il->name) == 0;
+					if (!listed)
+						continue;
+				}
+				const char *have = NULL;
+				for (size_t q = 0; q < add.n; q++)
+					if (strcmp(add.v[q].name, il->name) == 0)
+						have = add.v[q].value;
+				if (have && strcmp(have, il->value) != 0)
+					return promql__errorf(c, "conflicting label: %s", il->name);
+				if (have || labels_get(&s.ls, il->name))
+					continue;
+				if (add.n < 64)
+					add.v[add.n++] = *il;
+			}
+		}
+		if (!seen && !all_match_empty)
+			continue;
+		for (size_t q = 0; q < add.n; q++) {
+			s.ls = promql__labels_set(c->sa, &s.ls, add.v[q].name, add.v[q].value);
+			if (!s.ls.v)
+				return promql__oom(c);
+		}
+		out->vec.s[out->vec.n++] = s;
+	}
+	return dup_check(c, &out->vec);
+}
+
 /* ---- dispatcher ---- */
 
 static double simple(promql_func_id id, double v, bool *ok)
@@ -1238,7 +1526,7 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 	if (id == PROMQL_FN_LABEL_JOIN)
 		return label_join(c, n, t, out);
 	if (id == PROMQL_FN_INFO)
-		return promql__errorf(c, "function info is not supported");
+		return eval_info(c, n, t, out);
 	size_t na = n->call.n_args;
 	ev_value *args = arena_calloc(c->sa, na ? na : 1, sizeof *args);
 	if (!args)

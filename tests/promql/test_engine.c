@@ -92,6 +92,16 @@ static int setup(void **state)
 	add_series(f.db, "up", "job", "b", 0, MIN_MS, one, 21);
 	add_series(f.db, "dup", "job", "x", 0, MIN_MS, one, 21);
 	add_series(f.db, "dup", "instance", "y", 0, MIN_MS, one, 21);
+	{
+		/* target_info{job="a", region="eu"} for info() */
+		slod_label lv[3] = {{SLOD_METRIC_NAME, "target_info"}, {"job", "a"}, {"region", "eu"}};
+		slod_labels ls = {lv, 3};
+		tsdb_appender *a = tsdb_appender_new(f.db);
+		for (int i = 0; i <= 20; i++)
+			assert_true(tsdb_appender_add(a, &ls, (int64_t)i * MIN_MS, 1, NULL) >= 0);
+		assert_int_equal(tsdb_appender_commit(a), 0);
+		tsdb_appender_free(a);
+	}
 	/* a classic histogram whose le="2" bucket is below le="1" (needs the monotonicity fix) */
 	double h1[1] = {10}, h2[1] = {8}, hinf[1] = {20};
 	add_series(f.db, "hist_bucket", "le", "1", 0, MIN_MS, h1, 1);
@@ -368,6 +378,15 @@ static void test_functions(void **state)
 	promql_result_free(r);
 	r = instant(f, "round(vector(2.26), 0.1)", MIN_MS);
 	assert_true(fabs(r->series[0].points[0].v - 2.3) < 1e-12);
+	promql_result_free(r);
+	/* info() adds the data labels of the matching target_info series */
+	r = instant(f, "info(up)", MIN_MS);
+	assert_int_equal(r->n_series, 2);
+	assert_string_equal(labels_get(&find(r, "job", "a")->labels, "region"), "eu");
+	assert_null(labels_get(&find(r, "job", "b")->labels, "region"));
+	promql_result_free(r);
+	r = instant(f, "info(up, {region=\"eu\"})", MIN_MS);
+	assert_int_equal(r->n_series, 1);
 	promql_result_free(r);
 	r = instant(f, "\"text\"", MIN_MS);
 	assert_int_equal(r->type, PROMQL_RESULT_STRING);
