@@ -448,7 +448,9 @@ int slo_engine_new(const slo_engine_options *o, slo_engine **out, char *err, siz
 		e->o.bucket_ms = 5 * 60 * 1000;
 	if (e->o.lookback_ms <= 0)
 		e->o.lookback_ms = 5 * 60 * 1000;
-	if (e->o.bucket_delay_ms < 0)
+	if (e->o.bucket_delay_ms == 0)
+		e->o.bucket_delay_ms = 60 * 1000;
+	else if (e->o.bucket_delay_ms < 0)
 		e->o.bucket_delay_ms = 0;
 	if (e->o.fast_min_window_ms == 0)
 		e->o.fast_min_window_ms = 3600 * 1000;

@@ -48,8 +48,8 @@ typedef struct slo_engine_options {
 					    forced; alerts/recordings must stay enabled) */
 	slo_eval_method method;          /* what errorBudget is computed from */
 	int64_t bucket_ms;               /* exact method bucket width; 0: 5m. Must divide the period. */
-	int64_t bucket_delay_ms;         /* a bucket ending at T is evaluated at T + delay (late samples);
-					    0: none */
+	int64_t bucket_delay_ms;         /* a bucket ending at T is evaluated at T + delay, so samples
+					    that arrive late still count; 0: 1m; < 0: none */
 	int64_t lookback_ms;             /* recorded series older than this are "no data"; 0: 5m */
 	int64_t fast_min_window_ms;      /* windows >= this (and the period rule) of sum(rate()) SLIs are
 					    recorded by the engine incrementally, not by the rules

@@ -266,7 +266,7 @@ static int setup(void **state)
 	assert_int_equal(slo_validate(F->set, &go), 0);
 
 	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock,
-				 .fast_min_window_ms = fast_min};
+				 .fast_min_window_ms = fast_min, .bucket_delay_ms = -1};
 	if (slo_engine_new(&eo, &F->e, err, sizeof err) != 0) {
 		print_error("slo_engine_new: %s\n", err);
 		fail();
@@ -521,7 +521,8 @@ static void test_steady_and_burst(void **state)
 
 	/* a second engine rebuilds its ring from stored history and gets the same exact numbers */
 	char err[512];
-	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock};
+	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock,
+				 .bucket_delay_ms = -1};
 	slo_engine *e2;
 	assert_int_equal(slo_engine_new(&eo, &e2, err, sizeof err), 0);
 	assert_int_equal(slo_engine_evaluate(e2), 0);
@@ -530,6 +531,27 @@ static void test_steady_and_burst(void **state)
 	assert_close(st2->remaining, remaining_now, 1e-9);
 	slo_snapshot_release(s2);
 	slo_engine_free(e2);
+
+	/* the default bucket delay (1m) leaves out the bucket that ended less than a minute ago */
+	{
+		slo_engine_options od = eo;
+		od.bucket_delay_ms = 0;
+		assert_int_equal(slo_engine_new(&od, &e2, err, sizeof err), 0);
+		assert_int_equal(slo_engine_evaluate(e2), 0);
+		s2 = slo_engine_acquire(e2);
+		st2 = slo_snapshot_find(s2, "svc-avail");
+		double want = 0;
+		for (int64_t k = T0_MS / 300000 + 1; k * 300000 <= F->now - 60000; k++) {
+			bool ok;
+			double v = ref_increase(&F->tot, k * 300000 - 300000, k * 300000, &ok);
+			if (ok)
+				want += v;
+		}
+		assert_true(F->now % 300000 < 60000); /* so a bucket is really left out */
+		assert_close(st2->total_events, want, 1e-9);
+		slo_snapshot_release(s2);
+		slo_engine_free(e2);
+	}
 
 	/* method: sloth serves Sloth's number as the budget; both numbers stay available */
 	eo.method = SLO_EVAL_SLOTH;
