@@ -595,6 +595,9 @@ int slo_generate(slo_set *s, const slo_group *grp, const slo_gen_options *opt, b
 		e |= slo__e_put(&scratch, meta, "labels", labels_node(&g, &ml));
 		if (grp->k8s_name && *grp->k8s_name)
 			e |= slo__e_put(&scratch, meta, "name", slo__e_str(&scratch, grp->k8s_name));
+		else if (grp->n_slos && grp->slos[0].service && *grp->slos[0].service)
+			/* Not from a Kubernetes object: name the PrometheusRule after the service. */
+			e |= slo__e_put(&scratch, meta, "name", slo__e_str(&scratch, grp->slos[0].service));
 		if (grp->k8s_namespace && *grp->k8s_namespace)
 			e |= slo__e_put(&scratch, meta, "namespace", slo__e_str(&scratch, grp->k8s_namespace));
 		e |= slo__e_put(&scratch, root, "metadata", meta);

@@ -262,6 +262,23 @@ static int gen_argv(char **argv, char **out)
 	return rc;
 }
 
+/* A plain Sloth spec as a PrometheusRule: same groups, named after the service. */
+static void test_operator_output_from_plain_spec(void **state)
+{
+	(void)state;
+	char in[1024];
+	snprintf(in, sizeof in, "%s/testdata/in-base.yaml", SLO_SHARED_SLOTH_DIR);
+	char *out = NULL;
+	char *argv[] = {"generate", "-i", in, "--output-format", "prometheus-operator", NULL};
+	assert_int_equal(gen_argv(argv, &out), 0);
+	assert_non_null(strstr(out, "kind: PrometheusRule\nmetadata:\n  labels:\n"
+				    "    app.kubernetes.io/component: SLO\n"
+				    "    app.kubernetes.io/managed-by: sloth\n  name: svc01\nspec:\n  groups:\n"
+				    "  - name: sloth-slo-sli-recordings-svc01-slo1\n"));
+	assert_non_null(strstr(out, "sloth_mode: cli-gen-prom\n"));
+	free(out);
+}
+
 /* Directory mode: -i DIR -o DIR writes one output per input file, each equal to generating that
  * file alone; an output that is not a directory is a usage error. */
 static void test_directory_mode(void **state)
@@ -311,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_sloth_golden),
 		cmocka_unit_test(test_own_golden),
 		cmocka_unit_test(test_directory_mode),
+		cmocka_unit_test(test_operator_output_from_plain_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
