@@ -401,6 +401,201 @@ int promql_format(const promql_node *node, buf *out)
 	return 0;
 }
 
+/* ---- Prometheus's Pretty(): one node per line when a subtree is longer than 100 bytes ---- */
+
+#define PRETTY_MAX_LINE 100
+
+static void indent(buf *out, int level)
+{
+	for (int i = 0; i < level; i++)
+		buf_puts(out, "  ");
+}
+
+/* String() of n into s (reset first); returns its length, or -1. */
+static long node_string(const promql_node *n, buf *s)
+{
+	buf_reset(s);
+	if (put_node(s, n) != 0)
+		return -1;
+	return (long)s->len;
+}
+
+static int pretty(buf *out, const promql_node *n, int level);
+
+static int pretty_trimmed(buf *out, const promql_node *n, int level)
+{
+	/* Go's strings.TrimSpace of the child's Pretty() */
+	buf tmp;
+	buf_init(&tmp, 0);
+	int rc = pretty(&tmp, n, level);
+	if (rc == 0 && tmp.data) {
+		size_t a = 0, b = tmp.len;
+		while (a < b && (tmp.data[a] == ' ' || tmp.data[a] == '\n' || tmp.data[a] == '\t' || tmp.data[a] == '\r'))
+			a++;
+		while (b > a && (tmp.data[b - 1] == ' ' || tmp.data[b - 1] == '\n' || tmp.data[b - 1] == '\t' ||
+				 tmp.data[b - 1] == '\r'))
+			b--;
+		buf_append(out, tmp.data + a, b - a);
+	}
+	buf_deinit(&tmp);
+	return rc;
+}
+
+static int pretty(buf *out, const promql_node *n, int level)
+{
+	buf str;
+	buf_init(&str, 0);
+	int rc = 0;
+	long len = node_string(n, &str);
+	if (len < 0) {
+		rc = -1;
+		goto out;
+	}
+	bool split = len > PRETTY_MAX_LINE;
+	switch (n->kind) {
+	case PROMQL_NODE_AGGREGATE:
+		indent(out, level);
+		if (!split) {
+			buf_append(out, str.data, str.len);
+			break;
+		}
+		buf_puts(out, promql_aggop_name(n->aggregate.op));
+		if (n->aggregate.without) {
+			buf_puts(out, " without (");
+			put_labels(out, n->aggregate.grouping, n->aggregate.n_grouping);
+			buf_puts(out, ") ");
+		} else if (n->aggregate.n_grouping > 0) {
+			buf_puts(out, " by (");
+			put_labels(out, n->aggregate.grouping, n->aggregate.n_grouping);
+			buf_puts(out, ") ");
+		}
+		buf_puts(out, "(\n");
+		if (n->aggregate.param) {
+			if (pretty(out, n->aggregate.param, level + 1) != 0) {
+				rc = -1;
+				break;
+			}
+			buf_puts(out, ",\n");
+		}
+		if (pretty(out, n->aggregate.expr, level + 1) != 0) {
+			rc = -1;
+			break;
+		}
+		buf_putc(out, '\n');
+		indent(out, level);
+		buf_putc(out, ')');
+		break;
+	case PROMQL_NODE_BINARY: {
+		if (!split) {
+			indent(out, level);
+			buf_append(out, str.data, str.len);
+			break;
+		}
+		if (pretty(out, n->binary.lhs, level + 1) != 0) {
+			rc = -1;
+			break;
+		}
+		buf_putc(out, '\n');
+		indent(out, level);
+		/* operator, bool and matching: the text between the operands in String() */
+		buf_reset(&str);
+		promql_node copy = *n;
+		promql_node empty = {0};
+		empty.kind = PROMQL_NODE_STRING;
+		empty.string.value = "";
+		copy.binary.lhs = &empty;
+		copy.binary.rhs = &empty;
+		if (put_node(&str, &copy) != 0) {
+			rc = -1;
+			break;
+		}
+		/* `"" op... ""`: drop the quotes and the spaces around */
+		buf_append(out, str.data + 3, str.len - 6);
+		buf_putc(out, '\n');
+		rc = pretty(out, n->binary.rhs, level + 1);
+		break;
+	}
+	case PROMQL_NODE_CALL:
+		indent(out, level);
+		if (!split) {
+			buf_append(out, str.data, str.len);
+			break;
+		}
+		buf_puts(out, n->call.func->name);
+		buf_puts(out, "(\n");
+		for (size_t i = 0; i < n->call.n_args; i++) {
+			if (i)
+				buf_puts(out, ",\n");
+			if (pretty(out, n->call.args[i], level + 1) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		buf_putc(out, '\n');
+		indent(out, level);
+		buf_putc(out, ')');
+		break;
+	case PROMQL_NODE_PAREN:
+		indent(out, level);
+		if (!split) {
+			buf_append(out, str.data, str.len);
+			break;
+		}
+		buf_puts(out, "(\n");
+		if (pretty(out, n->paren.expr, level + 1) != 0) {
+			rc = -1;
+			break;
+		}
+		buf_putc(out, '\n');
+		indent(out, level);
+		buf_putc(out, ')');
+		break;
+	case PROMQL_NODE_SUBQUERY: {
+		if (!split) { /* Prometheus does not indent an unsplit subquery */
+			buf_append(out, str.data, str.len);
+			break;
+		}
+		if (pretty(out, n->subquery.expr, level) != 0) {
+			rc = -1;
+			break;
+		}
+		/* the "[range:step] @ ... offset ..." suffix: String() minus the inner expression */
+		buf inner;
+		buf_init(&inner, 0);
+		long il = node_string(n->subquery.expr, &inner);
+		buf_deinit(&inner);
+		if (il < 0) {
+			rc = -1;
+			break;
+		}
+		buf_append(out, str.data + il, str.len - (size_t)il);
+		break;
+	}
+	case PROMQL_NODE_UNARY:
+		indent(out, level);
+		buf_puts(out, n->unary.op == PROMQL_OP_SUB ? "-" : "+");
+		rc = pretty_trimmed(out, n->unary.expr, level);
+		break;
+	default:
+		indent(out, level);
+		buf_append(out, str.data, str.len);
+		break;
+	}
+out:
+	buf_deinit(&str);
+	return rc;
+}
+
+int promql_format_pretty(const promql_node *node, buf *out)
+{
+	size_t before = out->len;
+	if (pretty(out, node, 0) != 0)
+		return -1;
+	if (buf_append(out, "", 0) != 0 || out->len == before)
+		return -1;
+	return 0;
+}
+
 char *promql_format_arena(const promql_node *node, arena *a)
 {
 	buf b;

@@ -99,7 +99,12 @@ bool promql_matchers_match_empty(const tsdb_matcher *m, size_t n);
 /* Appends the canonical PromQL text of node (Prometheus's String()) to out.
  * parse(format(parse(q))) yields the same tree as parse(q). Returns 0 or -1 (out full/OOM). */
 int promql_format(const promql_node *node, buf *out);
-/* Same, into a NUL-terminated string allocated in a (NULL on OOM). */
+/* Prometheus's Pretty() as served by /api/v1/format_query: String(), except that a subtree
+ * whose String() is longer than 100 bytes is split over lines with two-space indentation
+ * (aggregations, calls, parentheses and binary operators one operand per line). The result
+ * parses to the same tree. Returns 0 or -1. */
+int promql_format_pretty(const promql_node *node, buf *out);
+/* promql_format() into a NUL-terminated string allocated in a (NULL on OOM). */
 char *promql_format_arena(const promql_node *node, arena *a);
 
 /* Appends a label value or name quoted like Go's strconv.Quote ("a\"b\n"). Returns 0 or -1. */

@@ -35,6 +35,21 @@ static void roundtrip(const uint8_t *data, size_t size, const promql_parse_optio
 		fprintf(stderr, "round trip differs:\n  %s\n  %s\n", b1.data, b2.data);
 		abort();
 	}
+	/* the pretty form (/api/v1/format_query) must parse to the same tree too */
+	buf_reset(&b2);
+	if (promql_format_pretty(e1->root, &b2) != 0)
+		abort();
+	promql_expr_free(e2);
+	e2 = NULL;
+	if (promql_parse(b2.data, b2.len, opt, &e2, &err) != 0) {
+		fprintf(stderr, "pretty query does not parse: %s\n  %s\n", b2.data, err.text);
+		abort();
+	}
+	buf_reset(&b2);
+	if (promql_format(e2->root, &b2) != 0 || b1.len != b2.len || memcmp(b1.data, b2.data, b1.len) != 0) {
+		fprintf(stderr, "pretty round trip differs:\n  %s\n  %s\n", b1.data, b2.data);
+		abort();
+	}
 	buf_deinit(&b1);
 	buf_deinit(&b2);
 	promql_expr_free(e1);

@@ -840,6 +840,49 @@ static void test_experimental_syntax(void **state)
 	}
 }
 
+/* /api/v1/format_query output, as Prometheus's Pretty() produces it */
+static const struct {
+	const char *in, *out;
+} pretty_cases[] = {
+	{"sum(rate(foo[5m]))", "sum(rate(foo[5m]))"},
+	{"-sum by (job, instance, mode) (rate(node_cpu_seconds_total{mode!=\"idle\", job=\"node-exporter\", instance=~\"prod-.*\"}[5m]))",
+	 "-sum by (job, instance, mode) (\n  rate(node_cpu_seconds_total{instance=~\"prod-.*\",job=\"node-exporter\",mode!=\"idle\"}[5m])\n)"},
+	{"max_over_time(sum by (job, instance, mode) (rate(node_cpu_seconds_total{mode!=\"idle\", job=\"node-exporter\"}[5m]))[1h:5m] offset 1d)",
+	 "max_over_time(\n  sum by (job, instance, mode) (rate(node_cpu_seconds_total{job=\"node-exporter\",mode!=\"idle\"}[5m]))[1h:5m] offset 1d\n)"},
+	{"(sum(rate(http_requests_total{status=~\"5..\", job=\"api-server-with-a-long-name\"}[5m])) / sum(rate(http_requests_total{job=\"api-server-with-a-long-name\"}[5m]))) > bool 0.01",
+	 "  (\n      sum(rate(http_requests_total{job=\"api-server-with-a-long-name\",status=~\"5..\"}[5m]))\n    /\n      sum(rate(http_requests_total{job=\"api-server-with-a-long-name\"}[5m]))\n  )\n> bool\n  0.01"},
+	{"histogram_quantile(0.99, sum by (le, job) (rate(http_request_duration_seconds_bucket{job=\"api-server-with-a-long-name\", handler!=\"/metrics\"}[5m])))",
+	 "histogram_quantile(\n  0.99,\n  sum by (le, job) (\n    rate(\n      http_request_duration_seconds_bucket{handler!=\"/metrics\",job=\"api-server-with-a-long-name\"}[5m]\n    )\n  )\n)"},
+	{"topk(5, sum without (instance, pod, container, namespace) (rate(container_cpu_usage_seconds_total{namespace=\"kube-system\", container!=\"\"}[10m])))",
+	 "topk(\n  5,\n  sum without (instance, pod, container, namespace) (\n    rate(container_cpu_usage_seconds_total{container!=\"\",namespace=\"kube-system\"}[10m])\n  )\n)"},
+};
+
+static void test_pretty(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(pretty_cases) / sizeof(pretty_cases[0]); i++) {
+		promql_expr *e = must_parse(pretty_cases[i].in);
+		buf b;
+		buf_init(&b, 0);
+		assert_int_equal(promql_format_pretty(e->root, &b), 0);
+		if (strcmp(b.data, pretty_cases[i].out) != 0)
+			fail_msg("%s:\n%s\nwant\n%s", pretty_cases[i].in, b.data, pretty_cases[i].out);
+		/* the pretty form parses to the same tree */
+		promql_expr *e2 = must_parse(b.data);
+		buf c1, c2;
+		buf_init(&c1, 0);
+		buf_init(&c2, 0);
+		promql_format(e->root, &c1);
+		promql_format(e2->root, &c2);
+		assert_string_equal(c1.data, c2.data);
+		buf_deinit(&c1);
+		buf_deinit(&c2);
+		buf_deinit(&b);
+		promql_expr_free(e);
+		promql_expr_free(e2);
+	}
+}
+
 /* ---- Prometheus's promqltest files ---- */
 
 static const char *core_files[] = {"aggregators", "at_modifier", "collision", "functions", "histograms",
@@ -966,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_parse_selector),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_experimental_syntax),
+		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_promqltest_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
