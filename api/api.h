@@ -7,7 +7,7 @@
  * api_server_stop() stops accepting, waits for in-flight requests and frees the server. There is no
  * global state: two servers can run in one process (tests do).
  *
- * Threads: libmicrohttpd runs an internal epoll thread pool (one thread per core by default); route
+ * Threads: libmicrohttpd runs an internal epoll thread pool (two threads per core by default); route
  * handlers run on those threads, each request with its own arena.
  */
 #ifndef SLOD_API_H
@@ -33,7 +33,7 @@ typedef struct api_options {
 	const char *listen_address;  /* "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces); port 0 =
 					ephemeral (see api_server_port) */
 	size_t max_body_bytes;       /* request bodies larger than this get 413; 0 = default */
-	unsigned threads;            /* HTTP worker threads; 0 = number of online cores */
+	unsigned threads;            /* HTTP worker threads; 0 = 2 x online cores (4..64) */
 	const char *version;         /* for /api/v1/status/buildinfo; borrowed, must outlive the server */
 	const char *revision;        /* may be NULL */
 	slod_logger logger;
@@ -58,7 +58,7 @@ typedef struct api_backend {
 
 typedef struct api_server api_server;
 
-/* Fills defaults (127.0.0.1:9099, 32 MiB bodies, threads = cores, system clock). */
+/* Fills defaults (127.0.0.1:9099, 32 MiB bodies, threads 0 = 2 x cores, system clock). */
 void api_options_default(api_options *o);
 /* Binds and starts serving. Returns 0, or a negative code with *out NULL and err filled
  * (bad address, port in use, out of memory). */

@@ -331,7 +331,13 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 	unsigned threads = o->threads;
 	if (!threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 0 ? (unsigned)n : 1;
+		/* two per core, at least 4: handlers block (WAL fsync, long queries), and a slow query
+		 * must not stall every remote-write connection on a 2-core machine */
+		threads = n > 0 ? 2 * (unsigned)n : 4;
+		if (threads < 4)
+			threads = 4;
+		if (threads > 64)
+			threads = 64;
 	}
 	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_access, s,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
