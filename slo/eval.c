@@ -6,12 +6,20 @@
  * (three per SLO: sli-recordings, meta-recordings, alerts) plus the caller's user groups are
  * handed to rules_manager_update() in one call, because the manager replaces its whole set.
  * Rule groups keep the SLO document's file name, so /api/v1/rules shows where they came from.
+ * For sum(rate()) SLIs the long-window recording rules and the period rule are taken out of the
+ * sli-recordings group and recorded by the engine itself, incrementally (eval_fast.c): same
+ * values, a fraction of the cost.
+ *
+ * A cycle (slo_engine_evaluate, every interval from the engine's thread): fast-path rules are
+ * recorded and committed; then, with a querier opened after that commit, each SLO's ring takes
+ * the buckets that ended, the windows and the period rule are read back, alert states come from
+ * one rules snapshot, and a new status snapshot is published.
  *
  * Data layout:
  *   slo_engine.slos[i]  one e__slo per SLO in load order: its spec, period, the distinct alert
  *                       windows sorted (at most 8), the alert tiers (≤ 4 conditions), the names of
  *                       its recorded series and alert group, the queries rendered with the bucket
- *                       width, and the bucket ring of the exact method.
+ *                       width, the bucket ring of the exact method and its fast-path state.
  *   e__ring             n = period / bucket slots; slot (k mod n) holds bucket k, the interval
  *                       ((k−1)·B, k·B]: err[] and tot[] are the increases of the error and total
  *                       queries (rate(...[B]) × B evaluated at k·B); for raw SLIs err[] holds the
@@ -24,7 +32,8 @@
  * slots every n slot updates, so drift stays bounded. Buckets are only ever evaluated once they
  * have ended (k·B ≤ now − bucket_delay). The published snapshot pointer is replaced under mu.
  *
- * Costs per cycle and SLO: one tsdb select + latest-sample read per window (≤ 9), plus — once per
+ * Costs per cycle and SLO: the fast path (see eval_fast.c); one tsdb select + latest-sample read
+ * per window (≤ 9), plus — once per
  * bucket width — two instant-sized range queries over B of raw samples (O(samples in B)). The
  * first cycle rebuilds each ring with two range queries over the whole period (O(samples in the
  * period)). One rules_manager_snapshot() per cycle gives the alert states (O(rules)).
@@ -188,9 +197,8 @@ static char *spec_text(arena *a, const char *file, uint32_t line)
 	FILE *fp = file ? fopen(file, "rb") : NULL;
 	if (!fp)
 		return arena_strdup(a, "");
-	buf b, doc;
+	buf b;
 	buf_init(&b, E_SPEC_MAX_BYTES);
-	buf_init(&doc, 0);
 	char chunk[65536];
 	size_t k;
 	bool ok = true;
@@ -228,7 +236,6 @@ static char *spec_text(arena *a, const char *file, uint32_t line)
 	res = arena_strndup(a, doc_start, (size_t)(end - doc_start));
 out:
 	buf_deinit(&b);
-	buf_deinit(&doc);
 	return res;
 }
 
