@@ -1,12 +1,8 @@
 /*
  * rwgen.c — remote-write load generator (main): pre-encodes the whole load (rwgen_plan_build),
- * then replays it over --conns keep-alive HTTP/1.1 connections, one thread each, and reports.
- *
- * Scheduling: requests are handed out in plan order (step-major) from one atomic counter. A
- * request for step t of block b is sent only once step t-1 of the same block has been answered, so
- * no receiver ever sees a series' samples out of order even with many connections; with
- * n_blocks >= conns (40 blocks for 100k series) this almost never waits. --rate S paces the start
- * of request r to r*batch/S seconds after the first.
+ * then replays it over --conns keep-alive HTTP/1.1 connections, one thread each (rwgen_send: a
+ * series' next sample is sent only after its previous one was answered), and reports.
+ * --rate S paces the start of request r to r*batch/S seconds after the first.
  *
  * Output: a human summary on stderr, and one machine-readable line on stdout:
  *   RESULT series=.. samples_per_series=.. requests=.. sent_samples=.. acked_samples=..
@@ -18,123 +14,20 @@
  * (except a keep-alive connection found closed before any response byte, which is retried once).
  * Exit status: 0 if every request was acknowledged, 1 if some were not, 2 on usage/setup errors.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "bench/rwgen.h"
-
-#define MAX_STATUS 600
-
-typedef struct run {
-	const rwgen_plan *plan;
-	char host[64];
-	int port;
-	char path[256];
-	double rate;        /* samples/s, 0 = as fast as possible */
-	uint32_t batch;
-	atomic_size_t next;
-	int *done_step;     /* per block: highest step answered (-1 none); under mu */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	double t0;
-	double *lat_ms;     /* per request */
-	bool verbose;
-} run;
-
-typedef struct worker {
-	run *r;
-	pthread_t th;
-	uint64_t acked_samples, acked_reqs, non2xx, net_errors;
-	uint64_t status[MAX_STATUS];
-	char first_error[320];
-} worker;
 
 static double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_until(double t)
-{
-	double d = t - now_s();
-	if (d <= 0)
-		return;
-	struct timespec ts = {.tv_sec = (time_t)d, .tv_nsec = (long)((d - (double)(time_t)d) * 1e9)};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
-}
-
-static void *worker_main(void *arg)
-{
-	worker *w = arg;
-	run *r = w->r;
-	const rwgen_plan *p = r->plan;
-	rwgen_conn c;
-	rwgen_conn_init(&c, r->host, r->port);
-	for (;;) {
-		size_t i = atomic_fetch_add(&r->next, 1);
-		if (i >= p->n_reqs)
-			break;
-		const rwgen_req *rq = &p->reqs[i];
-		if (rq->step > 0) {
-			pthread_mutex_lock(&r->mu);
-			while (r->done_step[rq->block] < (int)rq->step - 1)
-				pthread_cond_wait(&r->cv, &r->mu);
-			pthread_mutex_unlock(&r->mu);
-		}
-		if (r->rate > 0)
-			sleep_until(r->t0 + (double)i * (double)r->batch / r->rate);
-		char err[256] = "";
-		double t = now_s();
-		int st = rwgen_conn_post(&c, r->path, rq->body, rq->len, err, sizeof(err));
-		r->lat_ms[i] = (now_s() - t) * 1e3;
-		if (st >= 200 && st < 300) {
-			w->acked_samples += rq->n_samples;
-			w->acked_reqs++;
-		} else if (st < 0) {
-			w->net_errors++;
-			if (!w->first_error[0])
-				snprintf(w->first_error, sizeof(w->first_error), "network: %s", err);
-		} else {
-			w->non2xx++;
-			if (!w->first_error[0])
-				snprintf(w->first_error, sizeof(w->first_error), "HTTP %d: %s", st, c.last_body);
-		}
-		if (st >= 0 && st < MAX_STATUS)
-			w->status[st]++;
-		pthread_mutex_lock(&r->mu);
-		if (r->done_step[rq->block] < (int)rq->step)
-			r->done_step[rq->block] = (int)rq->step;
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-	}
-	rwgen_conn_close(&c);
-	return NULL;
-}
-
-static double cpu_s(void)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 static void usage(FILE *f)
@@ -202,8 +95,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	run r = {.rate = rate, .batch = (uint32_t)batch};
-	if (rwgen_parse_url(url, r.host, sizeof(r.host), &r.port, r.path, sizeof(r.path)) != 0) {
+	char host[64], path[256];
+	int port;
+	if (rwgen_parse_url(url, host, sizeof(host), &port, path, sizeof(path)) != 0) {
 		fprintf(stderr, "rwgen: bad --url %s (want http://IPv4:port/path)\n", url);
 		return 2;
 	}
@@ -259,76 +153,34 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	rwgen_stats st;
+	rwgen_send_opts so = {.host = host, .port = port, .path = path, .conns = (int)conns, .rate = rate};
 	int rc = 2;
-	worker *ws = calloc((size_t)conns, sizeof(*ws));
-	r.plan = &plan;
-	r.done_step = malloc(plan.n_blocks * sizeof(int));
-	r.lat_ms = calloc(plan.n_reqs, sizeof(double));
-	if (!ws || !r.done_step || !r.lat_ms) {
-		fprintf(stderr, "rwgen: out of memory\n");
+	if (rwgen_send(&plan, &so, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rwgen: %s\n", err);
 		goto out;
 	}
-	for (size_t b = 0; b < plan.n_blocks; b++)
-		r.done_step[b] = -1;
-	atomic_init(&r.next, 0);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_cond_init(&r.cv, NULL);
-	double cpu0 = cpu_s();
-	r.t0 = now_s();
-	long long started = 0;
-	for (; started < conns; started++) {
-		ws[started].r = &r;
-		if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started]) != 0) {
-			fprintf(stderr, "rwgen: pthread_create failed\n");
-			break;
-		}
-	}
-	for (long long k = 0; k < started; k++)
-		pthread_join(ws[k].th, NULL);
-	double wall = now_s() - r.t0;
-	double gen_cpu = cpu_s() - cpu0;
-
-	worker tot = {0};
-	const char *first_error = "";
-	for (long long k = 0; k < started; k++) {
-		tot.acked_samples += ws[k].acked_samples;
-		tot.acked_reqs += ws[k].acked_reqs;
-		tot.non2xx += ws[k].non2xx;
-		tot.net_errors += ws[k].net_errors;
-		for (int s = 0; s < MAX_STATUS; s++)
-			tot.status[s] += ws[k].status[s];
-		if (!first_error[0] && ws[k].first_error[0])
-			first_error = ws[k].first_error;
-	}
-	qsort(r.lat_ms, plan.n_reqs, sizeof(double), cmp_double);
-	double p50 = r.lat_ms[plan.n_reqs / 2], p99 = r.lat_ms[(plan.n_reqs * 99) / 100],
-	       pmax = r.lat_ms[plan.n_reqs - 1];
 	int64_t end_ms = start_ms + (samples - 1) * step_ms;
 	printf("RESULT series=%lld samples_per_series=%lld requests=%zu sent_samples=%" PRIu64 " acked_samples=%" PRIu64
 	       " acked_requests=%" PRIu64 " non2xx=%" PRIu64 " net_errors=%" PRIu64
 	       " wall_s=%.3f samples_per_s=%.0f encode_s=%.3f wire_bytes=%" PRIu64 " raw_bytes=%" PRIu64
 	       " start_ms=%" PRId64 " end_ms=%" PRId64 " lat_p50_ms=%.2f lat_p99_ms=%.2f lat_max_ms=%.2f gen_cpu_s=%.3f",
-	       series, samples, plan.n_reqs, plan.n_samples, tot.acked_samples, tot.acked_reqs, tot.non2xx,
-	       tot.net_errors, wall, (double)tot.acked_samples / wall, encode_s, plan.wire_bytes, plan.raw_bytes,
-	       (int64_t)start_ms, end_ms, p50, p99, pmax, gen_cpu);
-	for (int s = 0; s < MAX_STATUS; s++)
-		if (tot.status[s])
-			printf(" status_%d=%" PRIu64, s, tot.status[s]);
+	       series, samples, plan.n_reqs, plan.n_samples, st.acked_samples, st.acked_reqs, st.non2xx,
+	       st.net_errors, st.wall_s, (double)st.acked_samples / st.wall_s, encode_s, plan.wire_bytes,
+	       plan.raw_bytes, (int64_t)start_ms, end_ms, st.lat_p50_ms, st.lat_p99_ms, st.lat_max_ms, st.gen_cpu_s);
+	for (int s = 0; s < RWGEN_MAX_STATUS; s++)
+		if (st.status[s])
+			printf(" status_%d=%" PRIu64, s, st.status[s]);
 	printf("\n");
 	fflush(stdout);
-	fprintf(stderr, "rwgen: %" PRIu64 "/%" PRIu64 " samples acknowledged in %.2f s = %.0f samples/s over %lld conns; "
+	fprintf(stderr, "rwgen: %" PRIu64 "/%" PRIu64 " samples acknowledged in %.2f s = %.0f samples/s over %d conns; "
 	        "%" PRIu64 " non-2xx, %" PRIu64 " network errors; latency p50 %.1f ms p99 %.1f ms max %.1f ms\n",
-	        tot.acked_samples, plan.n_samples, wall, (double)tot.acked_samples / wall, conns, tot.non2xx,
-	        tot.net_errors, p50, p99, pmax);
-	if (first_error[0])
-		fprintf(stderr, "rwgen: first failure: %s\n", first_error);
-	rc = tot.acked_samples == plan.n_samples ? 0 : 1;
-	pthread_mutex_destroy(&r.mu);
-	pthread_cond_destroy(&r.cv);
+	        st.acked_samples, plan.n_samples, st.wall_s, (double)st.acked_samples / st.wall_s, st.conns,
+	        st.non2xx, st.net_errors, st.lat_p50_ms, st.lat_p99_ms, st.lat_max_ms);
+	if (st.first_error[0])
+		fprintf(stderr, "rwgen: first failure: %s\n", st.first_error);
+	rc = st.acked_samples == plan.n_samples ? 0 : 1;
 out:
-	free(ws);
-	free(r.done_step);
-	free(r.lat_ms);
 	rwgen_plan_deinit(&plan);
 	rwgen_model_deinit(&m);
 	return rc;

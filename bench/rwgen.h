@@ -170,6 +170,37 @@ void rwgen_conn_close(rwgen_conn *c);
 int rwgen_conn_post(rwgen_conn *c, const char *path, const uint8_t *body, size_t len,
                     char *errbuf, size_t errlen);
 
+/* ---- sending ------------------------------------------------------------------------------ */
+
+#define RWGEN_MAX_STATUS 600
+
+typedef struct rwgen_send_opts {
+	const char *host;  /* IPv4 address or "localhost" */
+	int port;
+	const char *path;  /* e.g. "/api/v1/write" */
+	int conns;         /* 1..256 connections, one thread each */
+	double rate;       /* samples/s to pace to; 0 = as fast as answers come */
+} rwgen_send_opts;
+
+typedef struct rwgen_stats {
+	uint64_t acked_samples, acked_reqs; /* 2xx answers */
+	uint64_t non2xx, net_errors;
+	uint64_t status[RWGEN_MAX_STATUS];  /* answers by HTTP status */
+	double wall_s;                      /* first send to last answer */
+	double gen_cpu_s;                   /* this process's CPU (all threads) meanwhile */
+	double lat_p50_ms, lat_p99_ms, lat_max_ms;
+	int conns;                          /* threads actually started */
+	char first_error[320];              /* "HTTP 400: <body>" or "network: ..." or "" */
+} rwgen_stats;
+
+/*
+ * Sends every request of the plan once (no retries beyond rwgen_conn_post's idle-close retry),
+ * never sending step t of a block before step t-1 of that block was answered. Fills *st. Returns 0
+ * (even if requests failed: see st), or -1 with errbuf set on setup failure (bad options, ENOMEM).
+ * The plan is borrowed.
+ */
+int rwgen_send(const rwgen_plan *p, const rwgen_send_opts *o, rwgen_stats *st, char *errbuf, size_t errlen);
+
 /* Parses "http://host:port/path" (host must be an IPv4 address or "localhost"). Returns 0 or -1. */
 int rwgen_parse_url(const char *url, char *host, size_t hostcap, int *port, char *path, size_t pathcap);
 

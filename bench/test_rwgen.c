@@ -430,13 +430,204 @@ static void test_client(void **state)
 	rwgen_conn_close(&c);
 }
 
+/* ---- rwgen_send against a multi-connection server that checks per-series order ---------------- */
+
+typedef struct order_srv {
+	int lfd, port;
+	pthread_mutex_t mu;
+	pthread_t conn_th[16];
+	int n_conn;
+	int requests, violations, injected;
+	long samples;
+	int64_t inject_ts;            /* answer 500 to the block-0 request with this timestamp */
+	char keys[64][256];           /* first series of each block seen so far */
+	int64_t last_ts[64];
+	int n_keys;
+} order_srv;
+
+typedef struct first_series {
+	char key[256];
+	int64_t ts;
+	bool have;
+} first_series;
+
+static void grab_first(void *ud, const rwgen_label *labels, int n_labels, const int64_t *ts, const double *vals,
+                       size_t n_samples)
+{
+	first_series *f = ud;
+	(void)vals;
+	if (f->have || n_samples == 0)
+		return;
+	char *k = series_key(labels, n_labels);
+	snprintf(f->key, sizeof(f->key), "%s", k);
+	free(k);
+	f->ts = ts[0];
+	f->have = true;
+}
+
+typedef struct conn_arg {
+	order_srv *s;
+	int fd;
+} conn_arg;
+
+/* Reads one request body into *body (malloc'd). Returns its length, or -1 at EOF/error. */
+static long read_body(int fd, char **body)
+{
+	char head[4096];
+	size_t len = 0;
+	char *end = NULL;
+	while (!end) {
+		if (len + 1 >= sizeof(head))
+			return -1;
+		ssize_t k = recv(fd, head + len, sizeof(head) - 1 - len, 0);
+		if (k <= 0)
+			return -1;
+		len += (size_t)k;
+		head[len] = '\0';
+		end = strstr(head, "\r\n\r\n");
+	}
+	size_t hl = (size_t)(end + 4 - head);
+	const char *cl = strcasestr(head, "Content-Length:");
+	size_t want = cl ? (size_t)atol(cl + 15) : 0, have = len - hl;
+	*body = malloc(want + 1);
+	memcpy(*body, head + hl, have);
+	while (have < want) {
+		ssize_t k = recv(fd, *body + have, want - have, 0);
+		if (k <= 0) {
+			free(*body);
+			return -1;
+		}
+		have += (size_t)k;
+	}
+	return (long)want;
+}
+
+static void *order_conn(void *arg)
+{
+	conn_arg *ca = arg;
+	order_srv *s = ca->s;
+	char *body;
+	long n;
+	while ((n = read_body(ca->fd, &body)) >= 0) {
+		first_series f = {0};
+		char err[128];
+		long got = rwgen_decode((const uint8_t *)body, (size_t)n, grab_first, &f, err, sizeof(err));
+		free(body);
+		bool fail = false;
+		pthread_mutex_lock(&s->mu);
+		s->requests++;
+		if (got > 0 && f.have) {
+			s->samples += got;
+			int k = 0;
+			while (k < s->n_keys && strcmp(s->keys[k], f.key) != 0)
+				k++;
+			if (k == s->n_keys && k < 64) {
+				snprintf(s->keys[k], sizeof(s->keys[k]), "%s", f.key);
+				s->last_ts[k] = INT64_MIN;
+				s->n_keys++;
+			}
+			if (k < 64) {
+				if (f.ts <= s->last_ts[k])
+					s->violations++;
+				s->last_ts[k] = f.ts;
+				fail = k == 0 && f.ts == s->inject_ts;
+				s->injected += fail;
+			}
+		}
+		pthread_mutex_unlock(&s->mu);
+		send_str(ca->fd, fail ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 8\r\n\r\ninjected"
+		                      : "HTTP/1.1 204 No Content\r\n\r\n");
+	}
+	close(ca->fd);
+	free(ca);
+	return NULL;
+}
+
+static void *order_accept(void *arg)
+{
+	order_srv *s = arg;
+	for (;;) {
+		int fd = accept(s->lfd, NULL, NULL);
+		if (fd < 0)
+			return NULL;
+		conn_arg *ca = malloc(sizeof(*ca));
+		ca->s = s;
+		ca->fd = fd;
+		pthread_mutex_lock(&s->mu);
+		int slot = s->n_conn < 16 ? s->n_conn++ : -1;
+		pthread_mutex_unlock(&s->mu);
+		assert_true(slot >= 0);
+		assert_int_equal(pthread_create(&s->conn_th[slot], NULL, order_conn, ca), 0);
+	}
+}
+
+static void test_send_order_and_counts(void **state)
+{
+	(void)state;
+	rwgen_model m;
+	rwgen_plan p;
+	char err[128];
+	int64_t start = 1700000000000, step = 15000;
+	assert_int_equal(rwgen_model_init(&m, 3000, 5, RWGEN_ONLY_ALL), 0);
+	assert_int_equal(rwgen_plan_build(&p, &m, 5, 500, start, step, err, sizeof(err)), 0);
+
+	order_srv s = {.inject_ts = start + 2 * step};
+	pthread_mutex_init(&s.mu, NULL);
+	s.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	assert_int_equal(bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s.lfd, 16), 0);
+	assert_int_equal(getsockname(s.lfd, (struct sockaddr *)&sa, &sl), 0);
+	s.port = ntohs(sa.sin_port);
+	pthread_t acc;
+	assert_int_equal(pthread_create(&acc, NULL, order_accept, &s), 0);
+
+	rwgen_send_opts o = {.host = "127.0.0.1", .port = s.port, .path = "/api/v1/write", .conns = 8};
+	rwgen_stats st;
+	assert_int_equal(rwgen_send(&p, &o, &st, err, sizeof(err)), 0);
+	shutdown(s.lfd, SHUT_RDWR);
+	pthread_join(acc, NULL);
+	for (int k = 0; k < s.n_conn; k++)
+		pthread_join(s.conn_th[k], NULL);
+	close(s.lfd);
+
+	assert_int_equal(s.requests, 30);
+	assert_int_equal(s.samples, 15000);
+	assert_int_equal(s.n_keys, 6);
+	assert_int_equal(s.violations, 0);
+	assert_int_equal(s.injected, 1);
+	assert_int_equal(st.conns, 8); /* more connections than blocks: order needs the per-block wait */
+	assert_true(s.n_conn >= 1 && s.n_conn <= 8);
+	assert_int_equal(st.acked_samples, 15000 - 500);
+	assert_int_equal(st.acked_reqs, 29);
+	assert_int_equal(st.non2xx, 1);
+	assert_int_equal(st.net_errors, 0);
+	assert_int_equal(st.status[204], 29);
+	assert_int_equal(st.status[500], 1);
+	assert_string_equal(st.first_error, "HTTP 500: injected");
+	assert_true(st.lat_p50_ms <= st.lat_p99_ms && st.lat_p99_ms <= st.lat_max_ms);
+
+	/* nothing listens now: every request is a network error, none acknowledged */
+	assert_int_equal(rwgen_send(&p, &o, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.acked_samples, 0);
+	assert_int_equal(st.net_errors, 30);
+	assert_non_null(strstr(st.first_error, "network: connect"));
+
+	o.conns = 0;
+	assert_int_equal(rwgen_send(&p, &o, &st, err, sizeof(err)), -1);
+	pthread_mutex_destroy(&s.mu);
+	rwgen_plan_deinit(&p);
+	rwgen_model_deinit(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model_unique_sorted), cmocka_unit_test(test_values_shapes),
 		cmocka_unit_test(test_plan_roundtrip),      cmocka_unit_test(test_http_head),
 		cmocka_unit_test(test_chunked),             cmocka_unit_test(test_parse_url),
-		cmocka_unit_test(test_client),
+		cmocka_unit_test(test_client),              cmocka_unit_test(test_send_order_and_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
