@@ -124,7 +124,7 @@ static slod_labels result_metric(ev_ctx *c, const slod_labels *l, const slod_lab
 		return out;
 	for (size_t i = 0; i < l->n; i++) {
 		const char *n = l->v[i].name;
-		if (is_arith(op) && strcmp(n, SLOD_METRIC_NAME) == 0)
+		if (is_arith(op) && promql__is_metadata_label(n))
 			continue;
 		if (m->card == PROMQL_CARD_ONE_TO_ONE) {
 			bool in = in_list(n, m->labels, m->n_labels);

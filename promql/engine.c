@@ -325,6 +325,18 @@ slod_labels promql__labels_without(arena *a, const slod_labels *ls, const char *
 	return out;
 }
 
+slod_labels promql__labels_drop_metadata(arena *a, const slod_labels *ls)
+{
+	slod_labels out = {0};
+	out.v = arena_alloc(a, (ls->n ? ls->n : 1) * sizeof(slod_label));
+	if (!out.v)
+		return out;
+	for (size_t i = 0; i < ls->n; i++)
+		if (!promql__is_metadata_label(ls->v[i].name))
+			out.v[out.n++] = ls->v[i];
+	return out;
+}
+
 slod_labels promql__labels_set(arena *a, const slod_labels *ls, const char *name, const char *value)
 {
 	slod_labels out = {0};
@@ -1358,7 +1370,7 @@ static int copy_labels(arena *a, const slod_labels *in, slod_labels *out, bool d
 		return -1;
 	out->n = 0;
 	for (size_t i = 0; i < in->n; i++) {
-		if (drop_name && strcmp(in->v[i].name, SLOD_METRIC_NAME) == 0)
+		if (drop_name && promql__is_metadata_label(in->v[i].name))
 			continue;
 		slod_label *l = &out->v[out->n++];
 		l->name = arena_strdup(a, in->v[i].name);
@@ -1511,6 +1523,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	c.qstep = is_range ? step : 0;
 	c.lookback = qo && qo->lookback_delta_ms > 0 ? qo->lookback_delta_ms : e->o.lookback_delta_ms;
 	c.max_samples = e->o.max_samples;
+	c.type_unit = e->o.enable_type_and_unit_labels;
 	c.cancel = qo ? qo->cancel : NULL;
 	c.query = query_text;
 	c.root = root;
@@ -1637,7 +1650,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 			for (size_t i = 0; i < v.vec.n; i++) {
 				slod_labels ls = v.vec.s[i].ls;
 				if (v.vec.s[i].drop_name)
-					ls = promql__labels_without(&sa, &ls, SLOD_METRIC_NAME);
+					ls = promql__labels_drop_metadata(&sa, &ls);
 				coll_series *s = coll_get(&co, &ls, false, true);
 				if (!s) {
 					promql__oom(&c);

@@ -48,6 +48,7 @@ typedef struct promql_engine_opts {
 	bool no_experimental_functions;   /* reject experimental functions at parse time */
 	bool enable_duration_expressions; /* parse `foo[step()*2]` etc. (promql-duration-expr) */
 	bool enable_extended_range_selectors; /* `foo[5m] anchored`, `smoothed` (experimental) */
+	bool enable_type_and_unit_labels; /* rate()/increase() check __type__ instead of the name suffix */
 	slod_logger logger;
 } promql_engine_opts;
 

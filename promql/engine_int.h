@@ -25,6 +25,8 @@
 #include "util/arena.h"
 #include "util/labels.h"
 
+#include <string.h>
+
 typedef struct ev_sample {
 	slod_labels ls;
 	double v;
@@ -110,6 +112,7 @@ typedef struct ev_ctx {
 	int64_t interval;      /* query step (instant: the default evaluation interval) */
 	int64_t qstep;         /* query step (instant: 0) */
 	int64_t lookback;
+	bool type_unit;        /* type-and-unit-labels feature */
 	size_t max_samples;
 	size_t cur_samples;    /* samples held in the current step's values (approximate) */
 	uint64_t samples_loaded;
@@ -170,6 +173,15 @@ slod_labels promql__labels_set(arena *a, const slod_labels *ls, const char *name
 /* Hash of the labels selected by on/ignoring (ignoring always drops __name__). */
 uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, size_t n);
 bool promql__is_stale(double v);
+/* __name__, __type__ or __unit__: the metadata labels Prometheus drops together when it drops the
+ * metric name (schema.IsMetadataLabel). */
+static inline bool promql__is_metadata_label(const char *n)
+{
+	return n[0] == '_' && n[1] == '_' &&
+	       (strcmp(n, "__name__") == 0 || strcmp(n, "__type__") == 0 || strcmp(n, "__unit__") == 0);
+}
+/* Copy of ls (in a) without the metadata labels. */
+slod_labels promql__labels_drop_metadata(arena *a, const slod_labels *ls);
 /* 1 if ls has no __name__ or one ending in _total/_sum/_count/_bucket, else 2. */
 uint8_t promql__counter_name(const slod_labels *ls);
 double promql__interpolate(const tsdb_sample *p1, const tsdb_sample *p2, int64_t t, bool counter);

@@ -507,7 +507,14 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 		if (!ok)
 			continue;
 		emit(out, s->ls, v, t, keep_name ? s->drop_name : true);
-		if (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE) {
+		if ((id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE) && c->type_unit) {
+			const char *mn = labels_get(&s->ls, NAME);
+			const char *ty = labels_get(&s->ls, "__type__");
+			if (mn && *mn && (!ty || (strcmp(ty, "counter") != 0 && strcmp(ty, "histogram") != 0)))
+				promql__infof(c, n->call.args[0],
+					      "metric might not be a counter, __type__ label is not set to \"counter\" or \"histogram\", got \"%s\": \"%s\"",
+					      ty ? ty : "", mn);
+		} else if (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE) {
 			uint8_t cn = s->counter_name ? s->counter_name : promql__counter_name(&s->ls);
 			if (cn == 2)
 				promql__infof(c, n->call.args[0],

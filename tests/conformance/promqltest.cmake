@@ -7,7 +7,7 @@
 # evals.
 set(SLOD_PROMQLTEST_DIR "/work/shared/conformance/promqltest" CACHE PATH
     "Prometheus promql/promqltest/testdata directory")
-set(SLOD_PROMQLTEST_MIN_PASS 1244)
+set(SLOD_PROMQLTEST_MIN_PASS 1302)
 
 add_executable(promqltest_runner ${CMAKE_CURRENT_SOURCE_DIR}/promqltest_runner.c)
 target_link_libraries(promqltest_runner PRIVATE slod_promql slod_tsdb slod_util slod_warnings slod_sanitize)

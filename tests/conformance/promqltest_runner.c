@@ -1346,7 +1346,8 @@ out:
 }
 
 /* Experimental files that slod's engine runs (passes count; failures are not applicable). */
-static const char *const experimental_run[] = {"duration_expression.test", "extended_vectors.test", "info.test"};
+static const char *const experimental_run[] = {"duration_expression.test", "extended_vectors.test", "info.test",
+					       "type_and_unit.test"};
 
 static bool is_experimental_run(const char *file)
 {

@@ -93,6 +93,13 @@ static int setup(void **state)
 	add_series(f.db, "dup", "job", "x", 0, MIN_MS, one, 21);
 	add_series(f.db, "dup", "instance", "y", 0, MIN_MS, one, 21);
 	{
+		/* typed{__type__="gauge", __unit__="s"}: metadata labels go with the name */
+		slod_label tv[3] = {{SLOD_METRIC_NAME, "typed"}, {"__type__", "gauge"}, {"__unit__", "s"}};
+		slod_labels tls = {tv, 3};
+		tsdb_appender *ta = tsdb_appender_new(f.db);
+		assert_true(tsdb_appender_add(ta, &tls, 0, 3, NULL) >= 0);
+		assert_int_equal(tsdb_appender_commit(ta), 0);
+		tsdb_appender_free(ta);
 		/* target_info{job="a", region="eu"} for info() */
 		slod_label lv[3] = {{SLOD_METRIC_NAME, "target_info"}, {"job", "a"}, {"region", "eu"}};
 		slod_labels ls = {lv, 3};
@@ -379,6 +386,17 @@ static void test_functions(void **state)
 	r = instant(f, "round(vector(2.26), 0.1)", MIN_MS);
 	assert_true(fabs(r->series[0].points[0].v - 2.3) < 1e-12);
 	promql_result_free(r);
+	/* dropping the name drops __type__ and __unit__ too (delayed and immediate removal) */
+	r = instant(f, "typed * 2", 0);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].labels.n, 0);
+	promql_result_free(r);
+	r = instant(f, "typed + on() vector(1)", 0);
+	assert_int_equal(r->series[0].labels.n, 0);
+	promql_result_free(r);
+	r = instant(f, "typed", 0);
+	assert_int_equal(r->series[0].labels.n, 3);
+	promql_result_free(r);
 	/* info() adds the data labels of the matching target_info series */
 	r = instant(f, "info(up)", MIN_MS);
 	assert_int_equal(r->n_series, 2);
@@ -609,6 +627,17 @@ static void test_annotations(void **state)
 	assert_string_equal(r->infos[0],
 			    "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"gauge\" (1:6)");
 	promql_result_free(r);
+	/* with type-and-unit labels, the __type__ label decides instead of the name */
+	promql_engine_opts o;
+	promql_engine_opts_default(&o);
+	o.enable_type_and_unit_labels = true;
+	promql_engine *e = promql_engine_new(&o);
+	r = promql_query_instant(e, f->db, "rate(counter_total[5m])", 3 * MIN_MS, NULL);
+	assert_int_equal(r->n_infos, 1);
+	assert_string_equal(r->infos[0], "PromQL info: metric might not be a counter, __type__ label is not set to "
+					 "\"counter\" or \"histogram\", got \"\": \"counter_total\" (1:6)");
+	promql_result_free(r);
+	promql_engine_free(e);
 	/* the same annotation twice: one entry, with the position of the last occurrence */
 	r = instant(f, "rate(gauge[5m]) + rate(gauge[4m])", 3 * MIN_MS);
 	assert_int_equal(r->n_infos, 1);
