@@ -112,9 +112,19 @@ static void http_metrics(buf *b, const api_server *s)
 					   v);
 		}
 	}
-	head(b, "slod_http_request_duration_seconds_total", "counter", "Time spent answering HTTP requests.");
-	line_f(b, "slod_http_request_duration_seconds_total",
-	       (double)atomic_load_explicit(&s->metrics.http_duration_us, memory_order_relaxed) / 1e6);
+	head(b, "slod_http_request_duration_seconds", "summary", "Time spent answering HTTP requests, by handler.");
+	for (size_t row = 0; row <= api__n_routes; row++) {
+		uint64_t n = 0;
+		for (size_t c = 0; c < API_N_CODES; c++)
+			n += atomic_load_explicit(&s->metrics.http[row * API_N_CODES + c], memory_order_relaxed);
+		if (!n)
+			continue;
+		const char *h = row < api__n_routes ? api__routes[row].pattern : "other";
+		char v[FMT_FLOAT_MAX];
+		fmt_float_go(v, (double)atomic_load_explicit(&s->metrics.http_us[row], memory_order_relaxed) / 1e6, 'g');
+		buf_printf(b, "slod_http_request_duration_seconds_sum{handler=\"%s\"} %s\n", h, v);
+		buf_printf(b, "slod_http_request_duration_seconds_count{handler=\"%s\"} %" PRIu64 "\n", h, n);
+	}
 	metric_u(b, "slod_http_request_body_too_large_total", "counter",
 		 "Requests refused with 413 because the body exceeded --web.max-body-bytes.",
 		 atomic_load_explicit(&s->metrics.body_too_large, memory_order_relaxed));

@@ -70,7 +70,7 @@ extern const int api__codes[API_N_CODES];
 /* Counters owned by one server instance. */
 typedef struct api_metrics {
 	_Atomic uint64_t *http;             /* [(n_routes + 1) * API_N_CODES]; last row: no route */
-	_Atomic uint64_t http_duration_us;  /* sum over all requests */
+	_Atomic uint64_t *http_us;          /* [n_routes + 1]: microseconds spent, per route */
 	_Atomic uint64_t rw_outcomes[8];    /* remote-write requests by ingest_outcome */
 	_Atomic uint64_t import_outcomes[8];/* text imports by ingest_outcome */
 	_Atomic uint64_t samples_stored;    /* committed through this server */

@@ -150,7 +150,7 @@ static void count(api_req *r)
 	int64_t us = mono_us() - r->t0_us;
 	atomic_fetch_add_explicit(&s->metrics.http[row * API_N_CODES + api__code_slot(r->status)], 1,
 				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->metrics.http_duration_us, (uint64_t)us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->metrics.http_us[row], (uint64_t)us, memory_order_relaxed);
 	if (s->opt.logger.fn && s->opt.logger.min_level <= SLOD_LOG_DEBUG)
 		slod_log(&s->opt.logger, SLOD_LOG_DEBUG, "http", "%s %s -> %d (%zu bytes in, %zu out, %lld us)",
 			 r->method == API_GET ? "GET" : r->method == API_POST ? "POST" : r->method == API_HEAD ? "HEAD" : "other",
@@ -286,10 +286,11 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 	s->opt.listen_address = NULL; /* not kept: borrowed only during start */
 	s->metrics.start_ms = slod_clock_now(&s->opt.clock);
 	s->metrics.http = calloc((api__n_routes + 1) * API_N_CODES, sizeof *s->metrics.http);
+	s->metrics.http_us = calloc(api__n_routes + 1, sizeof *s->metrics.http_us);
 	atomic_init(&s->ready, false);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_rwlock_init(&s->slo_lock, NULL);
-	if (!s->metrics.http) {
+	if (!s->metrics.http || !s->metrics.http_us) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -359,6 +360,7 @@ fail:
 	pthread_rwlock_destroy(&s->slo_lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	free(s->metrics.http);
+	free(s->metrics.http_us);
 	free(s);
 	return -1;
 }
@@ -414,5 +416,6 @@ void api_server_stop(api_server *s)
 	if (s->engine_owned)
 		promql_engine_free(s->engine);
 	free(s->metrics.http);
+	free(s->metrics.http_us);
 	free(s);
 }

@@ -385,6 +385,8 @@ static void test_concurrent_clients(void **state)
 	http_resp m = get(f, "/metrics");
 	assert_non_null(strstr(m.body, "slod_import_requests_total{outcome=\"ok\"} 320\n"));
 	assert_non_null(strstr(m.body, "slod_http_requests_total{code=\"200\",handler=\"/api/v1/series\"} 320\n"));
+	assert_non_null(strstr(m.body, "slod_http_request_duration_seconds_count{handler=\"/api/v1/series\"} 320\n"));
+	assert_non_null(strstr(m.body, "slod_http_request_duration_seconds_sum{handler=\"/api/v1/series\"} "));
 	http_resp_free(&m);
 }
 
