@@ -156,6 +156,9 @@ size_t fmt_duration_ms(char *out, size_t cap, int64_t ms)
 		ms = -ms;
 	}
 	for (int i = 0; i < 7 && k < cap; i++) {
+		/* like Prometheus: years and weeks only when they divide exactly ("90d", not "12w6d") */
+		if (i < 2 && ms % units[i].ms != 0)
+			continue;
 		if (ms >= units[i].ms) {
 			k += (size_t)snprintf(out + k, cap - k, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
 			ms %= units[i].ms;

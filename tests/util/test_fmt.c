@@ -73,7 +73,11 @@ static void test_duration(void **state)
 	assert_int_equal(parse_duration_ms("5", 1, &ms), -1);
 	char out[64];
 	fmt_duration_ms(out, sizeof out, 30LL * 86400000);
-	assert_string_equal(out, "4w2d");
+	assert_string_equal(out, "30d");
+	fmt_duration_ms(out, sizeof out, 14LL * 86400000);
+	assert_string_equal(out, "2w");
+	fmt_duration_ms(out, sizeof out, 365LL * 86400000 + 3600000);
+	assert_string_equal(out, "365d1h");
 	fmt_duration_ms(out, sizeof out, 5400000);
 	assert_string_equal(out, "1h30m");
 }
