@@ -22,7 +22,8 @@
  *     (unless the policy is NEVER), so syncing the current segment syncs everything before it.
  *   - A failed write is undone with ftruncate to the previous end; if that fails the WAL is marked
  *     broken and every later commit fails with TSDB_ERR_IO (nothing half-written is ever followed
- *     by acknowledged data).
+ *     by acknowledged data). A failed fsync also marks it broken: after one, Linux may report
+ *     later fsyncs as successful although the pages were lost.
  *
  * Ordering: samples are applied to memory under wal_mu right after their write, so the accept/reject
  *   decisions (out of order, duplicates) made in memory are the ones replay makes again.
@@ -773,6 +774,16 @@ static int sync_upto(tsdb *db, uint64_t target)
 			db->wal_synced = upto;
 		pthread_cond_broadcast(&db->fsync_cond);
 		if (r != 0) {
+			/* After a failed fsync the kernel may have dropped the dirty pages and a later fsync
+			 * can succeed without them: stop acknowledging writes instead ("fsyncgate"). */
+			pthread_mutex_unlock(&db->fsync_mu);
+			pthread_mutex_lock(&db->wal_mu);
+			if (!db->wal_broken)
+				slod_log(&db->opt.logger, SLOD_LOG_ERROR, "tsdb", "wal: fsync failed: %s; WAL disabled",
+					 strerror(errno));
+			db->wal_broken = true;
+			pthread_mutex_unlock(&db->wal_mu);
+			pthread_mutex_lock(&db->fsync_mu);
 			rc = TSDB_ERR_IO;
 			break;
 		}
