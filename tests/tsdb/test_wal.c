@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -580,6 +581,74 @@ static void test_crc32c(void **state)
 	}
 }
 
+/* A write that fails (file size limit, like a full disk) is rolled back: the commit fails, its
+ * samples are invisible, and after a restart exactly the acknowledged samples are there. */
+static void test_write_failure(void **state)
+{
+	(void)state;
+	char *dir = mkdir_tmp();
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit rl = {6000, 6000};
+		if (setrlimit(RLIMIT_FSIZE, &rl))
+			_exit(2);
+		tsdb_options o;
+		tsdb_options_default(&o);
+		o.dir = dir;
+		o.retention_ms = 0;
+		o.fsync_policy = TSDB_FSYNC_NEVER;
+		tsdb *db;
+		char err[128];
+		if (tsdb_open(&o, &db, err, sizeof(err)))
+			_exit(3);
+		tsdb_appender *a = tsdb_appender_new(db);
+		int acked = 0, failed = 0;
+		for (int i = 0; i < 2000 && failed < 3; i++) {
+			add(a, 0, i, NULL);
+			if (tsdb_appender_commit(a) == 0) {
+				if (failed)
+					_exit(4); /* nothing may be acknowledged after a failed, un-undone write */
+				acked = i + 1;
+			} else {
+				failed++;
+				/* the failed sample is not visible */
+				tsdb_sample *b;
+				tsdb_ref r;
+				add(a, 0, 0, &r);
+				tsdb_appender_rollback(a);
+				if (tu_samples(db, r, INT64_MIN, INT64_MAX, &b) != acked)
+					_exit(5);
+				free(b);
+				break;
+			}
+		}
+		if (write(fds[1], &acked, sizeof(acked)) != sizeof(acked))
+			_exit(6);
+		_exit(failed ? 0 : 7);
+	}
+	close(fds[1]);
+	int acked = -1;
+	assert_int_equal(read(fds[0], &acked, sizeof(acked)), sizeof(acked));
+	close(fds[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(acked > 10);
+	logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+	tsdb *db = open_dir(dir, TSDB_FSYNC_NEVER, &lc);
+	assert_null(strstr(lc.text, "truncating")); /* the failed write left no torn record */
+	check_series(db, 0, acked);
+	tsdb_close(db);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_kill9),
 		cmocka_unit_test(test_series_record_order),
 		cmocka_unit_test(test_replay_identical),
+		cmocka_unit_test(test_write_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
