@@ -104,6 +104,9 @@ int promql_format(const promql_node *node, buf *out);
  * (aggregations, calls, parentheses and binary operators one operand per line). The result
  * parses to the same tree. Returns 0 or -1. */
 int promql_format_pretty(const promql_node *node, buf *out);
+/* Appends the tree as the JSON object Prometheus's /api/v1/parse_query returns as "data" (the
+ * UI's tree view): {"type":"binaryExpr","op":"+","lhs":{...},...}. Returns 0 or -1. */
+int promql_ast_json(const promql_node *node, buf *out);
 /* promql_format() into a NUL-terminated string allocated in a (NULL on OOM). */
 char *promql_format_arena(const promql_node *node, arena *a);
 

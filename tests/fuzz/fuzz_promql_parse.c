@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		buf b;
 		buf_init(&b, 0);
-		if (promql_format(e->root, &b) != 0)
+		if (promql_format(e->root, &b) != 0 || promql_format_pretty(e->root, &b) != 0 ||
+		    promql_ast_json(e->root, &b) != 0)
 			abort();
 		buf_deinit(&b);
 		promql_expr_free(e);

@@ -883,6 +883,42 @@ static void test_pretty(void **state)
 	}
 }
 
+/* /api/v1/parse_query's JSON (Prometheus's translateAST) */
+static const struct {
+	const char *in, *json;
+} json_cases[] = {
+	{"sum by (job) (rate(foo{a=\"<b>\"}[5m] offset 1m)) > bool 2",
+	 "{\"bool\":true,\"lhs\":{\"expr\":{\"args\":[{\"anchored\":false,\"matchers\":[{\"name\":\"a\",\"type\":\"=\",\"value\":\"\\u003cb\\u003e\"},{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"foo\"}],\"name\":\"foo\",\"offset\":60000,\"offsetExpr\":null,\"range\":300000,\"rangeExpr\":null,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,\"type\":\"matrixSelector\"}],\"func\":{\"argTypes\":[\"matrix\"],\"name\":\"rate\",\"returnType\":\"vector\",\"variadic\":0},\"type\":\"call\"},\"grouping\":[\"job\"],\"op\":\"sum\",\"param\":null,\"type\":\"aggregation\",\"without\":false},\"matching\":null,\"op\":\"\\u003e\",\"rhs\":{\"type\":\"numberLiteral\",\"val\":\"2\"},\"type\":\"binaryExpr\"}"},
+	{"-x / on(a) group_left(b) y",
+	 "{\"bool\":false,\"lhs\":{\"expr\":{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"x\"}],\"name\":\"x\",\"offset\":0,\"offsetExpr\":null,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,\"type\":\"vectorSelector\"},\"op\":\"-\",\"type\":\"unaryExpr\"},\"matching\":{\"card\":\"many-to-one\",\"fillValues\":{\"lhs\":null,\"rhs\":null},\"include\":[\"b\"],\"labels\":[\"a\"],\"on\":true},\"op\":\"/\",\"rhs\":{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"y\"}],\"name\":\"y\",\"offset\":0,\"offsetExpr\":null,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,\"type\":\"vectorSelector\"},\"type\":\"binaryExpr\"}"},
+	{"foo[5m:] @ start()",
+	 "{\"expr\":{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"foo\"}],\"name\":\"foo\",\"offset\":0,\"offsetExpr\":null,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,\"type\":\"vectorSelector\"},\"offset\":0,\"offsetExpr\":null,\"range\":300000,\"rangeExpr\":null,\"startOrEnd\":\"start\",\"step\":0,\"stepExpr\":null,\"timestamp\":null,\"type\":\"subquery\"}"},
+	{"foo[5m+step()] offset -(1m)",
+	 "{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"foo\"}],\"name\":\"foo\",\"offset\":0,\"offsetExpr\":{\"lhs\":null,\"op\":\"-\",\"rhs\":{\"lhs\":null,\"op\":\"+\",\"rhs\":{\"duration\":true,\"type\":\"numberLiteral\",\"val\":\"60\"},\"type\":\"durationExpr\",\"wrapped\":true},\"type\":\"durationExpr\",\"wrapped\":false},\"range\":0,\"rangeExpr\":{\"lhs\":{\"duration\":true,\"type\":\"numberLiteral\",\"val\":\"300\"},\"op\":\"+\",\"rhs\":{\"lhs\":null,\"op\":\"step\",\"rhs\":null,\"type\":\"durationExpr\",\"wrapped\":false},\"type\":\"durationExpr\",\"wrapped\":false},\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,\"type\":\"matrixSelector\"}"},
+	{"count_values(\"v\", x @ 100)",
+	 "{\"expr\":{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"x\"}],\"name\":\"x\",\"offset\":0,\"offsetExpr\":null,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":100000,\"type\":\"vectorSelector\"},\"grouping\":[],\"op\":\"count_values\",\"param\":{\"type\":\"stringLiteral\",\"val\":\"v\"},\"type\":\"aggregation\",\"without\":false}"},
+};
+
+static void test_ast_json(void **state)
+{
+	(void)state;
+	promql_parse_options opt = {.enable_duration_expressions = true};
+	for (size_t i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
+		promql_expr *e;
+		promql_error err;
+		const char *q = json_cases[i].in;
+		if (promql_parse(q, strlen(q), &opt, &e, &err) != 0)
+			fail_msg("%s: %s", q, err.text);
+		buf b;
+		buf_init(&b, 0);
+		assert_int_equal(promql_ast_json(e->root, &b), 0);
+		if (strcmp(b.data, json_cases[i].json) != 0)
+			fail_msg("%s:\n%s\nwant\n%s", q, b.data, json_cases[i].json);
+		buf_deinit(&b);
+		promql_expr_free(e);
+	}
+}
+
 /* ---- Prometheus's promqltest files ---- */
 
 static const char *core_files[] = {"aggregators", "at_modifier", "collision", "functions", "histograms",
@@ -1010,6 +1046,7 @@ int main(void)
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_experimental_syntax),
 		cmocka_unit_test(test_pretty),
+		cmocka_unit_test(test_ast_json),
 		cmocka_unit_test(test_promqltest_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
