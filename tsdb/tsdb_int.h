@@ -1,11 +1,12 @@
 /*
  * tsdb_int.h — internals shared by the tsdb source files (head.c, index.c, wal.c, snapshot.c,
- * crc32c.c). Not part of the public API; nothing outside tsdb/ includes it.
+ * retention.c, crc32c.c). Not part of the public API; outside tsdb/ only tests and the fuzz target
+ * include it.
  *
  * Object graph of one open database (struct tsdb):
  *
  *   series slots   pages[ref >> 12][ref & 4095] -> tsdb__series *   (atomic pointers; NULL = free)
- *   series map     64 stripes, each { mutex, open-addressed table of (hash64, ref) }
+ *   series map     64 stripes, each { mutex, open-addressed table of (low 32 hash bits, ref) }
  *   index          one rwlock guarding: the intern table (refcounted strings), the postings index
  *                  name -> value -> sorted ref list, the all-series list, and series creation
  *   WAL            wal_mu guarding the segment fd and write offset; fsync_mu/cond for group commit
@@ -13,14 +14,16 @@
  *                  memory always reflects the log order (replay reproduces exactly what queries saw)
  *                  and a checkpoint that rotates the WAL under wal_mu knows memory covers every
  *                  closed segment.
- *   maint_mu       serialises checkpoint and retention
+ *   maint_mu       serialises checkpoint and retention (and guards the graveyard)
+ *   pin_mu         guards the list of appender/querier epoch pins
  *
- * Lock order: wal_mu -> stripe mutex -> idx_lock -> series spin lock. No lock is held while decoding samples for a
- * query or while writing a snapshot file except a series' own spin lock while copying its bytes.
+ * Lock order: maint_mu -> wal_mu -> stripe mutex -> idx_lock -> series spin lock. No lock is held
+ * while decoding samples for a query; writing a snapshot holds only one series' spin lock at a time,
+ * while copying its bytes into the output buffer.
  *
  * Memory reclamation: series, sealed chunk buffers and interned strings removed by retention are
  * not freed at once but put on a graveyard tagged with the epoch of their removal; they are freed
- * once every appender and querier active at that time has moved on (see tsdb__reclaim in head.c).
+ * once every appender and querier active at that time has moved on (see retention.c).
  */
 #ifndef SLOD_TSDB_INT_H
 #define SLOD_TSDB_INT_H
@@ -185,7 +188,6 @@ struct tsdb {
 	pthread_mutex_t bg_mu;
 	pthread_cond_t bg_cond;
 	bool bg_stop, bg_ckpt_wanted;
-	int ckpt_in_progress;
 };
 
 /* head.c */
