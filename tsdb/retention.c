@@ -291,6 +291,7 @@ static bool remove_series(tsdb *db, tsdb__series *s, uint64_t epoch)
 long tsdb_apply_retention(tsdb *db, int64_t now_ms)
 {
 	long dropped = 0, removed = 0, compacted = 0;
+	int64_t new_min = INT64_MAX;
 	int64_t h = INT64_MIN;
 	if (db->opt.retention_ms > 0)
 		h = now_ms - db->opt.retention_ms;
@@ -312,6 +313,8 @@ long tsdb_apply_retention(tsdb *db, int64_t now_ms)
 			if (s->ooo && s->ooo->n && compact_ooo(db, s, epoch) == 0)
 				compacted++;
 			bool empty = series_empty(s);
+			if (!empty && s->min_t < new_min)
+				new_min = s->min_t;
 			tsdb__series_unlock(s);
 			if (!empty) {
 				s->empty_passes = 0;
@@ -321,6 +324,8 @@ long tsdb_apply_retention(tsdb *db, int64_t now_ms)
 				removed++;
 		}
 	}
+	/* the oldest sample may have gone (a racing out-of-order append can make this slightly high) */
+	atomic_store(&db->st_min_t, new_min);
 	atomic_fetch_add(&db->epoch, 1);
 	tsdb__graves_free(db, min_pin(db));
 	pthread_mutex_unlock(&db->maint_mu);

@@ -385,6 +385,8 @@ static void test_retention(void **state)
 	tsdb_get_stats(db, &st);
 	assert_int_equal(st.chunks, 3);
 	assert_int_equal(st.chunk_samples, 600 - 240);
+	assert_int_equal(st.min_time, 24000);
+	assert_int_equal(st.max_time, 59900);
 	tsdb_sample *b;
 	assert_int_equal(tu_samples(db, rnew, INT64_MIN, INT64_MAX, &b), 360);
 	assert_int_equal(b[0].t, 24000);
