@@ -98,6 +98,7 @@ typedef struct e__slo {
 	char *q_period_rec;       /* max(slo:sli_error:ratio_rate<period>{sloth_id="..."}) */
 	e__ring ring;
 	slo__fast *fast;          /* incremental long windows (NULL: all rules with the manager) */
+	int64_t fast_t;           /* timestamp of the last fast-path evaluation */
 } e__slo;
 
 struct slo_engine {
@@ -428,7 +429,9 @@ static int hand_over(slo_engine *e, const rules_group_def *user, size_t n_user, 
 	return rc;
 }
 
-static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated);
+typedef rules_alert_state e__states[2]; /* page, ticket */
+static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, const e__states *states,
+				    const int64_t *sli_t);
 
 int slo_engine_new(const slo_engine_options *o, slo_engine **out, char *err, size_t errlen)
 {
@@ -512,7 +515,7 @@ int slo_engine_new(const slo_engine_options *o, slo_engine **out, char *err, siz
 	qsort_r(e->by_group, e->n_slos, sizeof(size_t), cmp_group_idx, e);
 	if (hand_over(e, o->user_groups, o->n_user_groups, err, errlen) != 0)
 		goto fail;
-	e->cur = build_snapshot(e, 0, false);
+	e->cur = build_snapshot(e, 0, false, NULL, NULL);
 	if (!e->cur) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -755,15 +758,48 @@ static long find_by_group(const slo_engine *e, const char *name, const char *fil
 	return -1;
 }
 
-/* Builds a snapshot. With evaluated, advances rings and reads series/alert states at now
- * (caller holds eval_mu). Returns NULL on OOM. */
-static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated)
+/* From one rules snapshot: the state of each SLO's page and ticket rule (states[i]) and the time
+ * its sli-recordings group last ran (sli_t[i], 0 if unknown). Returns 0 or -1 (OOM: all unknown). */
+static int scan_rules(slo_engine *e, e__states *states, int64_t *sli_t)
+{
+	rules_snapshot rs = {0};
+	if (rules_manager_snapshot(e->o.rules, &rs) != 0)
+		return -1;
+	char name[512];
+	for (size_t g = 0; g < rs.n_groups; g++) {
+		const rules_group_snap *gs = &rs.groups[g];
+		bool sli = strncmp(gs->name, "sloth-slo-sli-recordings-", 25) == 0;
+		if (!sli && strncmp(gs->name, "sloth-slo-alerts-", 17) != 0)
+			continue;
+		if (sli)
+			snprintf(name, sizeof name, "sloth-slo-alerts-%s", gs->name + 25);
+		long si = find_by_group(e, sli ? name : gs->name, gs->file);
+		if (si < 0)
+			continue;
+		if (sli) {
+			sli_t[si] = gs->last_eval_ms;
+			continue;
+		}
+		for (size_t r = 0; r < gs->n_rules; r++) {
+			const rules_rule_snap *rr = &gs->rules[r];
+			if (rr->kind != RULES_ALERT)
+				continue;
+			const char *sev = labels_get(&rr->labels, "sloth_severity");
+			int t = sev && strcmp(sev, "ticket") == 0 ? 1 : 0;
+			states[si][t] = rr->state == RULES_ALERT_RESOLVED ? RULES_ALERT_INACTIVE : rr->state;
+		}
+	}
+	rules_snapshot_free(&rs);
+	return 0;
+}
+
+/* Builds a snapshot. With evaluated, advances rings and reads the recorded series at now (caller
+ * holds eval_mu); states and sli_t come from scan_rules (NULL: unknown). Returns NULL on OOM. */
+static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, const e__states *states,
+				    const int64_t *sli_t)
 {
 	slo_snapshot *snap = calloc(1, sizeof(*snap));
 	e__snap_priv *p = calloc(1, sizeof(*p));
-	rules_alert_state(*states)[2] = NULL;
-	rules_snapshot rs = {0};
-	bool have_rs = false;
 	tsdb_querier *q = NULL;
 	if (!snap || !p)
 		goto fail;
@@ -774,29 +810,9 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated)
 	snap->evaluated_at_ms = evaluated ? now : 0;
 	snap->n_slos = e->n_slos;
 	snap->slos = arena_calloc(&p->a, e->n_slos ? e->n_slos : 1, sizeof(slo_status));
-	states = calloc(e->n_slos ? e->n_slos : 1, sizeof(*states));
-	if (!snap->slos || !states)
+	if (!snap->slos)
 		goto fail;
 	if (evaluated) {
-		if (rules_manager_snapshot(e->o.rules, &rs) == 0) {
-			have_rs = true;
-			for (size_t g = 0; g < rs.n_groups; g++) {
-				const rules_group_snap *gs = &rs.groups[g];
-				if (strncmp(gs->name, "sloth-slo-alerts-", 17) != 0)
-					continue;
-				long si = find_by_group(e, gs->name, gs->file);
-				if (si < 0)
-					continue;
-				for (size_t r = 0; r < gs->n_rules; r++) {
-					const rules_rule_snap *rr = &gs->rules[r];
-					if (rr->kind != RULES_ALERT)
-						continue;
-					const char *sev = labels_get(&rr->labels, "sloth_severity");
-					int t = sev && strcmp(sev, "ticket") == 0 ? 1 : 0;
-					states[si][t] = rr->state == RULES_ALERT_RESOLVED ? RULES_ALERT_INACTIVE : rr->state;
-				}
-			}
-		}
 		q = tsdb_querier_open(e->o.db, now - e->o.lookback_ms, now);
 	}
 	int64_t target = floor_div(now - e->o.bucket_delay_ms, e->o.bucket_ms);
@@ -814,7 +830,7 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated)
 		st->objective = sp->objective;
 		st->period_ms = s->period_ms;
 		st->period = s->period_s;
-		st->evaluated_at_ms = evaluated ? now : 0;
+		st->evaluated_at_ms = !evaluated ? 0 : sli_t && sli_t[i] > 0 ? sli_t[i] : now;
 		st->method = e->o.method;
 		st->events = sp->sli_kind == SLO_SLI_EVENTS;
 		st->budget_ratio = s->budget;
@@ -878,7 +894,7 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated)
 			slo_alert_status *as = &st->alerts[t];
 			as->severity = x->severity;
 			as->name = s->alert_name;
-			as->state = states[i][x->tier];
+			as->state = states ? states[i][x->tier] : RULES_ALERT_INACTIVE;
 			as->long_window = s->win_s[x->long_i];
 			as->short_window = s->win_s[x->short_i];
 			as->long_ms = x->long_ms;
@@ -891,16 +907,10 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated)
 	}
 	if (q)
 		tsdb_querier_close(q);
-	if (have_rs)
-		rules_snapshot_free(&rs);
-	free(states);
 	return snap;
 fail:
 	if (q)
 		tsdb_querier_close(q);
-	if (have_rs)
-		rules_snapshot_free(&rs);
-	free(states);
 	if (p && snap && snap->priv_)
 		snap_free(snap);
 	else {
@@ -910,8 +920,10 @@ fail:
 	return NULL;
 }
 
-/* Records every fast-path rule at now (one querier, one appender, one commit). */
-static void fast_pass(slo_engine *e, int64_t now)
+/* Records every fast-path rule (one querier, one appender, one commit) at the time its SLO's
+ * sli-recordings group last ran, so all windows of an SLO share one timestamp as in Prometheus
+ * (now when unknown); an SLO whose group has not run since the last pass is skipped. */
+static void fast_pass(slo_engine *e, int64_t now, const int64_t *sli_t)
 {
 	if (!e->n_fast_rules)
 		return;
@@ -928,10 +940,15 @@ static void fast_pass(slo_engine *e, int64_t now)
 		slod_log(&e->o.logger, SLOD_LOG_ERROR, "slo", "fast path: cannot open a querier or appender");
 		goto out;
 	}
-	for (size_t i = 0; i < e->n_slos; i++)
-		if (e->slos[i].fast && slo__fast_eval(e->slos[i].fast, q, app, now) < 0)
-			slod_log(&e->o.logger, SLOD_LOG_WARN, "slo", "SLO %s: fast path evaluation failed",
-				 e->slos[i].spec->id);
+	for (size_t i = 0; i < e->n_slos; i++) {
+		e__slo *s = &e->slos[i];
+		int64_t t = sli_t[i] > 0 && sli_t[i] <= now ? sli_t[i] : now;
+		if (!s->fast || t <= s->fast_t)
+			continue;
+		if (slo__fast_eval(s->fast, q, app, t) < 0)
+			slod_log(&e->o.logger, SLOD_LOG_WARN, "slo", "SLO %s: fast path evaluation failed", s->spec->id);
+		s->fast_t = t;
+	}
 	if (tsdb_appender_commit(app) != 0)
 		slod_log(&e->o.logger, SLOD_LOG_ERROR, "slo", "fast path: cannot commit recorded samples");
 out:
@@ -945,8 +962,17 @@ int slo_engine_evaluate(slo_engine *e)
 {
 	pthread_mutex_lock(&e->eval_mu);
 	int64_t now = e_now(e);
-	fast_pass(e, now);
-	slo_snapshot *s = build_snapshot(e, now, true);
+	e__states *states = calloc(e->n_slos ? e->n_slos : 1, sizeof(*states));
+	int64_t *sli_t = calloc(e->n_slos ? e->n_slos : 1, sizeof(int64_t));
+	slo_snapshot *s = NULL;
+	if (states && sli_t) {
+		if (scan_rules(e, states, sli_t) != 0)
+			slod_log(&e->o.logger, SLOD_LOG_WARN, "slo", "no rules snapshot (out of memory): alert states unknown");
+		fast_pass(e, now, sli_t);
+		s = build_snapshot(e, now, true, states, sli_t);
+	}
+	free(states);
+	free(sli_t);
 	pthread_mutex_unlock(&e->eval_mu);
 	if (!s)
 		return -1;

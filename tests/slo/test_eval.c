@@ -312,6 +312,7 @@ static void check_windows(const slo_status *st, double tol)
 	static const char *const want_w[] = {"5m", "30m", "1h", "2h", "6h", "1d", "3d"};
 	static const int64_t want_ms[] = {300000, 1800000, 3600000, 7200000, 21600000, 86400000, 259200000};
 	assert_int_equal(st->n_windows, 7);
+	int64_t t_all = 0;
 	for (size_t i = 0; i < 7; i++) {
 		const slo_window_status *w = &st->windows[i];
 		assert_string_equal(w->window, want_w[i]);
@@ -322,6 +323,12 @@ static void check_windows(const slo_status *st, double tol)
 		double v;
 		assert_true(latest(name, st->id, &t, &v));
 		assert_true(w->has_data);
+		/* every window of the SLO is recorded at its sli group's evaluation time, as Prometheus
+		 * does, also those the engine records itself */
+		if (i == 0)
+			t_all = t;
+		assert_int_equal(t, t_all);
+		assert_int_equal(st->evaluated_at_ms, t);
 		assert_close(w->error_ratio, v, 0);
 		if (fabs(w->error_ratio - ref_ratio(t - w->ms, t)) > tol * fabs(ref_ratio(t - w->ms, t)))
 			print_error("window %s at t0%+lld s\n", w->window, (long long)(t - T0_MS) / 1000);
