@@ -1463,28 +1463,6 @@ static int merge_same_labels(arena *a, promql_result *r)
 	return 0;
 }
 
-static bool has_selector(const promql_node *n)
-{
-	if (!n)
-		return false;
-	switch (n->kind) {
-	case PROMQL_NODE_VECTOR_SELECTOR:
-	case PROMQL_NODE_MATRIX_SELECTOR:
-		return true;
-	case PROMQL_NODE_SUBQUERY: return has_selector(n->subquery.expr);
-	case PROMQL_NODE_UNARY: return has_selector(n->unary.expr);
-	case PROMQL_NODE_PAREN: return has_selector(n->paren.expr);
-	case PROMQL_NODE_BINARY: return has_selector(n->binary.lhs) || has_selector(n->binary.rhs);
-	case PROMQL_NODE_AGGREGATE: return has_selector(n->aggregate.expr) || has_selector(n->aggregate.param);
-	case PROMQL_NODE_CALL:
-		for (size_t i = 0; i < n->call.n_args; i++)
-			if (has_selector(n->call.args[i]))
-				return true;
-		return false;
-	default: return false;
-	}
-}
-
 promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, const char *query_text,
 			   int64_t start, int64_t end, int64_t step, const promql_query_opts *qo)
 {
@@ -1701,7 +1679,6 @@ out:
 		tsdb_querier_close(c.q);
 	arena_deinit(&qa);
 	arena_deinit(&sa);
-	(void)has_selector;
 	return r;
 }
 

@@ -48,15 +48,6 @@ static void emit(ev_value *out, slod_labels ls, double v, int64_t t, bool drop)
 
 /* ---- range-vector helpers ---- */
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	bool xn = isnan(x), yn = isnan(y);
-	if (xn || yn)
-		return yn - xn;
-	return (x > y) - (x < y);
-}
-
 static double extrapolated_rate(const ev_series *s, int64_t range_end, int64_t range_ms, bool counter, bool is_rate,
 				bool *ok)
 {
@@ -522,7 +513,6 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 					      labels_get(&s->ls, NAME));
 		}
 	}
-	(void)cmp_dbl;
 	return 0;
 }
 
@@ -753,14 +743,12 @@ static int expand_template(buf *b, const char *tpl, size_t tl, const promql_rege
 		size_t j = i + 1;
 		const char *name;
 		size_t nl;
-		bool brace = false;
 		if (tpl[j] == '$') {
 			buf_putc(b, '$');
 			i = j;
 			continue;
 		}
 		if (tpl[j] == '{') {
-			brace = true;
 			j++;
 			size_t k = j;
 			while (k < tl && tpl[k] != '}')
@@ -785,7 +773,6 @@ static int expand_template(buf *b, const char *tpl, size_t tl, const promql_rege
 			buf_putc(b, '$');
 			continue;
 		}
-		(void)brace;
 		bool num = true;
 		long gi = 0;
 		for (size_t k = 0; k < nl; k++) {
@@ -1324,9 +1311,8 @@ int promql__info_matchers(arena *a, const promql_node *call, tsdb_matcher **out,
 }
 
 /* The info-metric signature: name + the identifying labels of ls. */
-static bool same_info_sig(const char *name, const slod_labels *a, const slod_labels *b)
+static bool same_info_sig(const slod_labels *a, const slod_labels *b)
 {
-	(void)name;
 	for (size_t i = 0; i < 2; i++) {
 		const char *x = labels_get(a, id_labels[i]), *y = labels_get(b, id_labels[i]);
 		if (strcmp(x ? x : "", y ? y : "") != 0)
@@ -1408,7 +1394,7 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 		const char *iname = labels_get(il, NAME);
 		size_t j;
 		for (j = 0; j < ni; j++)
-			if (strcmp(labels_get(info[j], NAME), iname) == 0 && same_info_sig(iname, info[j], il))
+			if (strcmp(labels_get(info[j], NAME), iname) == 0 && same_info_sig(info[j], il))
 				break;
 		if (j < ni) {
 			if (info_t[j] < p->t) {
@@ -1447,14 +1433,16 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 			out->vec.s[out->vec.n++] = s;
 			continue;
 		}
+		size_t addcap = 1;
+		for (size_t j = 0; j < ni; j++)
+			addcap += info[j]->n;
 		slod_labels add = {0};
-		add.v = arena_alloc(c->sa, 64 * sizeof(slod_label));
+		add.v = arena_alloc(c->sa, addcap * sizeof(slod_label));
 		if (!add.v)
 			return promql__oom(c);
 		bool seen = false;
 		for (size_t j = 0; j < ni; j++) {
-			const char *iname = labels_get(info[j], NAME);
-			if (!same_info_sig(iname, info[j], &s.ls))
+			if (!same_info_sig(info[j], &s.ls))
 				continue;
 			seen = true;
 			for (size_t l = 0; l < info[j]->n; l++) {
@@ -1476,8 +1464,7 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 					return promql__errorf(c, "conflicting label: %s", il->name);
 				if (have || labels_get(&s.ls, il->name))
 					continue;
-				if (add.n < 64)
-					add.v[add.n++] = *il;
+				add.v[add.n++] = *il;
 			}
 		}
 		if (!seen && !all_match_empty)
