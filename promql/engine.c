@@ -1,24 +1,33 @@
 /*
  * engine.c — the PromQL evaluator's core: query entry points, selector loading, the per-step
- * evaluation of selectors and subqueries, and result assembly. Functions, aggregations and binary
- * operators are in functions.c, aggregate.c and binop.c.
+ * evaluation of selectors and subqueries, step-invariant caching, annotations and result
+ * assembly. Functions, aggregations and binary operators are in functions.c, aggregate.c and
+ * binop.c.
  *
  * Evaluation: before evaluating, a pre-pass (prep) walks the tree with the interval of evaluation
  * times each node will see ([start, end] of the query, widened by subquery ranges and shifted by
  * offsets, pinned by @) and records for every selector the time range it needs
- * (ev_selcache.mint/maxt). One querier covering all of them is opened; on first use a selector
- * selects its series once and decodes each series' samples once into the query arena. Each step
- * then binary-searches those arrays:
- *   - instant selector at t: the newest sample in (t - lookback, t] unless it is a stale marker;
- *   - range selector at t: samples in (t - range, t], stale markers removed at load time;
- *   - subquery at t: the inner expression evaluated at every multiple of the step in
- *     (t - range, t], collected into series.
- * A range query evaluates the whole tree per step in the step arena (reset each step) and appends
- * each output sample to its result series (found by label hash); the result is sorted by labels.
+ * (ev_selcache.mint/maxt), and for every subquery its outer times (ev_subrange). One querier
+ * covering all of them is opened; on first use a selector selects its series once and decodes
+ * each series' samples once into the query arena. Each step then searches those arrays (binary
+ * search, or a forward gallop from the previous step's position):
+ *   - instant selector at t: the newest sample in (t - lookback, t] unless it is a stale marker
+ *     (`smoothed`: the value interpolated at t from neighbours within the lookback);
+ *   - range selector at t: samples in (t - range, t], stale markers removed at load time
+ *     (`anchored`/`smoothed`: the window also reaches back, and forward, by the lookback);
+ *   - subquery at t: the inner expression at every multiple of the step in (t - range, t]. When
+ *     the windows of consecutive outer steps overlap, the inner expression is evaluated once
+ *     for the whole query range (in a scratch arena per inner step) and windows are sliced out
+ *     of that, as Prometheus does; otherwise per outer step.
+ * In a range query, step-invariant subtrees (an @-pinned selector or subquery and what depends
+ * only on such) are evaluated once and their value (copied to the query arena) reused.
+ * A range query evaluates the tree per step in the step arena (reset each step) and appends
+ * each output sample to its result series (found by label hash, __name__/__type__/__unit__ removed
+ * where the sample asks for it); the result is sorted by labels.
  *
- * Costs: loading is O(samples in range); a step costs O(series * log samples) per selector plus
- * the operators' own costs. Memory: query arena = loaded samples + result; step arena = one
- * step's intermediate values.
+ * Costs: loading is O(samples in range); a step costs O(series * log samples) per selector
+ * (amortised O(series) when steps move forward) plus the operators' own costs. Memory: query
+ * arena = loaded samples + subquery caches + result; step arena = one step's intermediate values.
  */
 #include "promql/engine.h"
 

@@ -1,16 +1,20 @@
 /*
  * functions.c — PromQL function calls, evaluated per step with Prometheus 3.x semantics
- * (functions.go, quantile.go): range-vector functions (rate/increase/delta with extrapolation,
- * irate/idelta, deriv/predict_linear by least squares with Kahan sums, changes, resets, every
- * *_over_time), instant-vector math, clamp/round, time and date functions, label_replace and
- * label_join, sort*, absent*, scalar/vector, histogram_quantile and histogram_fraction over
- * classic `le` buckets (coalescing, monotonicity fix, +Inf handling).
+ * (functions.go, quantile.go, info.go): range-vector functions (rate/increase/delta with
+ * extrapolation, or boundary values for anchored/smoothed windows; irate/idelta; deriv and
+ * predict_linear by least squares with Kahan sums; changes; resets; every *_over_time;
+ * double_exponential_smoothing), instant-vector math, clamp/round, time and date functions,
+ * start()/end()/range()/step(), min_of/max_of, label_replace and label_join, sort*, absent*,
+ * scalar/vector, histogram_quantile(s) and histogram_fraction over classic `le` buckets
+ * (coalescing, monotonicity fix, +Inf handling), and info().
  *
  * Name handling: most functions mark their output for delayed __name__ removal; last_over_time,
  * first_over_time, sort*, and label_* keep it; label_replace/label_join writing __name__ clear
- * the mark. Cost: O(samples in window) per series per step for range functions (O(n log n) for
- * quantile_over_time and mad_over_time), O(n) for instant-vector functions, O(n log n) for
- * sort and the histogram functions.
+ * the mark. Functions over native histograms (histogram_count, ...) see no histograms in slod
+ * and return nothing, as Prometheus does for float input. Cost: O(samples in window) per series
+ * per step for range functions (O(n log n) for quantile_over_time and mad_over_time), O(n) for
+ * instant-vector functions, O(n log n) for sort and the histogram functions, O(base x info
+ * series) for info().
  */
 #include <math.h>
 #include <stdio.h>
