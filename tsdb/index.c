@@ -415,9 +415,20 @@ static bool matcher_match(const tsdb_matcher *m, const char *s, size_t len)
 	return false;
 }
 
-/* LSD radix sort of 32-bit ids, two 16-bit passes. tmp has room for n. */
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* LSD radix sort of 32-bit ids, two 16-bit passes (qsort below 8192 ids, where clearing the
+ * 65536 counters would dominate). tmp has room for n. */
 static void radix_sort(uint32_t *a, uint32_t *tmp, size_t n)
 {
+	if (n >= 64 && n < 8192) {
+		qsort(a, n, sizeof(*a), cmp_u32);
+		return;
+	}
 	if (n < 64) {
 		for (size_t i = 1; i < n; i++) {
 			uint32_t x = a[i];
