@@ -619,6 +619,53 @@ static void test_history(void **state)
 	slo_history_free(&h);
 }
 
+/* User rule groups go to the rules manager together with the SLO groups, and replacing them keeps
+ * the SLO groups. */
+static void test_user_groups(void **state)
+{
+	(void)state;
+	rules_rule_def r = {.kind = RULES_RECORD, .name = "user:req:rate5m", .expr = "sum(rate(req_total[5m]))"};
+	rules_group_def g = {.name = "user", .file = "user.rules.yml", .rules = &r, .n_rules = 1};
+	char err[512];
+	assert_int_equal(slo_engine_set_user_groups(F->e, &g, 1, err, sizeof err), 0);
+	rules_snapshot rs;
+	assert_int_equal(rules_manager_snapshot(F->rm, &rs), 0);
+	assert_int_equal(rs.n_groups, 7);
+	size_t user = 0, sli = 0;
+	for (size_t i = 0; i < rs.n_groups; i++) {
+		user += strcmp(rs.groups[i].name, "user") == 0;
+		if (strcmp(rs.groups[i].name, "sloth-slo-sli-recordings-svc-avail") == 0) {
+			sli++;
+			/* 5m and 30m stay with the manager; 1h..3d and 30d are the engine's */
+			assert_int_equal(rs.groups[i].n_rules, 2);
+		}
+	}
+	assert_int_equal(user, 1);
+	assert_int_equal(sli, 1);
+	rules_snapshot_free(&rs);
+	/* a bad user rule is refused and changes nothing */
+	rules_rule_def bad = {.kind = RULES_RECORD, .name = "x", .expr = "sum(("};
+	rules_group_def gb = {.name = "bad", .file = "bad.yml", .rules = &bad, .n_rules = 1};
+	assert_int_equal(slo_engine_set_user_groups(F->e, &gb, 1, err, sizeof err), -1);
+	assert_true(err[0] != 0);
+	assert_int_equal(rules_manager_snapshot(F->rm, &rs), 0);
+	assert_int_equal(rs.n_groups, 7);
+	rules_snapshot_free(&rs);
+	/* and the user rule runs */
+	sim(600);
+	tsdb_querier *q = tsdb_querier_open(F->db, F->now - 60000, F->now);
+	tsdb_matcher m = {.type = TSDB_MATCH_EQ, .name = SLOD_METRIC_NAME, .value = "user:req:rate5m"};
+	tsdb_series *ss;
+	size_t n;
+	assert_int_equal(tsdb_querier_select(q, &m, 1, &ss, &n), 0);
+	assert_int_equal(n, 1);
+	tsdb_querier_close(q);
+	assert_int_equal(slo_engine_set_user_groups(F->e, NULL, 0, err, sizeof err), 0);
+	assert_int_equal(rules_manager_snapshot(F->rm, &rs), 0);
+	assert_int_equal(rs.n_groups, 6);
+	rules_snapshot_free(&rs);
+}
+
 static void test_method_parse(void **state)
 {
 	(void)state;
@@ -638,6 +685,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_steady_and_burst, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_steady_and_burst, setup_slow, teardown),
 		cmocka_unit_test_setup_teardown(test_history, setup_fast, teardown),
+		cmocka_unit_test_setup_teardown(test_user_groups, setup_fast, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
