@@ -232,6 +232,54 @@ static void test_random_vs_brute(void **state)
 	tsdb_close(db);
 }
 
+/* Large unions (radix-sorted) and intersections. */
+static void test_large_sets(void **state)
+{
+	(void)state;
+	tsdb_options o;
+	tsdb_options_default(&o);
+	o.retention_ms = 0;
+	tsdb *db;
+	char err[128];
+	assert_int_equal(tsdb_open(&o, &db, err, sizeof(err)), 0);
+	tsdb_appender *a = tsdb_appender_new(db);
+	enum { NS = 30000 };
+	for (int i = 0; i < NS; i++) {
+		char v[8], w[8], id[8];
+		snprintf(v, sizeof(v), "%d", i % 10);
+		snprintf(w, sizeof(w), "%d", (i * 7) % 3);
+		snprintf(id, sizeof(id), "%d", i);
+		slod_label lv[4] = {{"__name__", "big"}, {"id", id}, {"v", v}, {"w", w}};
+		slod_labels ls = {lv, 4};
+		assert_int_equal(tsdb_appender_add(a, &ls, 1000, i, NULL), 0);
+	}
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_appender_free(a);
+	tsdb_querier *q = tsdb_querier_open(db, INT64_MIN, INT64_MAX);
+	tu_re r1, r2;
+	tsdb_matcher m[2] = {tu_m(TSDB_MATCH_RE, "v", "[0-6]", &r1), tu_m(TSDB_MATCH_NRE, "w", "1", &r2)};
+	tsdb_series *ss;
+	size_t n;
+	assert_int_equal(tsdb_querier_select(q, m, 1, &ss, &n), 0);
+	assert_int_equal(n, NS / 10 * 7);
+	assert_int_equal(tsdb_querier_select(q, m, 2, &ss, &n), 0);
+	size_t want = 0;
+	for (int i = 0; i < NS; i++)
+		if (i % 10 <= 6 && (i * 7) % 3 != 1)
+			want++;
+	assert_int_equal(n, want);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = labels_get(ss[i].labels, "v"), *w = labels_get(ss[i].labels, "w");
+		assert_true(v[0] <= '6' && w[0] != '1');
+		if (i)
+			assert_true(labels_cmp(ss[i - 1].labels, ss[i].labels) < 0);
+	}
+	regfree(&r1.re);
+	regfree(&r2.re);
+	tsdb_querier_close(q);
+	tsdb_close(db);
+}
+
 static void test_cardinality(void **state)
 {
 	(void)state;
@@ -261,6 +309,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matchers),
 		cmocka_unit_test(test_random_vs_brute),
+		cmocka_unit_test(test_large_sets),
 		cmocka_unit_test(test_cardinality),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
