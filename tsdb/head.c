@@ -560,7 +560,8 @@ static int check_locked(tsdb *db, const tsdb__series *s, int64_t t, uint64_t vbi
 		return 0;
 	if (t == s->max_t)
 		return vbits == s->last_v ? 1 : TSDB_ERR_DUPLICATE;
-	if (db->opt.ooo_window_ms <= 0 || t < s->max_t - db->opt.ooo_window_ms)
+	/* t < max_t here, so the unsigned difference is exact (no signed overflow near INT64_MIN) */
+	if (db->opt.ooo_window_ms <= 0 || (uint64_t)s->max_t - (uint64_t)t > (uint64_t)db->opt.ooo_window_ms)
 		return TSDB_ERR_OUT_OF_ORDER;
 	bool found;
 	long i = ooo_find(s->ooo, t, &found);
