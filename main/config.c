@@ -82,6 +82,13 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 			return fail(c, vn, "%s: invalid duration \"%s\"", full, v);
 		if (!SKIP(MAIN_SET_EVAL_INTERVAL))
 			s->eval_interval_ms = ms;
+	} else if (strcmp(full, "query.max_samples") == 0) {
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end || n == 0)
+			return fail(c, vn, "%s: want a positive integer, got \"%s\"", full, v);
+		if (!SKIP(MAIN_SET_QUERY_MAX_SAMPLES))
+			s->query_max_samples = (size_t)n;
 	} else if (strcmp(full, "log.level") == 0) {
 		int l;
 		if (main_parse_log_level(v, &l) != 0)
@@ -99,6 +106,8 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 			{"storage.ooo_window", MAIN_SET_OOO, offsetof(main_settings, ooo_window_ms)},
 			{"storage.checkpoint_interval", MAIN_SET_CHECKPOINT,
 			 offsetof(main_settings, checkpoint_interval_ms)},
+			{"query.timeout", MAIN_SET_QUERY_TIMEOUT, offsetof(main_settings, query_timeout_ms)},
+			{"query.lookback_delta", MAIN_SET_QUERY_LOOKBACK, offsetof(main_settings, query_lookback_ms)},
 		};
 		for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++) {
 			if (strcmp(full, durs[i].key) != 0)
@@ -275,7 +284,7 @@ int main_config_load(const char *path, main_settings *s, char *err, size_t errle
 		}
 		int rc;
 		if (strcmp(k, "web") == 0 || strcmp(k, "storage") == 0 || strcmp(k, "log") == 0 ||
-		    strcmp(k, "rules") == 0)
+		    strcmp(k, "rules") == 0 || strcmp(k, "query") == 0)
 			rc = walk_section(&c, k, vn);
 		else if (strcmp(k, "slo_files") == 0)
 			rc = walk_list(&c, k, vn, s->slo_files, &s->n_slo_files, s->from_flags & MAIN_SET_SLO_FILES);

@@ -36,6 +36,9 @@ const char main_usage[] =
 	"                                     default: the embedded examples; 'none' for no SLOs\n"
 	"  --rule.files GLOB                  Prometheus rule files to evaluate too; repeatable\n"
 	"  --rules.evaluation-interval DUR    rule and SLO evaluation interval (default 30s)\n"
+	"  --query.timeout DURATION           maximum time a query may take (default 2m)\n"
+	"  --query.max-samples N              maximum samples a query may hold in memory (default 50000000)\n"
+	"  --query.lookback-delta DURATION    how far back an instant selector looks (default 5m)\n"
 	"  --alerting.webhook-url URL         send alert notifications to this webhook; repeatable\n"
 	"  --alerting.alertmanager-url URL    send alerts to this Alertmanager (base URL); repeatable\n"
 	"  -h, --help                         show this help\n"
@@ -54,6 +57,9 @@ void main_settings_default(main_settings *s)
 	s->max_body_bytes = 32u * 1024 * 1024;
 	s->log_level = SLOD_LOG_INFO;
 	s->eval_interval_ms = 30 * 1000;
+	s->query_timeout_ms = 2 * 60 * 1000;
+	s->query_max_samples = 50000000;
+	s->query_lookback_ms = 5 * 60 * 1000;
 }
 
 int main_parse_size(const char *v, size_t *out)
@@ -107,8 +113,8 @@ int main_parse_log_level(const char *v, int *out)
 	return -1;
 }
 
-enum kind { K_STR_LISTEN, K_STR_PATH, K_STR_CONFIG, K_DURATION, K_SIZE, K_FSYNC, K_LEVEL, K_SLO, K_RULE, K_WEBHOOK,
-	    K_AM };
+enum kind { K_STR_LISTEN, K_STR_PATH, K_STR_CONFIG, K_DURATION, K_SIZE, K_COUNT, K_FSYNC, K_LEVEL, K_SLO, K_RULE,
+	    K_WEBHOOK, K_AM };
 
 typedef struct flag_def {
 	const char *name;
@@ -133,6 +139,9 @@ static const flag_def flags[] = {
 	{"slo.files", K_SLO, MAIN_SET_SLO_FILES, 0},
 	{"rule.files", K_RULE, MAIN_SET_RULE_FILES, 0},
 	{"rules.evaluation-interval", K_DURATION, MAIN_SET_EVAL_INTERVAL, offsetof(main_settings, eval_interval_ms)},
+	{"query.timeout", K_DURATION, MAIN_SET_QUERY_TIMEOUT, offsetof(main_settings, query_timeout_ms)},
+	{"query.max-samples", K_COUNT, MAIN_SET_QUERY_MAX_SAMPLES, offsetof(main_settings, query_max_samples)},
+	{"query.lookback-delta", K_DURATION, MAIN_SET_QUERY_LOOKBACK, offsetof(main_settings, query_lookback_ms)},
 	{"alerting.webhook-url", K_WEBHOOK, MAIN_SET_TARGETS, 0},
 	{"alerting.alertmanager-url", K_AM, MAIN_SET_TARGETS, 0},
 };
@@ -219,6 +228,18 @@ static int set_value(main_settings *s, const flag_def *f, const char *v, char *e
 			return -1;
 		}
 		memcpy(dst, &n, sizeof n);
+		break;
+	}
+	case K_COUNT: {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (!isdigit((unsigned char)v[0]) || *end || errno || n == 0 || n > SIZE_MAX) {
+			snprintf(err, errlen, "invalid value \"%s\" for --%s: want a positive integer", v, f->name);
+			return -1;
+		}
+		size_t z = (size_t)n;
+		memcpy(dst, &z, sizeof z);
 		break;
 	}
 	case K_FSYNC: {

@@ -341,7 +341,13 @@ int main_serve(const main_settings *s, const main_settings *flags_only, const ch
 	tsdb_get_stats(db, &st);
 	slod_log(&log, SLOD_LOG_INFO, "main", "storage ready in %lld ms: %llu series",
 		 (long long)(slod_monotonic_ms() - t0), (unsigned long long)st.series);
-	engine = promql_engine_new(NULL);
+	promql_engine_opts eo;
+	promql_engine_opts_default(&eo);
+	eo.timeout_ms = s->query_timeout_ms;
+	eo.max_samples = s->query_max_samples;
+	eo.lookback_delta_ms = s->query_lookback_ms;
+	eo.logger = log;
+	engine = promql_engine_new(&eo);
 	set = slo_set_new();
 	if (!engine || !set) {
 		slod_log(&log, SLOD_LOG_ERROR, "main", "out of memory creating the query engine");

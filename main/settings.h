@@ -31,6 +31,9 @@ enum {
 	MAIN_SET_RULE_FILES = 1u << 10,
 	MAIN_SET_TARGETS = 1u << 11,
 	MAIN_SET_EVAL_INTERVAL = 1u << 12,
+	MAIN_SET_QUERY_TIMEOUT = 1u << 13,
+	MAIN_SET_QUERY_MAX_SAMPLES = 1u << 14,
+	MAIN_SET_QUERY_LOOKBACK = 1u << 15,
 };
 
 #define MAIN_MAX_LIST 16
@@ -65,6 +68,9 @@ typedef struct main_settings {
 	main_target targets[MAIN_MAX_LIST];  /* --alerting.webhook-url / --alerting.alertmanager-url */
 	size_t n_targets;
 	int64_t eval_interval_ms;          /* --rules.evaluation-interval, default 30s */
+	int64_t query_timeout_ms;          /* --query.timeout, default 2m */
+	size_t query_max_samples;          /* --query.max-samples, default 50000000 */
+	int64_t query_lookback_ms;         /* --query.lookback-delta, default 5m */
 	unsigned from_flags;               /* MAIN_SET_* bits given on the command line */
 } main_settings;
 
@@ -84,6 +90,7 @@ int main_flags_parse(int argc, char **argv, main_settings *s, char *err, size_t 
  *   log:     { level: debug|info|warn|error }
  *   slo_files: [PATH, ...]            rule_files: [GLOB, ...]
  *   rules:   { evaluation_interval: DURATION }
+ *   query:   { timeout: DURATION, max_samples: N, lookback_delta: DURATION }
  *   alerting: { webhooks: [{name, url, hmac_secret, repeat_interval}], alertmanagers: [{name, url}] }
  * Unknown keys inside these sections and unknown top-level keys are errors (typos). Returns 0 or -1 with err set ("config.yml:3:5: ..."). */
 int main_config_load(const char *path, main_settings *s, char *err, size_t errlen);

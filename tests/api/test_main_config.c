@@ -46,6 +46,11 @@ static void test_defaults_and_flags(void **state)
 	assert_int_equal(s.log_level, SLOD_LOG_DEBUG);
 	assert_int_equal(s.from_flags, MAIN_SET_LISTEN | MAIN_SET_STORAGE_PATH | MAIN_SET_RETENTION | MAIN_SET_FSYNC |
 					       MAIN_SET_LOG_LEVEL);
+	assert_int_equal(parse(&s, err, 3, "--query.timeout=30s", "--query.max-samples", "1000"), 0);
+	assert_int_equal(s.query_timeout_ms, 30000);
+	assert_int_equal(s.query_max_samples, 1000);
+	assert_int_equal(parse(&s, err, 1, "--query.max-samples=0"), -1);
+	assert_int_equal(parse(&s, err, 1, "--query.max-samples=1e6"), -1);
 	assert_int_equal(parse(&s, err, 2, "--web.max-body-bytes=4MiB", "--storage.ooo-window=10m"), 0);
 	assert_int_equal(s.max_body_bytes, 4u << 20);
 	assert_int_equal(s.ooo_window_ms, 600000);
@@ -112,6 +117,7 @@ static void test_config_file(void **state)
 			    "  wal_fsync_interval: 5s\n  ooo_window: 1m\n  checkpoint_interval: 1h\n"
 			    "log:\n  level: warn\n"
 			    "rules:\n  evaluation_interval: 10s\n"
+			    "query:\n  timeout: 1m\n  max_samples: 12345\n  lookback_delta: 2m\n"
 			    "slo_files: [a.yml, dir/]\n"
 			    "rule_files: r/*.yml\n"
 			    "alerting:\n  webhooks:\n    - {name: oncall, url: 'http://h:1/x', hmac_secret: s3, repeat_interval: 1h}\n"
@@ -129,6 +135,9 @@ static void test_config_file(void **state)
 	assert_int_equal(s.checkpoint_interval_ms, 3600000);
 	assert_int_equal(s.log_level, SLOD_LOG_WARN);
 	assert_int_equal(s.eval_interval_ms, 10000);
+	assert_int_equal(s.query_timeout_ms, 60000);
+	assert_int_equal(s.query_max_samples, 12345);
+	assert_int_equal(s.query_lookback_ms, 120000);
 	assert_int_equal(s.n_slo_files, 2);
 	assert_string_equal(s.slo_files[1], "dir/");
 	assert_int_equal(s.n_rule_files, 1);
