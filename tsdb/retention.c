@@ -293,7 +293,7 @@ long tsdb_apply_retention(tsdb *db, int64_t now_ms)
 	long dropped = 0, removed = 0, compacted = 0;
 	int64_t new_min = INT64_MAX;
 	int64_t h = INT64_MIN;
-	if (db->opt.retention_ms > 0)
+	if (db->opt.retention_ms > 0 && now_ms > INT64_MIN + db->opt.retention_ms)
 		h = now_ms - db->opt.retention_ms;
 	pthread_mutex_lock(&db->maint_mu);
 	int64_t cur = atomic_load(&db->min_valid_t);
