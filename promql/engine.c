@@ -563,9 +563,21 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 			return -1;
 		return prep(c, n->aggregate.expr, lo, hi, step);
 	case PROMQL_NODE_CALL:
-		for (size_t i = 0; i < n->call.n_args; i++)
+		for (size_t i = 0; i < n->call.n_args; i++) {
 			if (prep(c, n->call.args[i], lo, hi, step) < 0)
 				return -1;
+			/* an instant query's range function reads its selector one series at a time, like
+			 * Prometheus, so memory holds one series' window instead of all of them */
+			const promql_node *a = n->call.args[i];
+			while (a->kind == PROMQL_NODE_PAREN)
+				a = a->paren.expr;
+			if (a->kind == PROMQL_NODE_MATRIX_SELECTOR && c->start == c->end && lo == hi &&
+			    n->call.func->id != PROMQL_FN_INFO) {
+				ev_selcache *sc = find_sel(c, a->matrix.vs);
+				if (sc)
+					sc->stream = true;
+			}
+		}
 		if (n->call.func->id == PROMQL_FN_INFO && n->call.n_args >= 1) {
 			/* info() selects its info series at the times (and @/offset) of its first argument's
 			 * first selector */
@@ -614,6 +626,19 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 	s->hint_hi = arena_calloc(c->qa, ns ? ns : 1, sizeof *s->hint_hi);
 	if (!s->ls || !s->pts || !s->npts || !s->counter_name || !s->hint_lo || !s->hint_hi)
 		return promql__oom(c);
+	if (s->stream) {
+		s->refs = arena_alloc(c->qa, (ns ? ns : 1) * sizeof *s->refs);
+		if (!s->refs)
+			return promql__oom(c);
+		for (size_t i = 0; i < ns; i++) {
+			s->ls[i] = *series[i].labels;
+			s->refs[i] = series[i].ref;
+			s->pts[i] = NULL;
+			s->npts[i] = 0;
+		}
+		s->n = ns;
+		return 0;
+	}
 	tsdb_sample *sbuf = NULL;
 	size_t cap = 0;
 	s->n = 0;
@@ -853,6 +878,14 @@ static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	if (!out->mat.s)
 		return promql__oom(c);
 	size_t total = 0;
+	if (s->stream && !extend) {
+		for (size_t i = 0; i < s->n; i++) {
+			if (!s->counter_name[i])
+				s->counter_name[i] = promql__counter_name(&s->ls[i]);
+			out->mat.s[out->mat.n++] = (ev_series){s->ls[i], NULL, 0, false, s->counter_name[i], s->refs[i]};
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		size_t lo = upper_bound_hint(s->pts[i], s->npts[i], lo_t, &s->hint_lo[i]);
 		size_t hi = upper_bound_hint(s->pts[i], s->npts[i], hi_t, &s->hint_hi[i]);
@@ -872,10 +905,39 @@ static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 				continue;
 			pts = e;
 		}
-		out->mat.s[out->mat.n++] = (ev_series){s->ls[i], pts, np, false, s->counter_name[i]};
+		out->mat.s[out->mat.n++] = (ev_series){s->ls[i], pts, np, false, s->counter_name[i], 0};
 		total += np;
 	}
 	return promql__account(c, total);
+}
+
+long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out)
+{
+	int64_t lo_t = mv->range_end - mv->range_ms, hi_t = mv->range_end;
+	if (mv->ext)
+		lo_t -= c->lookback;
+	if (mv->ext == 2)
+		hi_t += c->lookback;
+	if (!c->q)
+		return 0;
+	long got = tsdb_querier_samples(c->q, s->ref, lo_t + 1, hi_t, &c->sbuf, &c->sbuf_cap);
+	if (got < 0) {
+		c->errtype = PROMQL_ERRTYPE_INTERNAL;
+		snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", got);
+		return -1;
+	}
+	size_t keep = 0;
+	for (long k = 0; k < got; k++)
+		if (!promql__is_stale(c->sbuf[k].v))
+			c->sbuf[keep++] = c->sbuf[k];
+	c->samples_loaded += keep;
+	/* the peak is one series' window (plus the step's other values) */
+	if (c->cur_samples + keep > c->max_samples)
+		return promql__account(c, keep);
+	*out = *s;
+	out->pts = c->sbuf;
+	out->n = keep;
+	return (long)keep;
 }
 
 /* ---- label-keyed series collection (subqueries and range results) ---- */
@@ -1060,7 +1122,7 @@ static int sub_cache_build(ev_ctx *c, const promql_node *n, const ev_subrange *s
 	sc->n = co.n;
 	for (size_t i = 0; i < co.n; i++)
 		sc->s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name,
-				       promql__counter_name(&co.s[i].ls)};
+				       promql__counter_name(&co.s[i].ls), 0};
 	*out = sc;
 	return 0;
 }
@@ -1099,7 +1161,7 @@ static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 			if (hi <= lo)
 				continue;
 			out->mat.s[out->mat.n++] = (ev_series){sc->s[i].ls, sc->s[i].pts + lo, hi - lo, sc->s[i].drop_name,
-							       sc->s[i].counter_name};
+							       sc->s[i].counter_name, 0};
 			total += hi - lo;
 		}
 		return promql__account(c, total);
@@ -1114,7 +1176,7 @@ static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 		return promql__oom(c);
 	out->mat.n = co.n;
 	for (size_t i = 0; i < co.n; i++)
-		out->mat.s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name, 0};
+		out->mat.s[i] = (ev_series){co.s[i].ls, co.s[i].pts, co.s[i].n, co.s[i].drop_name, 0, 0};
 	return promql__account(c, total);
 }
 
@@ -1686,6 +1748,7 @@ out:
 	}
 	if (c.q)
 		tsdb_querier_close(c.q);
+	free(c.sbuf);
 	arena_deinit(&qa);
 	arena_deinit(&sa);
 	return r;

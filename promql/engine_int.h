@@ -46,6 +46,7 @@ typedef struct ev_series {
 	bool drop_name;
 	uint8_t counter_name; /* 0 unknown; 1 no name or a counter-like name; 2 a name that does not
 	                         end in _total/_sum/_count/_bucket (rate/increase info) */
+	tsdb_ref ref;         /* streamed series (pts NULL): read its window with promql__stream */
 } ev_series;
 
 typedef struct ev_matrix {
@@ -78,6 +79,9 @@ typedef struct ev_selcache {
 	tsdb_sample **pts;
 	size_t *npts;
 	uint8_t *counter_name; /* per series, as ev_series.counter_name */
+	bool stream;           /* instant query, argument of a range function: series selected once,
+	                          samples read per series when the function needs them */
+	tsdb_ref *refs;        /* stream: per series */
 	size_t *hint_lo, *hint_hi; /* per series: last window bounds found (search hints) */
 } ev_selcache;
 
@@ -132,6 +136,8 @@ typedef struct ev_ctx {
 	size_t n_subr, cap_subr;
 	ev_invariant *inv;
 	size_t n_inv, cap_inv;
+	tsdb_sample *sbuf;     /* streaming buffer (malloc'd, freed at the end of the query) */
+	size_t sbuf_cap;
 	/* histogram_quantile monotonicity fixes, merged per metric name as Prometheus merges them */
 	struct ev_mono *mono;
 	size_t n_mono, cap_mono;
@@ -199,6 +205,9 @@ int promql__info_matchers(arena *a, const promql_node *call, tsdb_matcher **out,
 /* info(): the effective __name__ matchers (in a); *n = 0 on OOM. */
 tsdb_matcher *promql__info_name_matchers(arena *a, const promql_node *call, size_t *n);
 bool promql__matcher_match(const tsdb_matcher *m, const char *v);
+/* Reads the samples of a streamed series s (s->ref set, s->pts NULL) in the window of the matrix
+ * value mv into c->sbuf and points *out at them. Returns the sample count (0: none) or -1. */
+long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out);
 /* Per-node cache of one pointer (e.g. a compiled regex); NULL when absent. */
 void *promql__cache_get(ev_ctx *c, const promql_node *n);
 int promql__cache_put(ev_ctx *c, const promql_node *n, void *v);

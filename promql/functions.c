@@ -296,28 +296,21 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 	if (id == PROMQL_FN_ABSENT_OVER_TIME) {
 		if (out_init(c, out, 1) < 0)
 			return -1;
-		if (m->n == 0)
+		bool any = false;
+		for (size_t i = 0; i < m->n && !any; i++) {
+			ev_series tmp;
+			long got = m->s[i].pts || !m->s[i].ref ? (long)m->s[i].n : promql__stream(c, &args[mi], &m->s[i], &tmp);
+			if (got < 0)
+				return -1;
+			any = got > 0;
+		}
+		if (!any)
 			emit(out, absent_labels(c, n->call.args[0]), 1, t, false);
 		return 0;
 	}
 	if (out_init(c, out, m->n) < 0)
 		return -1;
 	double sarg = mi == 0 ? (n->call.n_args > 1 ? args[1].scalar : 0) : args[0].scalar;
-	if (id == PROMQL_FN_QUANTILE_OVER_TIME) {
-		double q = args[0].scalar;
-		if ((isnan(q) || q < 0 || q > 1) && m->n > 0) {
-			char b[FMT_FLOAT_MAX];
-			fmt_float_go(b, q, 'g');
-			promql__warnf(c, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
-		}
-	}
-	if (id == PROMQL_FN_DOUBLE_EXPONENTIAL_SMOOTHING && m->n > 0) {
-		double sf = args[1].scalar, tf = args[2].scalar;
-		if (sf <= 0 || sf >= 1)
-			return promql__errorf(c, "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", sf);
-		if (tf <= 0 || tf >= 1)
-			return promql__errorf(c, "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
-	}
 	uint8_t ext = args[mi].ext;
 	if (ext == 1 && id != PROMQL_FN_RESETS && id != PROMQL_FN_CHANGES && id != PROMQL_FN_RATE &&
 	    id != PROMQL_FN_INCREASE && id != PROMQL_FN_DELTA)
@@ -329,10 +322,33 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 	bool keep_name = id == PROMQL_FN_LAST_OVER_TIME || id == PROMQL_FN_FIRST_OVER_TIME;
 	for (size_t i = 0; i < m->n; i++) {
 		const ev_series *s = &m->s[i];
+		ev_series streamed;
+		if (!s->pts && s->ref) {
+			long got = promql__stream(c, &args[mi], s, &streamed);
+			if (got < 0)
+				return -1;
+			s = &streamed;
+		}
 		const tsdb_sample *p = s->pts;
 		size_t np = s->n;
 		if (np == 0)
 			continue;
+		/* argument checks apply once a series has samples, as in Prometheus */
+		if (id == PROMQL_FN_QUANTILE_OVER_TIME) {
+			double q = args[0].scalar;
+			if (isnan(q) || q < 0 || q > 1) {
+				char b[FMT_FLOAT_MAX];
+				fmt_float_go(b, q, 'g');
+				promql__warnf(c, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
+			}
+		}
+		if (id == PROMQL_FN_DOUBLE_EXPONENTIAL_SMOOTHING) {
+			double sf = args[1].scalar, tf = args[2].scalar;
+			if (sf <= 0 || sf >= 1)
+				return promql__errorf(c, "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", sf);
+			if (tf <= 0 || tf >= 1)
+				return promql__errorf(c, "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
+		}
 		double v = 0;
 		bool ok = true;
 		if (ext == 1 && (id == PROMQL_FN_CHANGES || id == PROMQL_FN_RESETS)) {

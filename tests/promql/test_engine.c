@@ -564,6 +564,21 @@ static void test_errors_and_limits(void **state)
 	assert_string_equal(r->err, "query processing would load too many samples into memory in query execution");
 	promql_result_free(r);
 	promql_engine_free(small);
+	/* an instant query reads a range function's selector one series at a time: the limit
+	 * applies to one series' window (21 samples), not to all of them (42) */
+	o.max_samples = 30;
+	small = promql_engine_new(&o);
+	r = promql_query_instant(small, f->db, "count_over_time(counter_total[20m])", 20 * MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	assert_int_equal(r->n_series, 2);
+	assert_true(r->series[0].points[0].v == 20);
+	assert_int_equal(r->samples_loaded, 40);
+	promql_result_free(r);
+	/* a range query keeps every series' samples for the sliding windows */
+	r = promql_query_range(small, f->db, "count_over_time(counter_total[20m])", 0, 20 * MIN_MS, MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_TOO_MANY_SAMPLES);
+	promql_result_free(r);
+	promql_engine_free(small);
 
 	volatile int cancel = 1;
 	promql_query_opts qo = {0};
