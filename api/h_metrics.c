@@ -4,8 +4,9 @@
  *
  * Sources: the server's api_metrics counters (HTTP requests by handler and code, remote-write
  * outcomes, oversized bodies), tsdb_get_stats (series, samples, rejections, chunks, WAL) once the
- * storage is ready, and /proc/self for process_* metrics. Only non-zero per-code counters are
- * written. Cost: O(routes x codes) plus one tsdb_get_stats call.
+ * storage is ready, alerting_get_stats (notifications per target) when targets are configured, and
+ * /proc/self for process_* metrics. Only non-zero per-code counters are written.
+ * Cost: O(routes x codes + targets) plus one tsdb_get_stats call.
  */
 #include "api/internal.h"
 
@@ -15,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "alerting/alerting.h"
 #include "tsdb/tsdb.h"
 #include "util/fmt.h"
 
@@ -130,6 +132,58 @@ static void http_metrics(buf *b, const api_server *s)
 		 atomic_load_explicit(&s->metrics.body_too_large, memory_order_relaxed));
 }
 
+/* Writes a label value escaped as the text format wants (backslash, double quote, newline). */
+static void label_value(buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_putc(b, *v);
+	}
+}
+
+#define METRICS_MAX_TARGETS 64
+
+/* Notification delivery per target (alerting_get_stats): the counters of the delivery state
+ * machine in alerting.h, the queue length and the creation time of the oldest queued item. */
+static void alerting_metrics(buf *b, struct alerting *al)
+{
+	alerting_target_stats st[METRICS_MAX_TARGETS];
+	size_t n = alerting_get_stats(al, st, METRICS_MAX_TARGETS);
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{"slod_alerting_notifications_sent_total", "counter", "Notifications delivered (2xx), by target."},
+		{"slod_alerting_notifications_retried_total", "counter",
+		 "Failed delivery attempts that were scheduled for a retry (5xx, 429, connection errors), by target."},
+		{"slod_alerting_notifications_failed_total", "counter",
+		 "Notifications rejected with a non-retriable 4xx and removed, by target."},
+		{"slod_alerting_notifications_dropped_total", "counter",
+		 "Notifications given up after the give-up age, by target."},
+		{"slod_alerting_queue_length", "gauge", "Notifications waiting for delivery, by target."},
+		{"slod_alerting_queue_oldest_timestamp_seconds", "gauge",
+		 "Creation time of the oldest queued notification (0 when the queue is empty), by target."},
+	};
+	for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+		head(b, fam[f].name, fam[f].type, fam[f].help);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v[] = {st[i].sent, st[i].retried, st[i].failed, st[i].dropped, st[i].queued};
+			buf_printf(b, "%s{target=\"", fam[f].name);
+			label_value(b, st[i].name ? st[i].name : "");
+			if (f < 5) {
+				buf_printf(b, "\"} %" PRIu64 "\n", v[f]);
+			} else {
+				char t[FMT_FLOAT_MAX];
+				fmt_float_go(t, (double)st[i].oldest_queued_ms / 1000.0, 'g');
+				buf_printf(b, "\"} %s\n", t);
+			}
+		}
+	}
+}
+
 void api__h_metrics(api_req *r)
 {
 	api_server *s = r->srv;
@@ -144,6 +198,8 @@ void api__h_metrics(api_req *r)
 	api__metrics_ingest(r, b);
 	if (atomic_load_explicit(&s->ready, memory_order_acquire))
 		tsdb_metrics(b, s->backend.db);
+	if (atomic_load_explicit(&s->ready, memory_order_acquire) && s->backend.alerting)
+		alerting_metrics(b, s->backend.alerting);
 	r->status = 200;
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	r->replied = true;

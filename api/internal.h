@@ -131,7 +131,7 @@ struct api_req {
 	/* GET query and form-encoded POST parameters, in arrival order (query first, then body) */
 	api_param *params;
 	size_t n_params, cap_params;
-	bool params_parsed;
+	bool params_oom;                  /* a query parameter could not be stored */
 	/* response */
 	int status;
 	const char *content_type;

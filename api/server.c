@@ -138,8 +138,10 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	(void)kind;
 	if (!value)
 		value = "";
-	if (api__param_add(r, key, strlen(key), value, strlen(value)) != 0)
+	if (api__param_add(r, key, strlen(key), value, strlen(value)) != 0) {
+		r->params_oom = true;
 		return MHD_NO;
+	}
 	return MHD_YES;
 }
 
@@ -233,10 +235,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	if (r->body_too_large) {
 		atomic_fetch_add_explicit(&s->metrics.body_too_large, 1, memory_order_relaxed);
 		api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
-	} else if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r) < 0) {
-		api__reply_text(r, 500, "out of memory");
 	} else {
-		api__dispatch(r);
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+		if (r->params_oom)
+			api__reply_text(r, 503, "out of memory");
+		else
+			api__dispatch(r);
 	}
 	return queue_reply(c, r);
 }
