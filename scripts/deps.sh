@@ -8,7 +8,9 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsnappy-dev libprotob
       libyaml-dev libjemalloc-dev libcmocka-dev libcurl4-openssl-dev libpcre2-dev libxxhash-dev libssl-dev curl python3
       prometheus)
 case "${1:-}" in
-  test)  pkgs+=(clang libclang-rt-14-dev prometheus-alertmanager procps) ;;
+  test)  pkgs+=(clang libclang-rt-14-dev prometheus-alertmanager procps chromium fonts-dejavu-core)
+         # the web test's driver runs on Node (>= 18; Debian 12 has 18.19); keep a Node that is there
+         command -v npm >/dev/null || pkgs+=(nodejs npm) ;;
   bench) pkgs+=(clang prometheus-alertmanager victoria-metrics procps time) ;;
 esac
 missing=()
