@@ -131,6 +131,10 @@ typedef struct promql_vector_matching {
 	size_t n_labels;
 	const char **include;        /* group_left/group_right extra labels */
 	size_t n_include;
+	/* experimental fill(v) / fill_left(v) / fill_right(v): the value a missing series on that
+	 * side takes (Prometheus's --enable-feature=promql-binop-fill-modifiers) */
+	bool fill_lhs_set, fill_rhs_set;
+	double fill_lhs, fill_rhs;
 } promql_vector_matching;
 
 /* Function identifiers, one per entry of Prometheus 3.x's function list (stable and experimental).

@@ -89,6 +89,20 @@ static void json_float_str(buf *out, double v)
 	buf_deinit(&tmp);
 }
 
+/* A *float64 in Go's encoding/json: null, or a number ('f' notation; NaN/Inf are not JSON and
+ * make Go fail, so they are written as null here). */
+static void json_fill(buf *out, bool set, double v)
+{
+	if (!set || isnan(v) || isinf(v)) {
+		buf_puts(out, "null");
+		return;
+	}
+	promql_node n = {0};
+	n.kind = PROMQL_NODE_NUMBER;
+	n.number.value = v;
+	promql_format(&n, out);
+}
+
 static void json_labels(buf *out, const char **ls, size_t n)
 {
 	buf_putc(out, '[');
@@ -233,7 +247,11 @@ static void json_node(buf *out, const promql_node *n)
 			json_key(out, "card", &g);
 			json_cstr(out, cards[vm->card]);
 			json_key(out, "fillValues", &g);
-			buf_puts(out, "{\"lhs\":null,\"rhs\":null}");
+			buf_puts(out, "{\"lhs\":");
+			json_fill(out, vm->fill_lhs_set, vm->fill_lhs);
+			buf_puts(out, ",\"rhs\":");
+			json_fill(out, vm->fill_rhs_set, vm->fill_rhs);
+			buf_putc(out, '}');
 			json_key(out, "include", &g);
 			json_labels(out, vm->include, vm->n_include);
 			json_key(out, "labels", &g);

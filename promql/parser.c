@@ -53,6 +53,7 @@ typedef struct parser {
 	bool no_experimental;
 	bool dur_exprs;     /* duration expressions enabled */
 	bool ext_range;     /* anchored/smoothed enabled */
+	bool fill;          /* binop fill modifiers enabled */
 	bool duration_vars; /* a duration expression uses step()/range() */
 	uint32_t last_end;  /* end offset of the last consumed token */
 } parser;
@@ -1792,7 +1793,38 @@ out:
 	return res;
 }
 
-/* bool, on/ignoring(...), group_left/group_right(...) after a binary operator. */
+/* A fill modifier's "(" [+|-] number ")". */
+static int parse_fill_value(parser *p, double *v)
+{
+	if (peek(p).type != PT_LEFT_PAREN) {
+		unexpected_generic(p);
+		return -1;
+	}
+	next(p);
+	promql_token t = peek(p);
+	double sign = 1;
+	if (t.type == PT_ADD || t.type == PT_SUB) {
+		next(p);
+		sign = t.type == PT_SUB ? -1 : 1;
+		t = peek(p);
+	}
+	if (t.type != PT_NUMBER && t.type != PT_DURATION) {
+		unexpected_generic(p);
+		return -1;
+	}
+	next(p);
+	if (tok_number(p, t, v, NULL) != 0)
+		return -1;
+	*v *= sign;
+	if (peek(p).type != PT_RIGHT_PAREN) {
+		unexpected_generic(p);
+		return -1;
+	}
+	next(p);
+	return 0;
+}
+
+/* bool, on/ignoring(...), group_left/group_right(...), fill(...) after a binary operator. */
 static int parse_bin_modifiers(parser *p, promql_node *n)
 {
 	promql_vector_matching *vm = arena_calloc(p->a, 1, sizeof(*vm));
@@ -1824,10 +1856,24 @@ static int parse_bin_modifiers(parser *p, promql_node *n)
 			t = peek(p);
 		}
 	}
-	if (t.type == PT_FILL || t.type == PT_FILL_LEFT || t.type == PT_FILL_RIGHT) {
-		errorf(p, (promql_pos_range){n->pos.start, t.pos + t.len},
-		       "binop fill modifiers are experimental and not enabled");
-		return -1;
+	if (t.type == PT_FILL) {
+		next(p);
+		if (parse_fill_value(p, &vm->fill_lhs) != 0)
+			return -1;
+		vm->fill_rhs = vm->fill_lhs;
+		vm->fill_lhs_set = vm->fill_rhs_set = true;
+	} else if (t.type == PT_FILL_LEFT || t.type == PT_FILL_RIGHT) {
+		bool left = t.type == PT_FILL_LEFT;
+		next(p);
+		if (parse_fill_value(p, left ? &vm->fill_lhs : &vm->fill_rhs) != 0)
+			return -1;
+		*(left ? &vm->fill_lhs_set : &vm->fill_rhs_set) = true;
+		if (peek(p).type == (left ? PT_FILL_RIGHT : PT_FILL_LEFT)) {
+			next(p);
+			if (parse_fill_value(p, left ? &vm->fill_rhs : &vm->fill_lhs) != 0)
+				return -1;
+			*(left ? &vm->fill_rhs_set : &vm->fill_lhs_set) = true;
+		}
 	}
 	return 0;
 }
@@ -1864,6 +1910,11 @@ static promql_node *parse_expr(parser *p, int min_prec)
 		n->binary.rhs = rhs;
 		n->pos.end = rhs->pos.end;
 		n->type = node_type(n);
+		if ((n->binary.matching->fill_lhs_set || n->binary.matching->fill_rhs_set) && !p->fill) {
+			errorf(p, n->pos, "binop fill modifiers are experimental and not enabled");
+			lhs = NULL;
+			break;
+		}
 		if (!set_height(p, n, lhs) || !set_height(p, n, rhs)) {
 			lhs = NULL;
 			break;
@@ -1955,15 +2006,24 @@ static void check_binary(parser *p, promql_node *n)
 		errorf(p, n->binary.rhs->pos, "binary expression must contain only scalar and instant vector types");
 		return;
 	}
+	bool fill = vm->fill_lhs_set || vm->fill_rhs_set;
 	if (lt != PROMQL_TYPE_VECTOR || rt != PROMQL_TYPE_VECTOR) {
 		if (vm->n_labels > 0) {
 			errorf(p, n->pos, "vector matching only allowed between instant vectors");
+			return;
+		}
+		if (fill) {
+			errorf(p, n->pos, "filling in missing series only allowed between instant vectors");
 			return;
 		}
 		n->binary.matching = NULL;
 	} else if (promql_binop_is_set(op)) {
 		if (vm->card == PROMQL_CARD_ONE_TO_MANY || vm->card == PROMQL_CARD_MANY_TO_ONE) {
 			errorf(p, n->pos, "no grouping allowed for \"%s\" operation", opname);
+			return;
+		}
+		if (fill) {
+			errorf(p, n->pos, "filling in missing series not allowed for set operators");
 			return;
 		}
 	}
@@ -2180,6 +2240,7 @@ static void parser_init(parser *p, const char *in, size_t len, arena *a, promql_
 	p->no_experimental = opt && opt->no_experimental_functions;
 	p->dur_exprs = opt && opt->enable_duration_expressions;
 	p->ext_range = opt && opt->enable_extended_range_selectors;
+	p->fill = opt && opt->enable_binop_fill_modifiers;
 	if (err)
 		memset(err, 0, sizeof(*err));
 }

@@ -108,6 +108,32 @@ static void put_float(buf *out, double v)
 	}
 }
 
+/* Go's fmt %v of a float64 (strconv 'g' with the shortest digits): exponent form ("1e+06") when
+ * the decimal exponent is < -4 or >= 6, else plain ("-23", "0.5"). */
+static void put_float_g(buf *out, double v)
+{
+	if (isnan(v) || isinf(v) || v == 0) {
+		put_float(out, v);
+		return;
+	}
+	char e[40];
+	int prec;
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(e, sizeof e, "%.*e", prec - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	int exp = atoi(strchr(e, 'e') + 1);
+	if (exp < -4 || exp >= 6) {
+		/* Go: mantissa digits, "e", sign, at least two exponent digits */
+		char *ep = strchr(e, 'e');
+		buf_append(out, e, (size_t)(ep - e));
+		buf_printf(out, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+		return;
+	}
+	put_float(out, v);
+}
+
 static void put_duration(buf *out, int64_t ms)
 {
 	char d[64];
@@ -349,6 +375,22 @@ static int put_node(buf *out, const promql_node *n)
 				buf_puts(out, vm->card == PROMQL_CARD_MANY_TO_ONE ? " group_left (" : " group_right (");
 				put_labels(out, vm->include, vm->n_include);
 				buf_putc(out, ')');
+			}
+			if (vm->fill_lhs_set && vm->fill_rhs_set && vm->fill_lhs == vm->fill_rhs) {
+				buf_puts(out, " fill (");
+				put_float_g(out, vm->fill_lhs);
+				buf_putc(out, ')');
+			} else {
+				if (vm->fill_lhs_set) {
+					buf_puts(out, " fill_left (");
+					put_float_g(out, vm->fill_lhs);
+					buf_putc(out, ')');
+				}
+				if (vm->fill_rhs_set) {
+					buf_puts(out, " fill_right (");
+					put_float_g(out, vm->fill_rhs);
+					buf_putc(out, ')');
+				}
 			}
 		}
 		buf_putc(out, ' ');

@@ -51,6 +51,7 @@ typedef struct promql_parse_options {
 	                                   without --enable-feature=promql-experimental-functions) */
 	bool enable_duration_expressions;     /* --enable-feature=promql-duration-expr */
 	bool enable_extended_range_selectors; /* anchored/smoothed (promql-extended-range-selectors) */
+	bool enable_binop_fill_modifiers;     /* fill()/fill_left()/fill_right() after operators */
 } promql_parse_options;
 
 /* A parse result: the tree and the arena it lives in. */

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	promql_expr *e = NULL;
 	promql_error err;
-	promql_parse_options all = {.enable_duration_expressions = true, .enable_extended_range_selectors = true};
+	promql_parse_options all = {.enable_duration_expressions = true, .enable_extended_range_selectors = true,
+				    .enable_binop_fill_modifiers = true};
 	int rc = promql_parse((const char *)data, size, &all, &e, &err);
 	if (rc == 0) {
 		/* step()/range() resolution must be safe for any query step and range */

@@ -58,7 +58,8 @@ static void roundtrip(const uint8_t *data, size_t size, const promql_parse_optio
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	promql_parse_options all = {.enable_duration_expressions = true, .enable_extended_range_selectors = true};
+	promql_parse_options all = {.enable_duration_expressions = true, .enable_extended_range_selectors = true,
+				    .enable_binop_fill_modifiers = true};
 	roundtrip(data, size, NULL);
 	roundtrip(data, size, &all);
 	return 0;

@@ -742,12 +742,15 @@ static const struct {
 	{"rate(foo[1m] anchored)", "rate(foo[1m] anchored)"},
 	{"rate(foo[1m] smoothed @ 10 offset 1m)", "rate(foo[1m] smoothed @ 10.000 offset 1m)"},
 	{"foo smoothed offset 1m", "foo smoothed offset 1m"},
+	{"a > bool fill_right(1e6) b", "a > bool fill_right (1e+06) b"},
+	{"a - fill(0.5) b", "a - fill (0.5) b"},
 };
 
 static void test_experimental_syntax(void **state)
 {
 	(void)state;
-	promql_parse_options opt = {.enable_duration_expressions = true, .enable_extended_range_selectors = true};
+	promql_parse_options opt = {.enable_duration_expressions = true, .enable_extended_range_selectors = true,
+				    .enable_binop_fill_modifiers = true};
 	promql_expr *e;
 	promql_error err;
 	for (size_t i = 0; i < sizeof(printer_cases) / sizeof(printer_cases[0]); i++) {
@@ -763,8 +766,15 @@ static void test_experimental_syntax(void **state)
 		promql_expr_free(e);
 	}
 
+	const char *q = "a * on(x) group_left fill_left(-1) fill_right(2) b";
+	assert_int_equal(promql_parse(q, strlen(q), &opt, &e, &err), 0);
+	promql_vector_matching *vm = e->root->binary.matching;
+	assert_true(vm->fill_lhs_set && vm->fill_rhs_set);
+	assert_true(vm->fill_lhs == -1.0 && vm->fill_rhs == 2.0);
+	promql_expr_free(e);
+
 	/* constant expressions are folded at parse time */
-	const char *q = "foo[29s+1s:20*500ms] offset -(2*5s)";
+	q = "foo[29s+1s:20*500ms] offset -(2*5s)";
 	assert_int_equal(promql_parse(q, strlen(q), &opt, &e, &err), 0);
 	assert_false(e->duration_vars);
 	promql_node *n = e->root;
@@ -815,6 +825,9 @@ static void test_experimental_syntax(void **state)
 		{"foo[5m] anchored smoothed", "1:1: parse error: anchored and smoothed modifiers cannot be used together"},
 		{"foo[5m:] anchored", "1:1: parse error: anchored modifier is not supported for subqueries"},
 		{"sum(foo) smoothed", "1:1: parse error: smoothed modifier not implemented"},
+		{"a + fill(1) 2", "1:1: parse error: filling in missing series only allowed between instant vectors"},
+		{"a and fill(1) b", "1:1: parse error: filling in missing series not allowed for set operators"},
+		{"a + fill 1 b", "1:10: parse error: unexpected number \"1\""},
 	};
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
 		q = errs[i].in;
@@ -832,6 +845,7 @@ static void test_experimental_syntax(void **state)
 		{"foo offset (5m)", "1:13: parse error: experimental duration expression is not enabled"},
 		{"foo[step()]", "1:5: parse error: experimental duration expression is not enabled"},
 		{"rate(foo[1m] anchored)", "1:6: parse error: anchored modifier is experimental and not enabled"},
+		{"x + fill(1) y", "1:1: parse error: binop fill modifiers are experimental and not enabled"},
 	};
 	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
 		const char *got = fmt_query(off[i].in);
