@@ -58,6 +58,7 @@
 #define E_RANGE_CHUNK 10000 /* steps per range query (the engine allows 11,000) */
 #define E_SPEC_MAX_BYTES (4u << 20)
 #define E_HISTORY_MAX_BUCKETS 2000000
+#define E_REFILL_MS (5 * 60 * 1000)
 
 typedef struct e__ring {
 	int64_t n;        /* slots */
@@ -94,11 +95,12 @@ typedef struct e__slo {
 	char *source, *spec_text;
 	char *q_err, *q_tot, *q_ratio; /* rendered with the bucket width */
 	char *q_tot_short;        /* total query with the shortest window (history request rate) */
-	char *q_ratio_short_rec;  /* max(slo:sli_error:ratio_rate<shortest>{sloth_id="..."}) */
+	char *q_ratio_short;      /* the SLI ratio over the shortest window, from raw data (history) */
 	char *q_period_rec;       /* max(slo:sli_error:ratio_rate<period>{sloth_id="..."}) */
 	e__ring ring;
 	slo__fast *fast;          /* incremental long windows (NULL: all rules with the manager) */
 	int64_t fast_t;           /* timestamp of the last fast-path evaluation */
+	int64_t rebuilt_ms;       /* when the ring was last refilled for lack of data */
 } e__slo;
 
 struct slo_engine {
@@ -331,21 +333,24 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 		const char *qe = slo__query_render(a, sp->error_query.text, bw, NULL);
 		const char *qt = slo__query_render(a, sp->total_query.text, bw, NULL);
 		const char *qts = slo__query_render(a, sp->total_query.text, s->win_s[0], NULL);
-		if (!qe || !qt || !qts)
+		const char *qes = slo__query_render(a, sp->error_query.text, s->win_s[0], NULL);
+		if (!qe || !qt || !qts || !qes)
 			return -1;
 		s->q_err = arena_sprintf(a, "sum(%s)", qe);
 		s->q_tot = arena_sprintf(a, "sum(%s)", qt);
 		s->q_tot_short = arena_sprintf(a, "sum(%s)", qts);
-		if (!s->q_err || !s->q_tot || !s->q_tot_short)
+		s->q_ratio_short = arena_sprintf(a, "sum(%s)\n/\nsum(%s)", qes, qts);
+		if (!s->q_err || !s->q_tot || !s->q_tot_short || !s->q_ratio_short)
 			return -1;
 	} else {
 		const char *qr = slo__query_render(a, sp->error_ratio_query.text, bw, NULL);
-		if (!qr || !(s->q_ratio = arena_sprintf(a, "max(%s)", qr)))
+		const char *qrs = slo__query_render(a, sp->error_ratio_query.text, s->win_s[0], NULL);
+		if (!qr || !qrs || !(s->q_ratio = arena_sprintf(a, "max(%s)", qr)) ||
+		    !(s->q_ratio_short = arena_sprintf(a, "max(%s)", qrs)))
 			return -1;
 	}
-	s->q_ratio_short_rec = arena_sprintf(a, "max(%s{sloth_id=%s})", s->win_rec[0], qid);
 	s->q_period_rec = arena_sprintf(a, "max(%s{sloth_id=%s})", s->period_rec, qid);
-	if (!s->q_ratio_short_rec || !s->q_period_rec)
+	if (!s->q_period_rec)
 		return -1;
 	/* ring */
 	s->ring.n = s->period_ms / e->o.bucket_ms;
@@ -857,6 +862,17 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, 
 			}
 		}
 		if (evaluated) {
+			/* Data written after its buckets were evaluated (a backfill, an import, a sender
+			 * catching up) is invisible to the ring. While the ring is empty but the windows
+			 * have data, refill it from history, at most every 5 minutes. */
+			bool any = false;
+			for (size_t w = 0; w < s->n_win; w++)
+				any |= st->windows[w].has_data;
+			if (any && s->ring.last != INT64_MIN && s->ring.sum_tot == 0 &&
+			    now - s->rebuilt_ms >= E_REFILL_MS) {
+				s->ring.last = INT64_MIN;
+				s->rebuilt_ms = now;
+			}
 			ring_advance(e, s, target);
 			double v;
 			if (q && read_latest(e, q, s->period_rec, sp->id, now, &v)) {
@@ -1117,7 +1133,7 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		goto out;
 	}
 	rc = -1;
-	if (range_points(e, s->q_ratio_short_rec, start, end, step, er, n, err, errlen) != 0)
+	if (range_points(e, s->q_ratio_short, start, end, step, er, n, err, errlen) != 0)
 		goto out;
 	if (s->q_tot_short) {
 		if (range_points(e, s->q_tot_short, start, end, step, rq, n, err, errlen) != 0)

@@ -619,6 +619,47 @@ static void test_history(void **state)
 	slo_history_free(&h);
 }
 
+/* Data that arrives after its buckets were evaluated (a backfill) still reaches the exact budget:
+ * the empty ring is refilled from history once windows show data. History reads raw data, so it
+ * covers the backfilled past too. */
+static void test_backfill(void **state)
+{
+	(void)state;
+	F->now = T0_MS + 5400 * 1000;
+	assert_int_equal(slo_engine_evaluate(F->e), 0); /* nothing stored yet: ring empty */
+	slo_snapshot *s = slo_engine_acquire(F->e);
+	assert_false(slo_snapshot_find(s, "svc-avail")->exact_has_data);
+	slo_snapshot_release(s);
+	/* the past 90 minutes arrive at once (no rule ticks in between) */
+	int64_t keep = F->now;
+	for (int64_t x = 0; x <= 5400; x += STEP_S) {
+		double tv = 1e6 + 10.0 * (double)x, ev = 5e3 + 0.05 * (double)x;
+		append("req_total", T0_MS + x * 1000, tv);
+		append("req_errors_total", T0_MS + x * 1000, ev);
+		record(&F->tot, T0_MS + x * 1000, tv);
+		record(&F->err, T0_MS + x * 1000, ev);
+	}
+	F->now = keep + 1000;
+	rules_manager_tick(F->rm);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	s = slo_engine_acquire(F->e);
+	const slo_status *st = slo_snapshot_find(s, "svc-avail");
+	assert_true(st->windows[0].has_data);
+	double pr;
+	check_exact_period(st, &pr);
+	assert_close(pr, 0.005, 1e-9);
+	slo_snapshot_release(s);
+	slo_history h;
+	char err[256];
+	assert_int_equal(slo_engine_history(F->e, "svc-avail", F->now - 3600000, F->now, 600000, &h, err, sizeof err), 0);
+	assert_int_equal(h.n_points, 7);
+	for (size_t i = 0; i < h.n_points; i++) {
+		assert_close(h.points[i].error_ratio, 0.005, 1e-9);
+		assert_close(h.points[i].request_rate, 10.0, 1e-9);
+	}
+	slo_history_free(&h);
+}
+
 /* User rule groups go to the rules manager together with the SLO groups, and replacing them keeps
  * the SLO groups. */
 static void test_user_groups(void **state)
@@ -686,6 +727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_steady_and_burst, setup_slow, teardown),
 		cmocka_unit_test_setup_teardown(test_history, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_user_groups, setup_fast, teardown),
+		cmocka_unit_test_setup_teardown(test_backfill, setup_fast, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
