@@ -482,6 +482,28 @@ static int add_sel(ev_ctx *c, const promql_node *vs, bool for_range, int64_t min
 
 static ev_selcache *find_sel(ev_ctx *c, const promql_node *vs);
 
+static int add_rowcall(ev_ctx *c, const promql_node *call, const promql_node *msel, size_t mi)
+{
+	for (size_t i = 0; i < c->n_rows; i++)
+		if (c->rows[i].node == call)
+			return 0;
+	if (c->n_rows == c->cap_rows) {
+		size_t nc = c->cap_rows ? c->cap_rows * 2 : 4;
+		ev_rowcall *nr = arena_alloc(c->qa, nc * sizeof *nr);
+		if (!nr)
+			return promql__oom(c);
+		if (c->n_rows)
+			memcpy(nr, c->rows, c->n_rows * sizeof *nr);
+		c->rows = nr;
+		c->cap_rows = nc;
+	}
+	memset(&c->rows[c->n_rows], 0, sizeof c->rows[0]);
+	c->rows[c->n_rows].node = call;
+	c->rows[c->n_rows].msel = msel;
+	c->rows[c->n_rows++].mi = mi;
+	return 0;
+}
+
 /* Records the outer evaluation times [lo, hi] (every `step`) of a subquery node. */
 static int add_subrange(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t step)
 {
@@ -575,6 +597,15 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 			    n->call.func->id != PROMQL_FN_INFO) {
 				ev_selcache *sc = find_sel(c, a->matrix.vs);
 				if (sc)
+					sc->stream = true;
+			}
+			/* in a range query, a top-level range function over a plain selector runs series by
+			 * series over all steps at once */
+			if (a->kind == PROMQL_NODE_MATRIX_SELECTOR && c->start < c->end && lo == c->start &&
+			    hi == c->end && step == c->interval && a->matrix.vs->vs.at.kind == PROMQL_AT_NONE &&
+			    n->call.func->id != PROMQL_FN_INFO && n->call.func->id != PROMQL_FN_ABSENT_OVER_TIME) {
+				ev_selcache *sc = find_sel(c, a->matrix.vs);
+				if (sc && add_rowcall(c, n, a, i) == 0)
 					sc->stream = true;
 			}
 		}
@@ -911,16 +942,11 @@ static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	return promql__account(c, total);
 }
 
-long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out)
+long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi)
 {
-	int64_t lo_t = mv->range_end - mv->range_ms, hi_t = mv->range_end;
-	if (mv->ext)
-		lo_t -= c->lookback;
-	if (mv->ext == 2)
-		hi_t += c->lookback;
 	if (!c->q)
 		return 0;
-	long got = tsdb_querier_samples(c->q, s->ref, lo_t + 1, hi_t, &c->sbuf, &c->sbuf_cap);
+	long got = tsdb_querier_samples(c->q, ref, lo + 1, hi, &c->sbuf, &c->sbuf_cap);
 	if (got < 0) {
 		c->errtype = PROMQL_ERRTYPE_INTERNAL;
 		snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", got);
@@ -931,6 +957,20 @@ long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series
 		if (!promql__is_stale(c->sbuf[k].v))
 			c->sbuf[keep++] = c->sbuf[k];
 	c->samples_loaded += keep;
+	return (long)keep;
+}
+
+long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out)
+{
+	int64_t lo_t = mv->range_end - mv->range_ms, hi_t = mv->range_end;
+	if (mv->ext)
+		lo_t -= c->lookback;
+	if (mv->ext == 2)
+		hi_t += c->lookback;
+	long got = promql__read_series(c, s->ref, lo_t, hi_t);
+	if (got < 0)
+		return -1;
+	size_t keep = (size_t)got;
 	/* the peak is one series' window (plus the step's other values) */
 	if (c->cur_samples + keep > c->max_samples)
 		return promql__account(c, keep);

@@ -13,11 +13,14 @@
  * bad_data (parse errors, invalid range query), execution (evaluation errors, too many samples),
  * timeout, canceled.
  *
- * Costs: every selector's samples are read from storage once per query for the whole time range
- * the query needs, decoded once, and windows slide over that array for each step; a subquery
- * whose windows overlap from step to step is evaluated once over the whole range. Memory is
- * bounded by opts.max_samples, checked against the samples loaded from storage for the query and
- * against the samples held by one step's values (selectors, windows, subquery points).
+ * Costs: a range function over a plain selector (rate(x[5m]), ...) reads its series one at a
+ * time, as Prometheus does: in an instant query each series' window is read and dropped; in a
+ * range query each series' samples for the whole query are read once and every step's window
+ * slides over them, the outputs kept as rows. Other selectors are read once per query for the
+ * whole time range and decoded once; windows slide over the arrays per step. A subquery whose
+ * windows overlap from step to step is evaluated once over the whole range, and step-invariant
+ * subtrees (@) once per query. opts.max_samples bounds one series' window (streamed selectors),
+ * the samples loaded for the other selectors, a step's values and a range function's outputs.
  */
 #ifndef SLOD_PROMQL_ENGINE_H
 #define SLOD_PROMQL_ENGINE_H

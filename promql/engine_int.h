@@ -99,6 +99,20 @@ typedef struct ev_subrange {
 	void *cache;        /* engine.c's sub_cache, built on first use */
 } ev_subrange;
 
+/* A range function over a plain selector in a range query, evaluated series by series for every
+ * step at once (as Prometheus does), so that one series' samples are held at a time. */
+typedef struct ev_rowcall {
+	const promql_node *node;
+	const promql_node *msel; /* its matrix selector argument */
+	size_t mi;               /* that argument's index */
+	bool built;
+	size_t nsteps, nrows;
+	slod_labels *ls;         /* per row */
+	bool *drop;              /* per row: drop_name of the outputs */
+	double **vals;           /* per row: nsteps values */
+	uint8_t **present;       /* per row: nsteps flags */
+} ev_rowcall;
+
 /* A step-invariant subtree's value, computed on first use (values in qa). */
 typedef struct ev_invariant {
 	const promql_node *node;
@@ -136,6 +150,8 @@ typedef struct ev_ctx {
 	size_t n_subr, cap_subr;
 	ev_invariant *inv;
 	size_t n_inv, cap_inv;
+	ev_rowcall *rows;
+	size_t n_rows, cap_rows;
 	tsdb_sample *sbuf;     /* streaming buffer (malloc'd, freed at the end of the query) */
 	size_t sbuf_cap;
 	/* histogram_quantile monotonicity fixes, merged per metric name as Prometheus merges them */
@@ -208,6 +224,8 @@ bool promql__matcher_match(const tsdb_matcher *m, const char *v);
 /* Reads the samples of a streamed series s (s->ref set, s->pts NULL) in the window of the matrix
  * value mv into c->sbuf and points *out at them. Returns the sample count (0: none) or -1. */
 long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out);
+/* Reads samples of ref in (lo, hi] into c->sbuf, stale markers dropped. Returns the count or -1. */
+long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi);
 /* Per-node cache of one pointer (e.g. a compiled regex); NULL when absent. */
 void *promql__cache_get(ev_ctx *c, const promql_node *n);
 int promql__cache_put(ev_ctx *c, const promql_node *n, void *v);

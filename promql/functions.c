@@ -555,6 +555,168 @@ static double go_max(double a, double b)
 	return a > b ? a : b;
 }
 
+/* ---- range functions in range queries, series by series ---- */
+
+static ev_rowcall *find_rowcall(ev_ctx *c, const promql_node *n)
+{
+	for (size_t i = 0; i < c->n_rows; i++)
+		if (c->rows[i].node == n)
+			return &c->rows[i];
+	return NULL;
+}
+
+/* Evaluates the call for every step of the query, one series at a time: the series' samples for
+ * the whole query are read once, windows slide over them, and each (series, step) goes through
+ * eval_range_fn with a one-series matrix. Results are kept as rows of values. */
+static int build_rows(ev_ctx *c, ev_rowcall *rc)
+{
+	const promql_node *n = rc->node;
+	const promql_node *msel = rc->msel;
+	const promql_vector_selector *vs = &msel->matrix.vs->vs;
+	size_t na = n->call.n_args, mi = rc->mi;
+	int64_t step = c->interval, range = msel->matrix.range_ms, off = vs->offset_ms;
+	uint8_t ext = vs->smoothed ? 2 : vs->anchored ? 1 : 0;
+	int64_t back = ext ? c->lookback : 0, fwd = ext == 2 ? c->lookback : 0;
+	size_t nsteps = (size_t)((c->end - c->start) / step) + 1;
+	rc->nsteps = nsteps;
+	arena *saved = c->sa;
+	arena scratch;
+	arena_init(&scratch, 0);
+	int ret = -1;
+	/* the scalar arguments at every step */
+	double **sv = arena_calloc(c->qa, na, sizeof *sv);
+	ev_value *args = arena_calloc(c->qa, na, sizeof *args);
+	if (!sv || !args) {
+		promql__oom(c);
+		goto out;
+	}
+	for (size_t j = 0; j < na; j++) {
+		if (j == mi)
+			continue;
+		sv[j] = arena_alloc(c->qa, nsteps * sizeof **sv);
+		if (!sv[j]) {
+			promql__oom(c);
+			goto out;
+		}
+		for (size_t k = 0; k < nsteps; k++) {
+			arena_reset(&scratch);
+			c->sa = &scratch;
+			ev_value v;
+			if (promql__eval(c, n->call.args[j], c->start + (int64_t)k * step, &v) < 0)
+				goto out;
+			sv[j][k] = v.scalar;
+		}
+	}
+	/* argument checks that Prometheus makes before looking at data (modifier/function pairs) */
+	args[mi].type = PROMQL_TYPE_MATRIX;
+	args[mi].ext = ext;
+	{
+		arena_reset(&scratch);
+		c->sa = &scratch;
+		ev_value o;
+		if (eval_range_fn(c, n, c->start, args, mi, &o) < 0)
+			goto out;
+	}
+	ev_selcache *sc = promql__sel(c, msel->matrix.vs);
+	if (!sc)
+		goto out;
+	rc->ls = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->ls);
+	rc->drop = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->drop);
+	rc->vals = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->vals);
+	rc->present = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->present);
+	if (!rc->ls || !rc->drop || !rc->vals || !rc->present) {
+		promql__oom(c);
+		goto out;
+	}
+	size_t total = 0;
+	int64_t lo_all = c->start - off - range - back, hi_all = c->end - off + fwd;
+	for (size_t i = 0; i < sc->n; i++) {
+		long np = promql__read_series(c, sc->refs[i], lo_all, hi_all);
+		if (np < 0)
+			goto out;
+		if (np == 0)
+			continue;
+		if ((size_t)np > c->max_samples) {
+			promql__account(c, (size_t)np);
+			goto out;
+		}
+		const tsdb_sample *p = c->sbuf;
+		double *vals = NULL;
+		uint8_t *present = NULL;
+		bool drop = true;
+		size_t lo = 0, hi = 0;
+		arena_reset(&scratch);
+		c->sa = &scratch;
+		for (size_t k = 0; k < nsteps; k++) {
+			int64_t t = c->start + (int64_t)k * step, ts = t - off;
+			while (lo < (size_t)np && p[lo].t <= ts - range - back)
+				lo++;
+			if (hi < lo)
+				hi = lo;
+			while (hi < (size_t)np && p[hi].t <= ts + fwd)
+				hi++;
+			if (hi <= lo)
+				continue;
+			ev_series win = {sc->ls[i], p + lo, hi - lo, false, sc->counter_name[i], 0};
+			if (!win.counter_name)
+				win.counter_name = sc->counter_name[i] = promql__counter_name(&sc->ls[i]);
+			for (size_t j = 0; j < na; j++)
+				if (j != mi) {
+					args[j].type = PROMQL_TYPE_SCALAR;
+					args[j].scalar = sv[j][k];
+				}
+			args[mi].mat = (ev_matrix){&win, 1};
+			args[mi].range_end = ts;
+			args[mi].range_ms = range;
+			ev_value o;
+			if (eval_range_fn(c, n, t, args, mi, &o) < 0)
+				goto out;
+			if (o.vec.n == 0)
+				continue;
+			if (!vals) {
+				vals = arena_alloc(c->qa, nsteps * sizeof *vals);
+				present = arena_calloc(c->qa, nsteps, 1);
+				if (!vals || !present) {
+					promql__oom(c);
+					goto out;
+				}
+			}
+			vals[k] = o.vec.s[0].v;
+			present[k] = 1;
+			drop = o.vec.s[0].drop_name;
+			if (++total > c->max_samples) {
+				promql__account(c, total);
+				goto out;
+			}
+		}
+		if (vals) {
+			rc->ls[rc->nrows] = sc->ls[i];
+			rc->drop[rc->nrows] = drop;
+			rc->vals[rc->nrows] = vals;
+			rc->present[rc->nrows++] = present;
+		}
+	}
+	rc->built = true;
+	ret = 0;
+out:
+	c->sa = saved;
+	arena_deinit(&scratch);
+	return ret;
+}
+
+static int serve_rows(ev_ctx *c, ev_rowcall *rc, int64_t t, ev_value *out)
+{
+	if (!rc->built && build_rows(c, rc) < 0)
+		return -1;
+	size_t k = (size_t)((t - c->start) / c->interval);
+	if (out_init(c, out, rc->nrows) < 0)
+		return -1;
+	for (size_t r = 0; r < rc->nrows; r++)
+		if (rc->present[r][k])
+			emit(out, rc->ls[r], rc->vals[r][k], t, rc->drop[r]);
+	return 0;
+}
+
 /* ---- dates ---- */
 
 static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
@@ -1541,6 +1703,11 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 		return label_join(c, n, t, out);
 	if (id == PROMQL_FN_INFO)
 		return eval_info(c, n, t, out);
+	if (c->n_rows) {
+		ev_rowcall *rc = find_rowcall(c, n);
+		if (rc && t >= c->start && t <= c->end && (t - c->start) % c->interval == 0)
+			return serve_rows(c, rc, t, out);
+	}
 	size_t na = n->call.n_args;
 	ev_value *args = arena_calloc(c->sa, na ? na : 1, sizeof *args);
 	if (!args)

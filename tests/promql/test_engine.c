@@ -574,9 +574,16 @@ static void test_errors_and_limits(void **state)
 	assert_true(r->series[0].points[0].v == 20);
 	assert_int_equal(r->samples_loaded, 40);
 	promql_result_free(r);
-	/* a range query keeps every series' samples for the sliding windows */
+	/* a range query reads series by series too (21 samples each) but holds its output, 21 steps
+	 * x 2 series: over 30 */
 	r = promql_query_range(small, f->db, "count_over_time(counter_total[20m])", 0, 20 * MIN_MS, MIN_MS, NULL);
 	assert_int_equal(r->err_type, PROMQL_ERRTYPE_TOO_MANY_SAMPLES);
+	promql_result_free(r);
+	r = promql_query_range(small, f->db, "count_over_time(counter_total{job=\"a\"}[20m])", 0, 20 * MIN_MS, MIN_MS,
+			       NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	assert_int_equal(r->series[0].n_points, 21);
+	assert_true(r->series[0].points[0].v == 1 && r->series[0].points[20].v == 20);
 	promql_result_free(r);
 	promql_engine_free(small);
 
