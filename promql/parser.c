@@ -516,7 +516,7 @@ static int make_matcher(parser *p, tsdb_matcher *m, const char *name, promql_tok
 	if (m->type == TSDB_MATCH_RE || m->type == TSDB_MATCH_NRE) {
 		promql_regex *re;
 		char why[PROMQL_ERROR_MAX - 16];
-		int rc = promql_regex_compile(value, vlen, p->a, &re, why, sizeof why);
+		int rc = promql_regex_compile_matcher(value, vlen, p->a, &re, why, sizeof why);
 		if (rc == -2) {
 			oom(p);
 			return -1;

@@ -522,8 +522,8 @@ static bool rx_alt_match(const rx_alt *al, const char *s, size_t len)
 	return al->len == 0 || memmem(s, len, al->lit, al->len) != NULL;
 }
 
-int promql_regex_compile(const char *pattern, size_t len, arena *a, promql_regex **out, char *err,
-			 size_t errlen)
+static int rx_compile(const char *pattern, size_t len, arena *a, promql_regex **out, char *err, size_t errlen,
+		      bool match_only)
 {
 	int rc = -2;
 	buf b;
@@ -542,6 +542,14 @@ int promql_regex_compile(const char *pattern, size_t len, arena *a, promql_regex
 	}
 	if (buf_puts(&b, ")\\z") != 0 || !b.data)
 		goto out;
+	if (match_only && rx_simple(pattern, len, a, re)) {
+		/* a valid RE2 pattern made of literals: no PCRE2 code needed to match it */
+		re->kind = RX_ALTS;
+		re->ngroups = -1;
+		*out = re;
+		rc = 0;
+		goto out;
+	}
 
 	int ecode;
 	PCRE2_SIZE eoff;
@@ -582,6 +590,18 @@ out:
 	if (rc == -2 && err && errlen)
 		snprintf(err, errlen, "out of memory compiling regexp");
 	return rc;
+}
+
+int promql_regex_compile(const char *pattern, size_t len, arena *a, promql_regex **out, char *err,
+			 size_t errlen)
+{
+	return rx_compile(pattern, len, a, out, err, errlen, false);
+}
+
+int promql_regex_compile_matcher(const char *pattern, size_t len, arena *a, promql_regex **out, char *err,
+				 size_t errlen)
+{
+	return rx_compile(pattern, len, a, out, err, errlen, true);
 }
 
 bool promql_regex_match(void *rev, const char *s, size_t len)

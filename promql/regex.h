@@ -24,6 +24,11 @@ typedef struct promql_regex promql_regex;
  * "error parsing regexp: invalid or unsupported Perl syntax: `(?=`"), or -2 on OOM. */
 int promql_regex_compile(const char *pattern, size_t len, arena *a, promql_regex **out, char *err,
 			 size_t errlen);
+/* The same for label matchers, which only ever call promql_regex_match(): simple patterns
+ * (literal alternations with optional leading/trailing .*) get no PCRE2 code at all, so
+ * promql_regex_match_groups/group_count/group_index must not be used on the result. */
+int promql_regex_compile_matcher(const char *pattern, size_t len, arena *a, promql_regex **out, char *err,
+				 size_t errlen);
 /* Whole-string match; the signature of tsdb_matcher.re_match (re is a promql_regex *). */
 bool promql_regex_match(void *re, const char *s, size_t len);
 /* Whole-string match filling capture offsets: ovec[2*i], ovec[2*i+1] for group i (0 = whole

@@ -711,6 +711,16 @@ static void test_regex(void **state)
 		if (strcmp(err, bad[i].err) != 0)
 			fail_msg("%s: got %s want %s", bad[i].pat, err, bad[i].err);
 	}
+	/* matcher-only compilation: simple patterns skip PCRE2 but match the same */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (promql_regex_compile_matcher(cases[i].pat, strlen(cases[i].pat), &a, &re, err, sizeof err) != 0)
+			fail_msg("compile_matcher %s: %s", cases[i].pat, err);
+		if (promql_regex_match(re, cases[i].s, strlen(cases[i].s)) != cases[i].match)
+			fail_msg("matcher %s ~ %s: want %d", cases[i].pat, cases[i].s, cases[i].match);
+	}
+	assert_int_equal(promql_regex_compile_matcher("a)", 2, &a, &re, err, sizeof err), -1);
+	assert_string_equal(err, "error parsing regexp: unexpected ): `a)`");
+
 	/* capture groups for label_replace */
 	assert_int_equal(promql_regex_compile("(a+)-(?P<n>b*)(c)?", 18, &a, &re, err, sizeof err), 0);
 	assert_int_equal(promql_regex_group_count(re), 3);
