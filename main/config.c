@@ -82,12 +82,15 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 			return fail(c, vn, "%s: invalid duration \"%s\"", full, v);
 		if (!SKIP(MAIN_SET_EVAL_INTERVAL))
 			s->eval_interval_ms = ms;
-	} else if (strcmp(full, "query.max_samples") == 0) {
+	} else if (strcmp(full, "query.max_samples") == 0 || strcmp(full, "storage.max_series") == 0) {
 		char *end;
 		unsigned long long n = strtoull(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end || n == 0)
+		bool series = full[0] == 's';
+		if (*v < '0' || *v > '9' || *end || (n == 0 && !series))
 			return fail(c, vn, "%s: want a positive integer, got \"%s\"", full, v);
-		if (!SKIP(MAIN_SET_QUERY_MAX_SAMPLES))
+		if (series && !SKIP(MAIN_SET_MAX_SERIES))
+			s->max_series = (size_t)n;
+		else if (!series && !SKIP(MAIN_SET_QUERY_MAX_SAMPLES))
 			s->query_max_samples = (size_t)n;
 	} else if (strcmp(full, "log.level") == 0) {
 		int l;

@@ -31,6 +31,7 @@ const char main_usage[] =
 	"  --storage.wal-fsync-interval DUR   fsync period for 'interval' (default 1s)\n"
 	"  --storage.ooo-window DURATION      accept samples this much older than a series' newest (default 0s)\n"
 	"  --storage.checkpoint-interval DUR  snapshot + WAL truncation period (default 15m)\n"
+	"  --storage.max-series N             refuse new series beyond this many (default 0: no limit)\n"
 	"  --log.level LEVEL                  debug|info|warn|error (default info)\n"
 	"  --slo.files PATH                   SLO spec file or directory (Sloth, OpenSLO, Pyrra); repeatable;\n"
 	"                                     default: the embedded examples; 'none' for no SLOs\n"
@@ -135,6 +136,7 @@ static const flag_def flags[] = {
 	{"storage.ooo-window", K_DURATION, MAIN_SET_OOO, offsetof(main_settings, ooo_window_ms)},
 	{"storage.checkpoint-interval", K_DURATION, MAIN_SET_CHECKPOINT,
 	 offsetof(main_settings, checkpoint_interval_ms)},
+	{"storage.max-series", K_COUNT, MAIN_SET_MAX_SERIES, offsetof(main_settings, max_series)},
 	{"log.level", K_LEVEL, MAIN_SET_LOG_LEVEL, offsetof(main_settings, log_level)},
 	{"slo.files", K_SLO, MAIN_SET_SLO_FILES, 0},
 	{"rule.files", K_RULE, MAIN_SET_RULE_FILES, 0},
@@ -234,8 +236,10 @@ static int set_value(main_settings *s, const flag_def *f, const char *v, char *e
 		char *end;
 		errno = 0;
 		unsigned long long n = strtoull(v, &end, 10);
-		if (!isdigit((unsigned char)v[0]) || *end || errno || n == 0 || n > SIZE_MAX) {
-			snprintf(err, errlen, "invalid value \"%s\" for --%s: want a positive integer", v, f->name);
+		bool zero_ok = f->bit == MAIN_SET_MAX_SERIES; /* 0 = no limit */
+		if (!isdigit((unsigned char)v[0]) || *end || errno || (n == 0 && !zero_ok) || n > SIZE_MAX) {
+			snprintf(err, errlen, "invalid value \"%s\" for --%s: want a %s integer", v, f->name,
+				 zero_ok ? "non-negative" : "positive");
 			return -1;
 		}
 		size_t z = (size_t)n;

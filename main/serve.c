@@ -330,6 +330,7 @@ int main_serve(const main_settings *s, const main_settings *flags_only, const ch
 	to.ooo_window_ms = s->ooo_window_ms;
 	to.fsync_policy = s->fsync;
 	to.fsync_interval_ms = s->fsync_interval_ms;
+	to.max_series = s->max_series;
 	to.logger = log;
 	int64_t t0 = slod_monotonic_ms();
 	if (tsdb_open(&to, &db, err, sizeof err) != 0) {

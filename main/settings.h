@@ -34,6 +34,7 @@ enum {
 	MAIN_SET_QUERY_TIMEOUT = 1u << 13,
 	MAIN_SET_QUERY_MAX_SAMPLES = 1u << 14,
 	MAIN_SET_QUERY_LOOKBACK = 1u << 15,
+	MAIN_SET_MAX_SERIES = 1u << 16,
 };
 
 #define MAIN_MAX_LIST 16
@@ -57,6 +58,7 @@ typedef struct main_settings {
 	int64_t fsync_interval_ms;         /* --storage.wal-fsync-interval, default 1s */
 	int64_t ooo_window_ms;             /* --storage.ooo-window, default 0 */
 	int64_t checkpoint_interval_ms;    /* --storage.checkpoint-interval, default 15m */
+	size_t max_series;                 /* --storage.max-series, default 0 = unlimited */
 	size_t max_body_bytes;             /* --web.max-body-bytes, default 32MiB */
 	int log_level;                     /* --log.level debug|info|warn|error, default info */
 	char slo_files[MAIN_MAX_LIST][MAIN_ITEM_MAX]; /* --slo.files (repeatable): files or dirs; none
@@ -86,7 +88,8 @@ int main_flags_parse(int argc, char **argv, main_settings *s, char *err, size_t 
  * Recognised keys (all optional):
  *   web:     { listen_address: HOST:PORT, max_body_bytes: SIZE }
  *   storage: { path: DIR, retention: DURATION, wal_fsync: always|interval|never,
- *              wal_fsync_interval: DURATION, ooo_window: DURATION, checkpoint_interval: DURATION }
+ *              wal_fsync_interval: DURATION, ooo_window: DURATION, checkpoint_interval: DURATION,
+ *              max_series: N }
  *   log:     { level: debug|info|warn|error }
  *   slo_files: [PATH, ...]            rule_files: [GLOB, ...]
  *   rules:   { evaluation_interval: DURATION }

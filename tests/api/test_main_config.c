@@ -50,6 +50,10 @@ static void test_defaults_and_flags(void **state)
 	assert_int_equal(s.query_timeout_ms, 30000);
 	assert_int_equal(s.query_max_samples, 1000);
 	assert_int_equal(parse(&s, err, 1, "--query.max-samples=0"), -1);
+	assert_int_equal(parse(&s, err, 1, "--storage.max-series=100000"), 0);
+	assert_int_equal(s.max_series, 100000);
+	assert_int_equal(parse(&s, err, 1, "--storage.max-series=0"), 0);
+	assert_int_equal(s.max_series, 0);
 	assert_int_equal(parse(&s, err, 1, "--query.max-samples=1e6"), -1);
 	assert_int_equal(parse(&s, err, 2, "--web.max-body-bytes=4MiB", "--storage.ooo-window=10m"), 0);
 	assert_int_equal(s.max_body_bytes, 4u << 20);
@@ -114,7 +118,7 @@ static void test_config_file(void **state)
 	char *p = write_tmp("# slod config\n"
 			    "web:\n  listen_address: 127.0.0.1:7777\n  max_body_bytes: 1MiB\n"
 			    "storage:\n  path: /var/lib/slod\n  retention: 7d\n  wal_fsync: interval\n"
-			    "  wal_fsync_interval: 5s\n  ooo_window: 1m\n  checkpoint_interval: 1h\n"
+			    "  wal_fsync_interval: 5s\n  ooo_window: 1m\n  checkpoint_interval: 1h\n  max_series: 777\n"
 			    "log:\n  level: warn\n"
 			    "rules:\n  evaluation_interval: 10s\n"
 			    "query:\n  timeout: 1m\n  max_samples: 12345\n  lookback_delta: 2m\n"
@@ -133,6 +137,7 @@ static void test_config_file(void **state)
 	assert_int_equal(s.fsync_interval_ms, 5000);
 	assert_int_equal(s.ooo_window_ms, 60000);
 	assert_int_equal(s.checkpoint_interval_ms, 3600000);
+	assert_int_equal(s.max_series, 777);
 	assert_int_equal(s.log_level, SLOD_LOG_WARN);
 	assert_int_equal(s.eval_interval_ms, 10000);
 	assert_int_equal(s.query_timeout_ms, 60000);
