@@ -38,7 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tsdb/tsdb_int.h"
 #include "util/arena.h"
@@ -654,6 +657,7 @@ int tsdb_open(const tsdb_options *opt, tsdb **out, char *err, size_t errlen)
 	if (!db->opt.checkpoint_wal_bytes)
 		db->opt.checkpoint_wal_bytes = TSDB__CHECKPOINT_BYTES_DEFAULT;
 	db->wal_fd = -1;
+	db->lock_fd = -1;
 	db->next_ref = 1;
 	atomic_store(&db->epoch, 1);
 	atomic_store(&db->st_min_t, INT64_MAX);
@@ -684,6 +688,16 @@ int tsdb_open(const tsdb_options *opt, tsdb **out, char *err, size_t errlen)
 		}
 		if (mkdir_p(db->dir)) {
 			snprintf(err, errlen, "tsdb_open: mkdir %s: %s", db->dir, strerror(errno));
+			rc = TSDB_ERR_IO;
+			goto fail;
+		}
+		/* one process per directory: two writers would interleave WAL segments */
+		char lpath[4096];
+		snprintf(lpath, sizeof(lpath), "%s/lock", db->dir);
+		db->lock_fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (db->lock_fd < 0 || flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+			snprintf(err, errlen, "tsdb_open: %s: %s", lpath,
+				 errno == EWOULDBLOCK ? "data directory in use by another process" : strerror(errno));
 			rc = TSDB_ERR_IO;
 			goto fail;
 		}
@@ -743,6 +757,8 @@ void tsdb_close(tsdb *db)
 	pthread_cond_destroy(&db->fsync_cond);
 	pthread_mutex_destroy(&db->bg_mu);
 	pthread_cond_destroy(&db->bg_cond);
+	if (db->lock_fd >= 0)
+		close(db->lock_fd); /* releases the flock */
 	free(db->dir);
 	free(db);
 }

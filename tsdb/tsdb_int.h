@@ -140,6 +140,7 @@ typedef struct tsdb__pin {
 struct tsdb {
 	tsdb_options opt;
 	char *dir;
+	int lock_fd; /* flock'ed DIR/lock, or -1 */
 
 	_Atomic(tsdb__series *) *_Atomic pages[TSDB__MAX_PAGES];
 	tsdb__stripe stripes[TSDB__STRIPES];

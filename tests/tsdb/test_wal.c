@@ -191,6 +191,17 @@ static void test_replay_roundtrip(void **state)
 	tsdb_close(db);
 
 	db = open_dir(dir, TSDB_FSYNC_ALWAYS, NULL);
+	/* a second open of the same directory is refused while the first is open */
+	{
+		tsdb_options o2;
+		tsdb_options_default(&o2);
+		o2.dir = dir;
+		tsdb *db2 = NULL;
+		char err2[256];
+		assert_int_equal(tsdb_open(&o2, &db2, err2, sizeof(err2)), TSDB_ERR_IO);
+		assert_null(db2);
+		assert_non_null(strstr(err2, "in use"));
+	}
 	for (int k = 0; k < 5; k++)
 		check_series(db, k, 301);
 	check_series(db, 77, 1);
