@@ -286,6 +286,7 @@ struct promql_duration_expr {
 	bool wrapped; /* written in parentheses */
 	promql_duration_expr *lhs, *rhs;
 	promql_pos_range pos;
+	uint32_t height; /* 1 + the taller operand's height; <= the parse's max depth */
 };
 
 typedef struct promql_node promql_node;

@@ -210,12 +210,13 @@ static promql_value_type node_type(const promql_node *n)
 	case PROMQL_NODE_MATRIX_SELECTOR:
 	case PROMQL_NODE_SUBQUERY:
 		return PROMQL_TYPE_MATRIX;
+	/* inner nodes: from the children's stored types (O(1), no walk) */
 	case PROMQL_NODE_UNARY:
-		return node_type(n->unary.expr);
+		return n->unary.expr->type;
 	case PROMQL_NODE_PAREN:
-		return node_type(n->paren.expr);
+		return n->paren.expr->type;
 	case PROMQL_NODE_BINARY:
-		if (node_type(n->binary.lhs) == PROMQL_TYPE_SCALAR && node_type(n->binary.rhs) == PROMQL_TYPE_SCALAR)
+		if (n->binary.lhs->type == PROMQL_TYPE_SCALAR && n->binary.rhs->type == PROMQL_TYPE_SCALAR)
 			return PROMQL_TYPE_SCALAR;
 		return PROMQL_TYPE_VECTOR;
 	case PROMQL_NODE_CALL:
@@ -1051,7 +1052,26 @@ static promql_duration_expr *new_dur(parser *p, promql_dur_kind k, uint32_t star
 	d->kind = k;
 	d->pos.start = start;
 	d->pos.end = end;
+	d->height = 1;
 	return d;
+}
+
+/* Sets d's height from its operands; false (error set) past the depth limit. */
+static bool dur_height(parser *p, promql_duration_expr *d)
+{
+	uint32_t h = 0;
+	if (d->lhs && d->lhs->height > h)
+		h = d->lhs->height;
+	if (d->rhs && d->rhs->height > h)
+		h = d->rhs->height;
+	d->height = h + 1;
+	if (d->height > (uint32_t)p->max_depth) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "query too deeply nested (max depth %d)", p->max_depth);
+		set_error_code(p, PROMQL_ERR_LIMIT, d->pos.start, d->pos.end, msg);
+		return false;
+	}
+	return true;
 }
 
 static bool dur_experimental(parser *p, promql_pos_range r)
@@ -1135,6 +1155,8 @@ static promql_duration_expr *dur_call(parser *p, bool check)
 		return NULL;
 	d->lhs = lhs;
 	d->rhs = rhs;
+	if (!dur_height(p, d))
+		return NULL;
 	if (check && !dur_experimental(p, d->pos))
 		return NULL;
 	return d;
@@ -1154,7 +1176,7 @@ static promql_duration_expr *dur_wrap(parser *p, promql_duration_expr *e, uint32
 	w->op = PROMQL_OP_ADD;
 	w->rhs = e;
 	w->wrapped = true;
-	return w;
+	return dur_height(p, w) ? w : NULL;
 }
 
 static promql_duration_expr *dur_apply_unary(parser *p, promql_token op, promql_duration_expr *e)
@@ -1176,7 +1198,7 @@ static promql_duration_expr *dur_apply_unary(parser *p, promql_token op, promql_
 		return NULL;
 	w->op = PROMQL_OP_SUB;
 	w->rhs = e;
-	return w;
+	return dur_height(p, w) ? w : NULL;
 }
 
 static promql_duration_expr *parse_dur_primary(parser *p)
@@ -1266,7 +1288,7 @@ static promql_duration_expr *parse_dur_expr(parser *p, int min_prec)
 		b->op = op;
 		b->lhs = lhs;
 		b->rhs = rhs;
-		lhs = b;
+		lhs = dur_height(p, b) ? b : NULL;
 	}
 out:
 	p->depth--;
@@ -1469,7 +1491,7 @@ static promql_duration_expr *parse_offset_duration(parser *p)
 				return NULL;
 			w->op = op.type == PT_SUB ? PROMQL_OP_SUB : PROMQL_OP_ADD;
 			w->rhs = c;
-			return dur_experimental(p, w->pos) ? w : NULL;
+			return dur_height(p, w) && dur_experimental(p, w->pos) ? w : NULL;
 		}
 		if (t2.type == PT_LEFT_PAREN) {
 			next(p);

@@ -580,6 +580,18 @@ static void test_limits(void **state)
 	assert_int_equal(promql_parse(q, strlen(q), &opt, &e, &err), 0);
 	promql_expr_free(e);
 	free(q);
+	/* duration expressions are bounded the same way */
+	promql_parse_options dopt = {.enable_duration_expressions = true};
+	n = 5000;
+	q = malloc(n * 2 + 8);
+	strcpy(q, "x[");
+	for (size_t i = 0; i < n; i++) {
+		q[2 + 2 * i] = '1';
+		q[2 + 2 * i + 1] = '+';
+	}
+	strcpy(q + 2 + 2 * n - 1, "]");
+	assert_int_equal(promql_parse(q, strlen(q), &dopt, &e, &err), PROMQL_ERR_LIMIT);
+	free(q);
 	/* length */
 	opt.max_len = 10;
 	assert_int_equal(promql_parse("foo + bar + baz", 15, &opt, &e, &err), PROMQL_ERR_LIMIT);
