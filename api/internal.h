@@ -155,8 +155,10 @@ int api__param_add(api_req *r, const char *name, size_t nlen, const char *value,
 int api__form_parse(api_req *r, const char *s, size_t n);
 /* Decodes %XX and '+' of s[0..n) into out (at least n+1 bytes); returns the length or -1. */
 long api__url_decode(const char *s, size_t n, char *out, bool plus_is_space);
-/* Matches path against a route pattern; fills params (arena-free: they point into a copy made in
- * r->arena when r is given). Returns true on a match. */
+/* Matches path against a route pattern (":x" = one non-empty segment, at most
+ * API_MAX_PATH_PARAMS; a trailing "*" = any rest). With params NULL it only tests the match; else
+ * each ":x" segment is copied into a (NUL-terminated) and stored in params, *nparams set. Returns
+ * true on a match; false on no match or when a copy cannot be allocated. */
 bool api__route_match(const char *pattern, const char *path, arena *a, const char **params, size_t *nparams);
 /* Splits "HOST:PORT" / "[v6]:PORT" / ":PORT" into host (empty = any) and port. 0 or -1. */
 int api__split_hostport(const char *addr, char *host, size_t hostcap, uint16_t *port);
