@@ -943,16 +943,17 @@ static void fast_pass(slo_engine *e, int64_t now, const int64_t *sli_t)
 {
 	if (!e->n_fast_rules)
 		return;
-	int64_t horizon = now;
+	int64_t hc = now, hp = now;
 	for (size_t i = 0; i < e->n_slos; i++)
 		if (e->slos[i].fast) {
-			int64_t h = slo__fast_horizon(e->slos[i].fast, now);
-			if (h < horizon)
-				horizon = h;
+			int64_t h = slo__fast_horizon(e->slos[i].fast, now, false);
+			hc = h < hc ? h : hc;
+			h = slo__fast_horizon(e->slos[i].fast, now, true);
+			hp = h < hp ? h : hp;
 		}
-	tsdb_querier *q = tsdb_querier_open(e->o.db, horizon, now);
+	tsdb_querier *q = tsdb_querier_open(e->o.db, hc, now), *qp = tsdb_querier_open(e->o.db, hp, now);
 	tsdb_appender *app = tsdb_appender_new(e->o.db);
-	if (!q || !app) {
+	if (!q || !qp || !app) {
 		slod_log(&e->o.logger, SLOD_LOG_ERROR, "slo", "fast path: cannot open a querier or appender");
 		goto out;
 	}
@@ -961,7 +962,7 @@ static void fast_pass(slo_engine *e, int64_t now, const int64_t *sli_t)
 		int64_t t = sli_t[i] > 0 && sli_t[i] <= now ? sli_t[i] : now;
 		if (!s->fast || t <= s->fast_t)
 			continue;
-		if (slo__fast_eval(s->fast, q, app, t) < 0)
+		if (slo__fast_eval(s->fast, q, qp, app, t) < 0)
 			slod_log(&e->o.logger, SLOD_LOG_WARN, "slo", "SLO %s: fast path evaluation failed", s->spec->id);
 		s->fast_t = t;
 	}
@@ -972,6 +973,8 @@ out:
 		tsdb_appender_free(app);
 	if (q)
 		tsdb_querier_close(q);
+	if (qp)
+		tsdb_querier_close(qp);
 }
 
 int slo_engine_evaluate(slo_engine *e)

@@ -271,10 +271,9 @@ int slo__fast_take_rules(slo__fast *f, const rules_group_def *g, arena *a, rules
 	return taken;
 }
 
-int64_t slo__fast_horizon(const slo__fast *f, int64_t now)
+int64_t slo__fast_horizon(const slo__fast *f, int64_t now, bool period)
 {
-	int64_t w = f->max_w > f->period_ms ? f->max_w : f->period_ms;
-	return now - w - 2 * f->B;
+	return now - (period ? f->period_ms : f->max_w) - 2 * f->B;
 }
 
 /* ---- series state ---------------------------------------------------------------------------- */
@@ -573,7 +572,7 @@ static double stale_nan(void)
 	return d;
 }
 
-int slo__fast_eval(slo__fast *f, tsdb_querier *q, tsdb_appender *app, int64_t now)
+int slo__fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_appender *app, int64_t now)
 {
 	int64_t jf = floor_div64(now, f->B) - F_RAW_BUCKETS;
 	bool have_counters = false, have_period = false;
@@ -581,9 +580,9 @@ int slo__fast_eval(slo__fast *f, tsdb_querier *q, tsdb_appender *app, int64_t no
 		have_counters |= !f->rules[i].period;
 		have_period |= f->rules[i].period;
 	}
-	if (have_counters && (sel_refresh(f, &f->err, q, jf) != 0 || sel_refresh(f, &f->tot, q, jf) != 0))
+	if (have_counters && (sel_refresh(f, &f->err, qc, jf) != 0 || sel_refresh(f, &f->tot, qc, jf) != 0))
 		return -1;
-	if (have_period && sel_refresh(f, &f->rec, q, jf) != 0)
+	if (have_period && sel_refresh(f, &f->rec, qp, jf) != 0)
 		return -1;
 	int staged = 0;
 	for (size_t i = 0; i < f->n_rules; i++) {
@@ -595,7 +594,7 @@ int slo__fast_eval(slo__fast *f, tsdb_querier *q, tsdb_appender *app, int64_t no
 			size_t cnt = 0;
 			for (size_t k = 0; k < f->rec.n; k++) {
 				f__acc a = {0};
-				ser_window(f, &f->rec, &f->rec.s[k], q, now, r->w_ms, &a);
+				ser_window(f, &f->rec, &f->rec.s[k], qp, now, r->w_ms, &a);
 				sum += a.sum;
 				cnt += a.n;
 			}
@@ -605,7 +604,7 @@ int slo__fast_eval(slo__fast *f, tsdb_querier *q, tsdb_appender *app, int64_t no
 			}
 		} else {
 			double e, t;
-			if (sum_rate(f, &f->err, q, now, r->w_ms, &e) && sum_rate(f, &f->tot, q, now, r->w_ms, &t)) {
+			if (sum_rate(f, &f->err, qc, now, r->w_ms, &e) && sum_rate(f, &f->tot, qc, now, r->w_ms, &t)) {
 				v = e / t;
 				ok = true;
 			}

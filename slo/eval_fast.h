@@ -28,12 +28,15 @@ void slo__fast_free(slo__fast *f);
  * number of rules taken (0: *out = *g), or -1 on OOM. */
 int slo__fast_take_rules(slo__fast *f, const rules_group_def *g, arena *a, rules_group_def *out);
 
-/* The oldest timestamp slo__fast_eval may read at now. */
-int64_t slo__fast_horizon(const slo__fast *f, int64_t now);
+/* The oldest timestamp slo__fast_eval may read at now: through the counters' querier
+ * (period = false) or the period rule's (period = true). */
+int64_t slo__fast_horizon(const slo__fast *f, int64_t now, bool period);
 
 /* Computes every taken rule at now and stages its sample (or a stale marker when the rule had a
- * value last time and has none now) on app. q must cover [slo__fast_horizon(), now]. Returns the
- * number of samples staged. */
-int slo__fast_eval(slo__fast *f, tsdb_querier *q, tsdb_appender *app, int64_t now);
+ * value last time and has none now) on app. qc must cover [slo__fast_horizon(now, false), now]
+ * and qp [slo__fast_horizon(now, true), now]: separate queriers, so that counters that stopped
+ * long ago (but within the period) are not even selected. Returns the number of samples staged,
+ * or -1. */
+int slo__fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_appender *app, int64_t now);
 
 #endif
