@@ -341,6 +341,9 @@ void tsdb__wal_remove_before(tsdb *db, uint32_t seg)
  * their log order (so every accept/reject decision is the one made at commit time), but runs of
  * one series share the cache misses on its struct and chunk buffer. */
 #define REPLAY_WINDOW (256u * 1024)
+/* Record parsers return 0, -1 (malformed: the log is repaired there) or REPLAY_NOMEM (open fails;
+ * the log is left untouched: running out of memory is not corruption). */
+#define REPLAY_NOMEM (-2)
 
 typedef struct replay {
 	tsdb *db;
@@ -421,7 +424,7 @@ static int replay_series_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		if (nl > r->lvcap) {
 			slod_label *nv = realloc(r->lv, nl * sizeof(*nv));
 			if (!nv)
-				return -1;
+				return REPLAY_NOMEM;
 			r->lv = nv;
 			r->lvcap = nl;
 		}
@@ -430,7 +433,7 @@ static int replay_series_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		if (need > r->lcap) {
 			char *nb = realloc(r->lbuf, need);
 			if (!nb)
-				return -1;
+				return REPLAY_NOMEM;
 			r->lbuf = nb;
 			r->lcap = need;
 		}
@@ -456,6 +459,8 @@ static int replay_series_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		tsdb__series *s;
 		bool created;
 		int rc = tsdb__series_get_or_create(r->db, &ls, labels_hash(&ls), (uint32_t)ref, &s, &created);
+		if (rc == TSDB_ERR_NOMEM)
+			return REPLAY_NOMEM;
 		if (rc) {
 			slod_log(&r->db->opt.logger, SLOD_LOG_WARN, "tsdb", "wal replay: cannot create series ref %" PRIu64 ": %d",
 				 ref, rc);
@@ -463,7 +468,7 @@ static int replay_series_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		}
 		atomic_store(&s->logged, 1);
 		if (s->ref != ref && alias_put(r, (uint32_t)ref, s->ref))
-			return -1;
+			return REPLAY_NOMEM;
 		r->series++;
 	}
 	return 0;
@@ -522,11 +527,11 @@ static int replay_samples_rec(replay *r, const uint8_t *p, const uint8_t *end)
 		size_t nc = r->nst + n > REPLAY_WINDOW ? r->nst + n : REPLAY_WINDOW;
 		struct tsdb__staged *ns = realloc(r->st, nc * sizeof(*ns));
 		if (!ns)
-			return -1;
+			return REPLAY_NOMEM;
 		r->st = ns;
 		uint32_t *nk = realloc(r->key, nc * sizeof(*nk));
 		if (!nk)
-			return -1;
+			return REPLAY_NOMEM;
 		r->key = nk;
 		r->stcap = nc;
 		struct tsdb__staged *nt = realloc(r->tmp, nc * sizeof(*nt));
@@ -608,7 +613,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 }
 
 /* Replays one segment. Returns the offset of the first bad byte (== len if the whole segment is
- * good), or -1 on I/O error. *why describes a bad tail. */
+ * good), -1 on I/O error or REPLAY_NOMEM. *why describes a bad tail. */
 static long replay_segment(replay *r, const char *path, const char **why)
 {
 	uint8_t *b;
@@ -645,6 +650,10 @@ static long replay_segment(replay *r, const char *path, const char **why)
 			rc = replay_samples_rec(r, body + 1, body + L);
 		else
 			rc = -1;
+		if (rc == REPLAY_NOMEM) {
+			free(b);
+			return REPLAY_NOMEM;
+		}
 		if (rc) {
 			*why = "malformed record";
 			break;
@@ -689,6 +698,11 @@ int tsdb__wal_open(tsdb *db, uint32_t first_seg, char *err, size_t errlen)
 		const char *why;
 		uint64_t before = r.samples;
 		long good = replay_segment(&r, path, &why);
+		if (good == REPLAY_NOMEM) {
+			snprintf(err, errlen, "out of memory replaying %s", path);
+			rc = TSDB_ERR_NOMEM;
+			goto out;
+		}
 		if (good < 0) {
 			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 			rc = TSDB_ERR_IO;
