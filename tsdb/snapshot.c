@@ -361,8 +361,9 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 	if (r->err || nl == 0 || nl > 65535 || ref == 0)
 		return -1;
 	tsdb__series *s = tsdb__series_alloc(nl);
+	int fail = -1;
 	if (!s)
-		return -1;
+		return -2;
 	s->ref = ref;
 	s->hash = hash;
 	for (uint32_t i = 0; i < nl; i++) {
@@ -383,7 +384,7 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 	if (nc) {
 		s->chunks = malloc(nc * sizeof(*s->chunks));
 		if (!s->chunks)
-			goto bad;
+			goto nomem;
 		s->capchunks = nc;
 	}
 	uint64_t bytes = 0, samples = 0;
@@ -397,7 +398,7 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 			goto bad;
 		m->data = malloc(m->len);
 		if (!m->data)
-			goto bad;
+			goto nomem;
 		memcpy(m->data, r->p, m->len);
 		r->p += m->len;
 		s->nchunks++;
@@ -419,7 +420,7 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 		size_t cap = len + 16;
 		uint8_t *d = malloc(cap);
 		if (!d)
-			goto bad;
+			goto nomem;
 		memcpy(d, r->p, len);
 		r->p += len;
 		s->app.data = d;
@@ -441,7 +442,7 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 	if (no) {
 		s->ooo = malloc(sizeof(*s->ooo) + no * sizeof(s->ooo->s[0]));
 		if (!s->ooo)
-			goto bad;
+			goto nomem;
 		s->ooo->n = s->ooo->cap = no;
 		for (uint32_t i = 0; i < no; i++) {
 			s->ooo->s[i].t = (int64_t)get64(r);
@@ -455,11 +456,14 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 		tsdb__istr_of(s->ls.v[i].name)->refs++;
 		tsdb__istr_of(s->ls.v[i].value)->refs++;
 	}
-	if (tsdb__series_insert_loaded(db, s)) {
+	int irc = tsdb__series_insert_loaded(db, s);
+	if (irc) {
 		for (uint32_t i = 0; i < nl; i++) {
 			tsdb__istr_of(s->ls.v[i].name)->refs--;
 			tsdb__istr_of(s->ls.v[i].value)->refs--;
 		}
+		if (irc == TSDB_ERR_NOMEM)
+			goto nomem;
 		goto bad;
 	}
 	atomic_fetch_add(&db->st_chunks, nc);
@@ -472,9 +476,11 @@ static int load_series(tsdb *db, rd *r, const char **strs, uint64_t nstr)
 			atomic_store(&db->st_max_t, s->max_t);
 	}
 	return 0;
+nomem:
+	fail = -2;
 bad:
 	tsdb__series_free(s);
-	return -1;
+	return fail;
 }
 
 /* Loads one snapshot file. Returns 0, or -1 with a message in err (memory may hold a partial
@@ -554,7 +560,12 @@ static int load_file(tsdb *db, const char *path, uint32_t *wal_seq, char *err, s
 	}
 	uint64_t nseries = 0;
 	while (get8(&r) == 1) {
-		if (load_series(db, &r, strs, nstr)) {
+		int lr = load_series(db, &r, strs, nstr);
+		if (lr == -2) {
+			snprintf(err, errlen, "snapshot: %s: out of memory", path);
+			goto out;
+		}
+		if (lr) {
 			snprintf(err, errlen, "snapshot: %s: corrupt series #%" PRIu64, path, nseries);
 			*corrupt = true;
 			goto out;
