@@ -3,18 +3,21 @@
  * and the open/close lifecycle.
  *
  * Data layout
- *   A series is one malloc: tsdb__series (~200 bytes) followed by its label array (16 bytes per
- *   label, pointers to interned strings). Series live in a paged slot array: ref r sits at
+ *   A series is one malloc: tsdb__series (160 bytes) followed by its label array (16 bytes per
+ *   label, pointers to interned strings). Measured total with 6 labels and 120 samples in its open
+ *   chunk, including map slot, postings and chunk buffer: ~650 bytes of RSS. Series live in a paged slot array: ref r sits at
  *   pages[r >> 12][r & 4095]; pages are allocated on demand and never move, so a ref resolves with
  *   two dependent loads and no lock. Refs are never reused.
  *   The label-set -> ref map is split in 64 stripes chosen by the top 6 bits of the XXH3 label
  *   hash; each stripe is a mutex plus a linear-probing table of 8-byte (low 32 hash bits, ref) slots
- *   at load <= 1/2 (100k series: 1.6 MB, one cache miss per lookup). A tag hit
+ *   at load <= 1/2 (100k series: 2 MB, one cache miss per lookup). A tag hit
  *   compares the full label set (hash collisions are handled by probing on).
  *   Samples: sealed chunks (TSDB_CHUNK_TARGET_SAMPLES each, buffer shrunk to fit, immutable
  *   afterwards) in a vector of {mint, maxt, data, len, count}, plus one open chunk appended in
  *   place whose buffer grows by doubling. Samples older than the series' newest but inside the
- *   out-of-order window go to a small sorted array (series->ooo) merged at read time.
+ *   out-of-order window go to a small sorted array (series->ooo) merged at read time and folded
+ *   back into the chunks by the next retention pass.
+ *   The data directory is flock()ed (DIR/lock) for the life of the handle.
  *
  * Invariants
  *   - series->max_t/last_v describe the newest sample; in-order samples are strictly increasing
@@ -29,16 +32,18 @@
  *   one label compare, one series spin lock to validate. No allocation except the appender's
  *   staging vector growing. New series: stripe mutex + index write lock, one malloc + interning.
  *   Commit: per sample one spin lock round trip (runs of one series share it) and an O(1) chunk
- *   append. Query: postings work under the index read lock, then per series a short spin-locked
+ *   append (done under the WAL mutex when there is a WAL, see wal.c). Measured ingest by label set,
+ *   100k series: 0.20-0.25 CPU-s per million samples in memory, ~0.32 with the WAL; the cost is the
+ *   cache miss on the map slot and the series, not the hashing or the codec. Query: postings work under the index read lock, then per series a short spin-locked
  *   copy of chunk metadata and the open chunk; decoding happens without locks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
