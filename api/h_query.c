@@ -41,6 +41,11 @@ static void point(api_json *j, int64_t t, double v)
 
 static void reply_result(api_req *r, const promql_result *res)
 {
+	if (res->err_type == PROMQL_ERRTYPE_BAD_DATA) {
+		/* parse and type errors: Prometheus wraps them as a bad "query" parameter */
+		api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"query\": %s", res->err ? res->err : "bad query");
+		return;
+	}
 	if (res->err_type != PROMQL_ERRTYPE_NONE) {
 		api__reply_error(r, map_err(res->err_type), "%s", res->err ? res->err : "query failed");
 		return;

@@ -163,7 +163,8 @@ bool api__route_match(const char *pattern, const char *path, arena *a, const cha
 /* Splits "HOST:PORT" / "[v6]:PORT" / ":PORT" into host (empty = any) and port. 0 or -1. */
 int api__split_hostport(const char *addr, char *host, size_t hostcap, uint16_t *port);
 /* Parses a time parameter (unix seconds or RFC3339) or returns def when absent. 0, or -1 after
- * replying 400 ("invalid parameter \"start\": ..."). */
+ * replying 400 with Prometheus's text: invalid parameter "start": Invalid time value for 'start':
+ * cannot parse "x" to a valid timestamp. */
 int api__param_time(api_req *r, const char *name, int64_t def, int64_t *out);
 
 /* ---- metadata selection (select.c) ---- */

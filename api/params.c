@@ -210,8 +210,9 @@ int api__param_time(api_req *r, const char *name, int64_t def, int64_t *out)
 		return 0;
 	}
 	if (parse_time_ms(v, out) != 0) {
-		api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"%s\": cannot parse \"%s\" to a valid timestamp",
-				 name, v);
+		api__reply_error(r, API_ERR_BAD_DATA,
+				 "invalid parameter \"%s\": Invalid time value for '%s': cannot parse \"%s\" to a valid timestamp",
+				 name, name, v);
 		return -1;
 	}
 	return 0;

@@ -52,7 +52,7 @@ int api__parse_match_sets(api_req *r, bool required, api_match_set **out, size_t
 			return -1;
 		}
 		if (rc != 0) {
-			api__reply_error(r, API_ERR_BAD_DATA, "%s", pe.text);
+			api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"match[]\": %s", pe.text);
 			return -1;
 		}
 		bool all_empty = true;
@@ -60,7 +60,8 @@ int api__parse_match_sets(api_req *r, bool required, api_match_set **out, size_t
 			if (!api__matcher_matches_empty(&sets[i].m[k]))
 				all_empty = false;
 		if (all_empty) {
-			api__reply_error(r, API_ERR_BAD_DATA, "match[] must contain at least one non-empty matcher");
+			api__reply_error(r, API_ERR_BAD_DATA,
+					 "invalid parameter \"match[]\": match[] must contain at least one non-empty matcher");
 			return -1;
 		}
 	}

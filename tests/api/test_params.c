@@ -141,7 +141,8 @@ static void test_time_param(void **state)
 	assert_true(r.replied);
 	assert_int_equal(r.status, 400);
 	assert_string_equal(r.out.data, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
-					"\\\"bad\\\": cannot parse \\\"yesterday\\\" to a valid timestamp\"}");
+					"\\\"bad\\\": Invalid time value for 'bad': cannot parse \\\"yesterday\\\" to a "
+					"valid timestamp\"}");
 	req_deinit(&r);
 }
 

@@ -178,15 +178,14 @@ static void test_series(void **state)
 	expect(get(f, "/api/v1/series"), 400,
 	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"no match[] parameter provided\"}");
 	expect(get(f, "/api/v1/series?match[]=%7Bjob%3D~%22.*%22%7D"), 400,
-	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"match[] must contain at least one non-empty "
-	       "matcher\"}");
-	http_resp r = get(f, "/api/v1/series?match[]=up%7B");
-	assert_int_equal(r.status, 400);
-	assert_non_null(strstr(r.body, "\"errorType\":\"bad_data\",\"error\":\"1:"));
-	http_resp_free(&r);
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"match[]\\\": "
+	       "match[] must contain at least one non-empty matcher\"}");
+	expect(get(f, "/api/v1/series?match[]=up%7B"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"match[]\\\": "
+	       "1:4: parse error: unexpected end of input inside braces\"}");
 	expect(get(f, "/api/v1/series?match[]=up&start=yesterday"), 400,
-	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"start\\\": cannot "
-	       "parse \\\"yesterday\\\" to a valid timestamp\"}");
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"start\\\": Invalid "
+	       "time value for 'start': cannot parse \\\"yesterday\\\" to a valid timestamp\"}");
 	expect(get(f, "/api/v1/series?match[]=up&limit=x"), 400, NULL);
 }
 
@@ -295,13 +294,16 @@ static void test_query(void **state)
 	       "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":"
 	       "[[1700000000,\"10\"],[1700000030,\"10\"],[1700000060,\"12\"]]}]}}");
 	/* errors and their codes */
-	http_resp r = get(f, "/api/v1/query?query=sum(&time=1700000000");
-	assert_int_equal(r.status, 400);
-	assert_non_null(strstr(r.body, "\"errorType\":\"bad_data\",\"error\":\"1:5: parse error:"));
-	http_resp_free(&r);
+	/* the texts Prometheus 2.42 answers for the same requests */
+	expect(get(f, "/api/v1/query?query=sum(&time=1700000000"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:5: "
+	       "parse error: unclosed left parenthesis\"}");
+	expect(get(f, "/api/v1/query?query=rate(up)"), 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:6: "
+	       "parse error: expected type range vector in call to function \\\"rate\\\", got instant vector\"}");
 	expect(get(f, "/api/v1/query?query=up&time=soon"), 400,
-	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"time\\\": cannot "
-	       "parse \\\"soon\\\" to a valid timestamp\"}");
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"time\\\": Invalid "
+	       "time value for 'time': cannot parse \\\"soon\\\" to a valid timestamp\"}");
 	expect(get(f, "/api/v1/query_range?query=up&start=10&end=5&step=1"), 400,
 	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"end\\\": end "
 	       "timestamp must not be before start time\"}");
