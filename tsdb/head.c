@@ -34,7 +34,8 @@
  *   Commit: per sample one spin lock round trip (runs of one series share it) and an O(1) chunk
  *   append (done under the WAL mutex when there is a WAL, see wal.c). Measured ingest by label set,
  *   100k series: 0.20-0.25 CPU-s per million samples in memory, ~0.32 with the WAL; the cost is the
- *   cache misses on the map slot and the series (~half), then the codec (~12%) and label compare. Query: postings work under the index read lock, then per series a short spin-locked
+ *   cache misses on the map slot and the series (~half), then the codec (~12%) and label compare.
+ *   Query: postings work under the index read lock, then per series a short spin-locked
  *   copy of chunk metadata and the open chunk; decoding happens without locks.
  */
 #include <errno.h>
