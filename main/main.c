@@ -4,12 +4,14 @@
  *   slod [serve] [flags]      run the server (default)
  *   slod validate ...         slo_cli_validate (when the slo module is built)
  *   slod generate ...         slo_cli_generate
+ *   slod grafana-dashboard    main_cmd_grafana (the Grafana dashboards of examples/grafana/)
  *   slod --help | --version
  * Exit codes: 0 success, 1 runtime failure, 2 usage error (unknown flag, bad value).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "main/cmd_grafana.h"
 #include "main/serve.h"
 #include "main/settings.h"
 
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
 		return 1;
 #endif
 	}
+	if (strcmp(cmd, "grafana-dashboard") == 0)
+		return main_cmd_grafana(argc - 1, argv + 1, stdout, stderr);
 	if (strcmp(cmd, "version") == 0) {
 		printf("slod version %s\n", SLOD_VERSION);
 		return 0;

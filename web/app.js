@@ -156,7 +156,9 @@ function renderListShell(data) {
       `<th data-key="${c.key}" class="${c.num ? 'num' : ''}" tabindex="0" aria-sort="none">${c.label}</th>`).join('')}</tr></thead>
     <tbody></tbody></table></div>
     <p class="muted foot">Sorted by <span id="sortname"></span>. Click a column to sort; click again to reverse.
-      Numbers refresh every ${REFRESH_MS / 1000} s. Raw data: <a href="/api/v1/slos">/api/v1/slos</a>.</p>`;
+      Numbers refresh every ${REFRESH_MS / 1000} s. Raw data: <a href="/api/v1/slos">/api/v1/slos</a>.
+      Grafana dashboards: <a href="/ui/grafana/slo-overview.json" download>overview</a>,
+      <a href="/ui/grafana/slo-detail.json" download>detail</a>.</p>`;
   $('#search').addEventListener('input', e => { state.q = e.target.value; writeQuery(); renderRows(); });
   $('#alertfilter').addEventListener('change', e => { state.alert = e.target.value; writeQuery(); renderRows(); });
   $('#app').querySelectorAll('th').forEach(th => {
@@ -446,7 +448,8 @@ async function route(fromNav) {
 }
 document.addEventListener('click', e => {
   const a = e.target.closest('a');
-  if (a && a.origin === location.origin && !a.pathname.startsWith('/api/') && !e.metaKey && !e.ctrlKey && !e.shiftKey) {
+  if (a && a.origin === location.origin && !a.hasAttribute('download') && (a.pathname === '/' || a.pathname.startsWith('/slos/')) &&
+      !e.metaKey && !e.ctrlKey && !e.shiftKey) {
     e.preventDefault();
     history.pushState(null, '', a.pathname + a.search);
     window.scrollTo(0, 0);

@@ -1,5 +1,5 @@
 /*
- * assets.c — lookup over the embedded web assets (see assets.h). O(assets) per lookup; there are 3.
+ * assets.c — lookup over the embedded web assets (see assets.h). O(assets) per lookup; there are 5.
  */
 #include "web/assets.h"
 

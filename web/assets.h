@@ -1,6 +1,8 @@
 /*
- * assets.h — the web page files (index.html, app.js, app.css under web/), embedded into the binary at build time
- * by cmake/embed.cmake so slod serves its page without files or network at run time.
+ * assets.h — the web page files (index.html, app.js, app.css under web/) and the Grafana dashboards
+ * (examples/grafana/ JSON files, as /ui/grafana/<file>), embedded into the binary at build time by
+ * cmake/embed.cmake so slod serves its page without files or network at run time. Each asset's
+ * data is NUL-terminated (data[len] == 0), so text assets can be used as C strings.
  */
 #ifndef SLOD_WEB_ASSETS_H
 #define SLOD_WEB_ASSETS_H

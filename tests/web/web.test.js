@@ -62,7 +62,8 @@ async function main() {
     ctx.on('request', r => { if (!r.url().startsWith(url + '/') && !r.url().startsWith('data:')) offOrigin.push(r.url()); });
 
     await check('assets are embedded and served', async () => {
-      for (const [p, type] of [['/', 'text/html'], ['/ui/app.js', 'javascript'], ['/ui/app.css', 'text/css'], ['/slos/x', 'text/html']]) {
+      for (const [p, type] of [['/', 'text/html'], ['/ui/app.js', 'javascript'], ['/ui/app.css', 'text/css'], ['/slos/x', 'text/html'],
+        ['/ui/grafana/slo-overview.json', 'application/json'], ['/ui/grafana/slo-detail.json', 'application/json']]) {
         const r = await fetch(url + p);
         assert.strictEqual(r.status, 200, p);
         assert.ok(r.headers.get('content-type').includes(type), `${p}: ${r.headers.get('content-type')}`);
