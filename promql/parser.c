@@ -20,7 +20,7 @@
  * the first too).
  *
  * Bounds: input length (opt.max_len), nesting (opt.max_depth on recursion and on tree height,
- * so left-deep chains like 1+1+...+1 are bounded too), and the arena (PARSE_ARENA_LIMIT bytes).
+ * so left-deep chains like 1+1+...+1 are bounded too), and the arena (opt.max_bytes).
  * Cost: O(n) in the input length; regexes are compiled once per matcher.
  */
 #include <errno.h>
@@ -35,7 +35,6 @@
 #include "promql/promql.h"
 #include "promql/regex.h"
 
-#define PARSE_ARENA_LIMIT (64u * 1024 * 1024)
 
 typedef struct parser {
 	promql_lexer lx;
@@ -2292,7 +2291,7 @@ int promql_parse(const char *query, size_t len, const promql_parse_options *opt,
 		}
 		return PROMQL_ERR_NOMEM;
 	}
-	arena_init(&e->arena, PARSE_ARENA_LIMIT);
+	arena_init(&e->arena, opt && opt->max_bytes ? opt->max_bytes : PROMQL_MAX_PARSE_BYTES);
 	char *q = arena_strndup(&e->arena, query ? query : "", query ? len : 0);
 	parser_init(&p, q ? q : "", q ? len : 0, &e->arena, err, opt);
 	if (!q) {

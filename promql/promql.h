@@ -28,6 +28,7 @@
 #define PROMQL_MAX_QUERY_LEN (64 * 1024)
 #define PROMQL_MAX_DEPTH 1000
 #define PROMQL_ERROR_MAX 512
+#define PROMQL_MAX_PARSE_BYTES (64u * 1024 * 1024)
 
 /* Error codes (negative). */
 enum {
@@ -52,6 +53,7 @@ typedef struct promql_parse_options {
 	bool enable_duration_expressions;     /* --enable-feature=promql-duration-expr */
 	bool enable_extended_range_selectors; /* anchored/smoothed (promql-extended-range-selectors) */
 	bool enable_binop_fill_modifiers;     /* fill()/fill_left()/fill_right() after operators */
+	size_t max_bytes;            /* 0: PROMQL_MAX_PARSE_BYTES; bound of the tree's arena */
 } promql_parse_options;
 
 /* A parse result: the tree and the arena it lives in. */

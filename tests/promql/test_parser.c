@@ -603,6 +603,35 @@ static void test_limits(void **state)
 	free(q);
 }
 
+/* Every arena allocation failing in turn: the parse fails cleanly (no leak, no crash; ASan
+ * checks) or succeeds once the budget suffices. */
+static void test_out_of_memory(void **state)
+{
+	(void)state;
+	const char *q = "sum by (job) (rate(http_requests_total{job=~\"api|web\", code=~\"5..\"}[5m] offset 1m))"
+			" / on (job) group_left (x) max_over_time(foo[10m:1m] @ start()) > bool 0.5 or label_replace(a, \"b\", "
+			"\"$1\", \"c\", \"(.*)\")";
+	promql_parse_options opt = {0};
+	size_t ok_at = 0;
+	for (size_t limit = 16; limit < 64 * 1024; limit += 16) {
+		opt.max_bytes = limit;
+		promql_expr *e = NULL;
+		promql_error err;
+		int rc = promql_parse(q, strlen(q), &opt, &e, &err);
+		if (rc == 0) {
+			ok_at = limit;
+			promql_expr_free(e);
+			break;
+		}
+		if (rc != PROMQL_ERR_NOMEM)
+			fail_msg("limit %zu: rc %d: %s", limit, rc, err.text);
+		assert_null(e);
+		assert_string_equal(err.msg, "out of memory");
+	}
+	assert_true(ok_at > 0);
+	print_message("query of %zu bytes parses within %zu arena bytes\n", strlen(q), ok_at);
+}
+
 static void test_parse_selector(void **state)
 {
 	(void)state;
@@ -1078,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(test_ast_selectors),
 		cmocka_unit_test(test_functions_table),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_parse_selector),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_experimental_syntax),
