@@ -8,7 +8,8 @@
  *
  * Invariants after a successful parse (the parser checks them, the engine may rely on them):
  *   - every node has type != PROMQL_TYPE_NONE and a byte range [pos.start, pos.end) into the query;
- *   - a vector selector has at least one matcher, at least one of which does not match "";
+ *   - a vector selector has at least one matcher that does not match "" (except the
+ *     label-selector argument of info(), where "{}" is allowed as in Prometheus);
  *     when a metric name was written before the braces (`foo{...}`), name != NULL and the matcher
  *     array ends with __name__="foo"; `{"foo"}` is just the matcher __name__="foo" (name NULL), as
  *     in Prometheus. The array is ready for tsdb_querier_select();

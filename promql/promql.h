@@ -7,11 +7,20 @@
  * grammar, type checks and error messages follow Prometheus 3.x. Errors carry the byte range of
  * the offending text and the message Prometheus prints ("1:17: parse error: unexpected ...").
  *
- * Untrusted input is bounded: the query length (PROMQL_MAX_QUERY_LEN by default), the nesting
- * depth of the tree (PROMQL_MAX_DEPTH) and the arena size. Exceeding a bound is a parse error.
+ * Untrusted input is bounded: the query length (PROMQL_MAX_QUERY_LEN by default) and the nesting
+ * depth of the tree (PROMQL_MAX_DEPTH) fail with PROMQL_ERR_LIMIT, the arena size
+ * (PROMQL_MAX_PARSE_BYTES) with PROMQL_ERR_NOMEM; promql_error explains either.
  *
- * Thread-safety: parsing has no shared state; a parsed tree is immutable and may be read by any
- * number of threads (regex matching is reentrant).
+ * Feature switches (promql_parse_options): experimental functions are accepted unless refused
+ * (Prometheus's own test suite relies on them); duration expressions, anchored/smoothed and
+ * binop fill modifiers are refused unless enabled, as in Prometheus 3.x.
+ *
+ * Printing: promql_format() is Prometheus's Expr.String(), promql_format_pretty() its Pretty()
+ * (what /api/v1/format_query returns), promql_ast_json() the /api/v1/parse_query tree.
+ *
+ * Thread-safety: parsing has no shared state; a parsed tree is read-only (except for
+ * promql_resolve_durations(), which fills in step()/range()-dependent durations) and may be read
+ * by any number of threads (regex matching is reentrant).
  */
 #ifndef SLOD_PROMQL_H
 #define SLOD_PROMQL_H
