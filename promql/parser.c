@@ -10,7 +10,13 @@
  *     4    + -                       left
  *     5    * / % atan2, unary + -    left (unary binds like *, so -a^b is -(a^b))
  *     6    ^                         right
- *   postfix: [range] [range:step] offset @ bind tighter than any operator.
+ *   postfix: [range] [range:step] offset @ anchored smoothed bind tighter than any operator.
+ *
+ * Durations inside [...] and after "offset" form a small expression language of their own
+ * (numbers, durations, + - * / % ^, step(), range(), min_of, max_of, parentheses; Prometheus's
+ * experimental duration expressions). A plain literal is stored as milliseconds; an expression
+ * is kept (for printing) and folded when constant. "x offset 5m + 1" is (x offset 5m) + 1: after
+ * "offset" only a parenthesised expression continues with operators, as in Prometheus's grammar.
  *
  * Two passes, as in Prometheus: (1) syntax, building nodes in the expression's arena and
  * stopping at the first error (lexer errors, "unexpected ..." with Prometheus's context and
@@ -21,7 +27,8 @@
  *
  * Bounds: input length (opt.max_len), nesting (opt.max_depth on recursion and on tree height,
  * so left-deep chains like 1+1+...+1 are bounded too), and the arena (opt.max_bytes).
- * Cost: O(n) in the input length; regexes are compiled once per matcher.
+ * Cost: O(n) in the input length; regexes are compiled once per matcher (PCRE2 only for
+ * patterns that are not literal alternations).
  */
 #include <errno.h>
 #include <math.h>
