@@ -4,11 +4,14 @@
  * and writes the same scenario as a promtool unit test so that real Prometheus evaluates the rules
  * `slod generate` exports. oracle_promtool.py compares the two (relative error ≤ 1e-9).
  *
- * Usage: slo_oracle_fast OUTDIR   → OUTDIR/rules.yml, OUTDIR/test.yml; prints "record t_s value".
+ * The period rule (30d) averages the recorded 5m ratio; the harness records that series at every
+ * rule evaluation time with slod's engine, as promtool does, so the fast period value is compared
+ * too.
+ *
+ * Usage: slo_oracle_fast OUTDIR   → OUTDIR/rules.yml, OUTDIR/test.yml; prints "record t_ms value".
  * Scenario (s = seconds from 0, one sample every 15 s): 10 req/s with 0.5 % errors, counter resets
  * at 1215 s (first sample of a 5-minute bucket) and 2460 s (inside one), every request failing
- * from 5400 s to 6300 s. Evaluation times are 5 s after a sample so that Prometheus 2's closed
- * range windows and Prometheus 3's left-open ones select the same samples.
+ * from 5400 s to 6300 s.
  */
 #include <math.h>
 #include <stdio.h>
@@ -38,7 +41,11 @@ static const char spec[] = "version: \"prometheus/v1\"\n"
 			   "    alerting:\n"
 			   "      name: SvcAvail\n";
 
-static const int64_t eval_s[] = {5405, 5705, 6305, 8405};
+/* Rule evaluations every 7.001 s (from 0): never on a sample's timestamp in the scenario, so that
+ * Prometheus 2's closed range windows and Prometheus 3's left-open ones select the same samples
+ * for every recorded 5m ratio the period rule averages. Compared at four of those times (ms). */
+#define EVAL_MS 7001
+static const int64_t eval_ms[] = {772 * EVAL_MS, 815 * EVAL_MS, 901 * EVAL_MS, 1201 * EVAL_MS};
 
 static int die(const char *what, const char *detail)
 {
@@ -125,10 +132,35 @@ int main(int argc, char **argv)
 	if (!f || slo__fast_take_rules(f, sli, &a, &kept) <= 0)
 		return die("fast path", "not taken");
 	promql_engine *pe = promql_engine_new(NULL);
+	/* the 5m rule as Prometheus runs it (every 5 s from 0): the input of the period rule */
+	const rules_rule_def *r5 = NULL;
+	for (size_t r = 0; r < sli->n_rules; r++)
+		if (strcmp(sli->rules[r].name, "slo:sli_error:ratio_rate5m") == 0)
+			r5 = &sli->rules[r];
+	if (!r5)
+		return die("rulefile", "no 5m rule");
+	slod_label l5[16];
+	slod_labels ls5 = {l5, 0};
+	l5[ls5.n++] = (slod_label){SLOD_METRIC_NAME, r5->name};
+	for (size_t k = 0; k < r5->labels.n && ls5.n < 16; k++)
+		l5[ls5.n++] = r5->labels.v[k];
+	labels_sort(&ls5);
+	app = tsdb_appender_new(db);
+	int64_t last_eval = eval_ms[sizeof eval_ms / sizeof eval_ms[0] - 1];
+	for (int64_t ts = 0; ts <= last_eval; ts += EVAL_MS) {
+		promql_result *res = promql_query_instant(pe, db, r5->expr, ts, NULL);
+		if (res && res->err_type == PROMQL_ERRTYPE_NONE && res->n_series == 1)
+			tsdb_appender_add(app, &ls5, ts, res->series[0].points[0].v, NULL);
+		promql_result_free(res);
+	}
+	if (tsdb_appender_commit(app) != 0)
+		return die("commit", "5m");
+	tsdb_appender_free(app);
 	buf tests;
 	buf_init(&tests, 0);
-	buf_printf(&tests, "rule_files: [rules.yml]\nevaluation_interval: 5s\ntests:\n  - interval: %ds\n    input_series:\n",
-		   STEP_S);
+	buf_printf(&tests,
+		   "rule_files: [rules.yml]\nevaluation_interval: %dms\ntests:\n  - interval: %ds\n    input_series:\n",
+		   EVAL_MS, STEP_S);
 	for (int k = 0; k < 2; k++) {
 		buf_printf(&tests, "      - series: '%s'\n        values: '", k ? "req_errors_total" : "req_total");
 		for (size_t i = 0; i < n; i++)
@@ -136,8 +168,8 @@ int main(int argc, char **argv)
 		buf_puts(&tests, "'\n");
 	}
 	buf_puts(&tests, "    promql_expr_test:\n");
-	for (size_t k = 0; k < sizeof eval_s / sizeof eval_s[0]; k++) {
-		int64_t t = eval_s[k] * 1000;
+	for (size_t k = 0; k < sizeof eval_ms / sizeof eval_ms[0]; k++) {
+		int64_t t = eval_ms[k];
 		tsdb_querier *qc = tsdb_querier_open(db, 0, t), *qp = tsdb_querier_open(db, 0, t);
 		app = tsdb_appender_new(db);
 		if (slo__fast_eval(f, qc, qp, app, t) < 0 || tsdb_appender_commit(app) != 0)
@@ -147,8 +179,6 @@ int main(int argc, char **argv)
 		tsdb_querier_close(qp);
 		for (size_t r = 0; r < sli->n_rules; r++) {
 			const rules_rule_def *rd = &sli->rules[r];
-			if (strstr(rd->name, "30d"))
-				continue; /* the period rule averages recorded samples: not comparable here */
 			bool fast = true;
 			for (size_t j = 0; j < kept.n_rules; j++)
 				if (strcmp(kept.rules[j].name, rd->name) == 0)
@@ -158,13 +188,13 @@ int main(int argc, char **argv)
 			promql_result *res = promql_query_instant(pe, db, fast ? q : rd->expr, t, NULL);
 			if (!res || res->err_type != PROMQL_ERRTYPE_NONE || res->n_series != 1)
 				return die("query", rd->name);
-			printf("%s %lld %.17g %s\n", rd->name, (long long)eval_s[k], res->series[0].points[0].v,
+			printf("%s %lld %.17g %s\n", rd->name, (long long)t, res->series[0].points[0].v,
 			       fast ? "fast" : "engine");
 			promql_result_free(res);
 			buf_printf(&tests,
-				   "      - expr: '%s{sloth_id=\"svc-avail\"}'\n        eval_time: %llds\n"
+				   "      - expr: '%s{sloth_id=\"svc-avail\"}'\n        eval_time: %lldms\n"
 				   "        exp_samples:\n          - labels: '%s'\n            value: 0\n",
-				   rd->name, (long long)eval_s[k], rd->name);
+				   rd->name, (long long)t, rd->name);
 		}
 	}
 	snprintf(path, sizeof path, "%s/test.yml", argv[1]);
