@@ -811,12 +811,19 @@ void tsdb_appender_rollback(tsdb_appender *a)
 	tsdb__pin_leave(a->db, &a->pin);
 }
 
-/* Samples older than the horizon set by the last tsdb_apply_retention() (now - retention) are
- * rejected. Deliberately not derived from the newest sample: one far-future timestamp would then
- * make every normal sample "too old". */
+/* Samples older than the horizon are rejected: the later of the last tsdb_apply_retention()'s
+ * now - retention and the newest sample's time - retention (like Prometheus's head bounds).
+ * Callers must bound future timestamps at the trust boundary: one far-future sample moves the
+ * horizon for everyone. */
 static int64_t horizon(tsdb *db)
 {
-	return atomic_load_explicit(&db->min_valid_t, memory_order_relaxed);
+	int64_t h = atomic_load_explicit(&db->min_valid_t, memory_order_relaxed);
+	if (db->opt.retention_ms > 0) {
+		int64_t mx = atomic_load_explicit(&db->st_max_t, memory_order_relaxed);
+		if (mx > INT64_MIN + db->opt.retention_ms && mx - db->opt.retention_ms > h)
+			h = mx - db->opt.retention_ms;
+	}
+	return h;
 }
 
 static int stage(tsdb_appender *a, tsdb__series *s, int64_t t, double v)
