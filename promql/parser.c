@@ -2307,7 +2307,10 @@ int promql_parse(const char *query, size_t len, const promql_parse_options *opt,
 	}
 	e->query = q;
 	e->query_len = len;
-	if (!check_len(&p, opt && opt->max_len ? opt->max_len : PROMQL_MAX_QUERY_LEN))
+	size_t max_len = opt && opt->max_len ? opt->max_len : PROMQL_MAX_QUERY_LEN;
+	if (max_len > UINT32_MAX / 2) /* positions are 32-bit */
+		max_len = UINT32_MAX / 2;
+	if (!check_len(&p, max_len))
 		goto fail;
 	promql_token t = peek(&p);
 	if (p.rc)
