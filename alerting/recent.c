@@ -7,12 +7,27 @@
  * notification yields one entry per distinct SLO id (sloth_id, else slo_id) among its alerts, at
  * most RECENT_PER_NOTE, so ?slo= filtering finds it for each SLO it concerns.
  *
- * Invariants: entries are in creation order (oldest at recent_next − n_recent); an entry's
- * delivery state only moves QUEUED → RETRYING* → DELIVERED | REJECTED | DROPPED, set by
- * alerting_process() through alert__recent_update(). Everything runs under alerting.mu.
+ * Delivery state of an entry (mirrors the queued notification's, see alerting.h):
+ *
+ *   alert__recent_add        5xx / 429 / connection error
+ *   ----------------> QUEUED --------------------------> RETRYING --+ (again: RETRYING)
+ *                       |  \                                |  |  <--+
+ *                       |   +--- 2xx ---> DELIVERED <--------+  |
+ *                       +------- other 4xx ---> REJECTED <------+
+ *                       +------- age > give_up ---> DROPPED <---+
+ *
+ * | transition                     | function                                   |
+ * | add (QUEUED)                   | alert__recent_add (from webhook/AM steps)  |
+ * | RETRYING, DELIVERED, REJECTED  | alert__recent_update (alerting_process)    |
+ * | DROPPED                        | alert__recent_update (alerting_process)    |
+ *
+ * Invariants: entries are in creation order (oldest at recent_next − n_recent); terminal states
+ * (DELIVERED, REJECTED, DROPPED) never change (checked in debug builds). Everything runs under
+ * alerting.mu.
  *
  * Costs: add O(alerts of the notification); update and read O(ALERTING_RECENT_MAX).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +88,7 @@ void alert__recent_update(alerting *a, const alert__target *t, uint64_t id, aler
 		alerting_notification *e = &a->recent[i];
 		if (e->id != id || strncmp(e->target, name, sizeof e->target - 1) != 0)
 			continue;
+		assert(e->delivery == ALERTING_QUEUED || e->delivery == ALERTING_RETRYING);
 		e->delivery = d;
 		e->attempts = attempts;
 		snprintf(e->last_error, sizeof e->last_error, "%s", err ? err : "");
