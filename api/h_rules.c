@@ -119,8 +119,10 @@ void api__h_rules(api_req *r)
 				api_json_key(&j, "keepFiringFor");
 				api_json_double(&j, (double)rs->keep_firing_for_ms / 1000.0);
 			}
-			api_json_key(&j, "labels");
-			api_json_labels(&j, &rs->labels);
+			if (alert || rs->labels.n) { /* recording rules: omitempty, as in Prometheus */
+				api_json_key(&j, "labels");
+				api_json_labels(&j, &rs->labels);
+			}
 			if (alert) {
 				api_json_key(&j, "annotations");
 				api_json_labels(&j, &rs->annotations);
