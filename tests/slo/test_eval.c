@@ -707,6 +707,25 @@ static void test_user_groups(void **state)
 	rules_snapshot_free(&rs);
 }
 
+/* The engine's own thread evaluates every interval; freeing the engine stops it. */
+static void test_thread(void **state)
+{
+	(void)state;
+	sim(900); /* a bit of data, evaluated by hand so far */
+	F->now += 1000;
+	assert_int_equal(slo_engine_start(F->e, 50), 0);
+	assert_int_equal(slo_engine_start(F->e, 50), -1); /* once */
+	int64_t seen = 0;
+	for (int i = 0; i < 200 && seen != F->now; i++) {
+		usleep(10000);
+		slo_snapshot *s = slo_engine_acquire(F->e);
+		seen = s->evaluated_at_ms;
+		slo_snapshot_release(s);
+	}
+	assert_int_equal(seen, F->now); /* the thread evaluated at the clock's now */
+	/* teardown frees the engine with the thread running */
+}
+
 static void test_method_parse(void **state)
 {
 	(void)state;
@@ -728,6 +747,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_user_groups, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_backfill, setup_fast, teardown),
+		cmocka_unit_test_setup_teardown(test_thread, setup_fast, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
