@@ -133,6 +133,10 @@ def main():
         assert "user" in names and any("demo" in n for n in names), names
         rec = st.get_json(S + "/api/v1/rules", {"type": "record"})["data"]["groups"]
         assert all(r["type"] == "recording" for gr in rec for r in gr["rules"]), rec
+        user = [gr for gr in rec if gr["name"] == "user"][0]
+        assert user["interval"] == 1 and user["file"] == rules, user
+        r0 = user["rules"][0]
+        assert r0["name"] == "code:demo_requests:rate5m" and "labels" not in r0 and r0["health"] == "ok", r0
 
         def recorded():
             q = st.get_json(S + "/api/v1/query", {"query": "code:demo_requests:rate5m"})["data"]["result"]
