@@ -13,7 +13,9 @@
  * A promql_regex lives in the caller's arena; its pcre2_code is freed by an arena cleanup.
  * Fast paths decided at compile time (as Prometheus's FastRegexMatcher does): patterns that are
  * alternations of [.*]literal[.*] — "a|b|c", "foo.*", ".*bar", ".*baz.*", ".*" — are matched by
- * byte comparisons (equality, prefix, suffix, memmem) without PCRE2; ".+" is a length test. Matching allocates one match-data block
+ * byte comparisons (equality, prefix, suffix, memmem) without PCRE2; ".+" is a length test.
+ * Other patterns run the JIT with a backtracking budget and fall back to PCRE2's DFA matcher
+ * when it is exhausted, so hostile patterns ("(a+)+b") cost polynomial, not exponential, time. Matching allocates one match-data block
  * per call, so a regex is safe to share between threads.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -21,6 +23,7 @@
 
 #include <pcre2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -41,8 +44,17 @@ struct promql_regex {
 	rx_alt *alts; /* RX_ALTS */
 	size_t n_alts;
 	pcre2_code *code;
+	pcre2_match_context *mctx; /* backtracking budget for matchers (see promql_regex_match) */
 	int ngroups;
 };
+
+/* Backtracking budget of one JIT/interpreter match before falling back to the DFA matcher.
+ * RE2 (Prometheus) matches in linear time; PCRE2 backtracks, so "(a+)+b" on "aaaa...a" would be
+ * exponential. Past this many steps the same question is answered by pcre2_dfa_match(), which
+ * does not backtrack (polynomial) and is exact for our patterns: backreferences, lookaround and
+ * conditionals are already refused. */
+#define RX_MATCH_LIMIT 100000
+#define RX_DFA_WORKSPACE 4096
 
 #define RX_MAX_REPEAT 1000
 
@@ -442,6 +454,11 @@ static void rx_free(void *ud)
 	pcre2_code_free((pcre2_code *)ud);
 }
 
+static void rx_free_mctx(void *ud)
+{
+	pcre2_match_context_free((pcre2_match_context *)ud);
+}
+
 /* Recognises "simple" patterns — top-level alternatives each of the form [.*]literal[.*], where
  * a literal is plain characters or backslash-escaped ASCII punctuation — and stores them in
  * re->alts (unescaped). Returns false for anything else (PCRE2 handles it). */
@@ -575,6 +592,14 @@ static int rx_compile(const char *pattern, size_t len, arena *a, promql_regex **
 		goto out;
 	re->code = code;
 	code = NULL;
+	re->mctx = pcre2_match_context_create(NULL);
+	if (!re->mctx || arena_on_release(a, rx_free_mctx, re->mctx) != 0) {
+		if (re->mctx)
+			pcre2_match_context_free(re->mctx);
+		re->mctx = NULL;
+		goto out;
+	}
+	pcre2_set_match_limit(re->mctx, RX_MATCH_LIMIT);
 
 	re->kind = RX_PCRE;
 	if (len == 2 && pattern[0] == '.' && pattern[1] == '+')
@@ -621,7 +646,14 @@ bool promql_regex_match(void *rev, const char *s, size_t len)
 	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
 	if (!md)
 		return false;
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, md, NULL);
+	PCRE2_SPTR subj = (PCRE2_SPTR)(s ? s : "");
+	int rc = pcre2_match(re->code, subj, len, 0, 0, md, re->mctx);
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT) {
+		int *ws = malloc(RX_DFA_WORKSPACE * sizeof(int));
+		rc = ws ? pcre2_dfa_match(re->code, subj, len, 0, 0, md, NULL, ws, RX_DFA_WORKSPACE) : -1;
+		free(ws);
+	}
 	pcre2_match_data_free(md);
 	return rc >= 0; /* 0: matched, ovector too small for the groups */
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -752,6 +753,30 @@ static void test_regex(void **state)
 		if (strcmp(err, bad[i].err) != 0)
 			fail_msg("%s: got %s want %s", bad[i].pat, err, bad[i].err);
 	}
+	/* catastrophic backtracking is cut short and answered exactly (by the DFA matcher) */
+	static const struct {
+		const char *pat, *s;
+		bool match;
+	} evil[] = {
+		{"(a+)+b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+		{"(a+)+b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", true},
+		{"(a|aa)+c", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+		{"(x+x+)+y", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy", true},
+		{"(.*a){12}", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", false},
+	};
+	for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		assert_int_equal(promql_regex_compile_matcher(evil[i].pat, strlen(evil[i].pat), &a, &re, err, sizeof err), 0);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		bool got = promql_regex_match(re, evil[i].s, strlen(evil[i].s));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if (got != evil[i].match)
+			fail_msg("%s ~ %s: want %d", evil[i].pat, evil[i].s, evil[i].match);
+		if (ms > 500)
+			fail_msg("%s took %.1f ms", evil[i].pat, ms);
+	}
+
 	/* matcher-only compilation: simple patterns skip PCRE2 but match the same */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (promql_regex_compile_matcher(cases[i].pat, strlen(cases[i].pat), &a, &re, err, sizeof err) != 0)
