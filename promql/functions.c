@@ -741,7 +741,10 @@ static bool leap(int64_t y)
 
 static double date_fn(promql_func_id id, double secs_f)
 {
-	int64_t secs = (int64_t)secs_f;
+	/* Go's int64(f) on amd64: NaN and out-of-range values become math.MinInt64 */
+	int64_t secs = (isnan(secs_f) || secs_f >= 9.223372036854775807e18 || secs_f < -9.223372036854775808e18)
+			       ? INT64_MIN
+			       : (int64_t)secs_f;
 	int64_t days = secs / 86400, rem = secs % 86400;
 	if (rem < 0) {
 		rem += 86400;
@@ -1800,7 +1803,7 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 		for (size_t i = 0; i < args[0].vec.n; i++) {
 			const ev_sample *s = &args[0].vec.s[i];
 			double v = s->v;
-			double r = isnan(v) || isinf(v) ? date_fn(id, (double)INT64_MIN) : date_fn(id, v);
+			double r = date_fn(id, v);
 			emit(out, s->ls, r, t, true);
 		}
 		return 0;
