@@ -1454,8 +1454,7 @@ static int run_file(runner *r, const char *dir, const char *file)
 			printf("%s:%zu: invalid command %s\n", file, i + 1, l);
 		}
 	}
-	printf("%s: %ld passed, %ld failed, %ld not applicable%s\n", file, r->f_passed, r->f_failed, r->f_na,
-	       core ? "" : exp_run ? " (experimental file)" : " (non-core file)");
+	printf("%s: %ld passed, %ld failed, %ld not applicable\n", file, r->f_passed, r->f_failed, r->f_na);
 	buf_printf(&r->files, "| %s | %s | %ld | %ld | %ld |\n", file,
 		   core ? "core" : exp_run ? "experimental, run" : "non-core", r->f_passed, r->f_failed, r->f_na);
 out:
