@@ -1295,6 +1295,10 @@ static int run_load(runner *r, char **lines, size_t nl, size_t *i, char *err, si
 	int rc = 0;
 	while (*i + 1 < nl && lines[*i + 1][0]) {
 		(*i)++;
+		/* `metric@st <offsets>` start-timestamp lines: slod stores no start timestamps */
+		const char *sp = strpbrk(lines[*i], " \t");
+		if (sp && sp - lines[*i] >= 3 && strncmp(sp - 3, "@st", 3) == 0)
+			continue;
 		series_desc d;
 		if (parse_series(&r->a, lines[*i], &d) < 0) {
 			snprintf(err, errlen, "bad series line %zu: %s", *i + 1, lines[*i]);
