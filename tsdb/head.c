@@ -180,8 +180,9 @@ static int stripe_grow(tsdb__stripe *st)
 		nt[j] = st->tab[i];
 	}
 	free(st->tab);
-	st->tab = nt;
-	st->cap = ncap;
+	/* atomic stores: tsdb_prefetch_hash() peeks at these without the mutex */
+	__atomic_store_n(&st->tab, nt, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->cap, ncap, __ATOMIC_RELAXED);
 	st->ntomb = 0;
 	return 0;
 }
@@ -232,6 +233,19 @@ static int stripe_insert(tsdb__stripe *st, uint64_t hash, uint32_t ref)
 	st->tab[j].ref = ref;
 	st->n++;
 	return 0;
+}
+
+void tsdb_prefetch_hash(tsdb *db, uint64_t hash)
+{
+	tsdb__stripe *st = stripe_of(db, hash);
+	/* Unlocked peek: the table may be replaced meanwhile, but a prefetch never faults, and a
+	 * stale address only wastes the hint. */
+	struct tsdb__slot *tab = __atomic_load_n(&st->tab, __ATOMIC_ACQUIRE);
+	uint32_t cap = __atomic_load_n(&st->cap, __ATOMIC_RELAXED);
+	if (!tab || !cap)
+		return;
+	struct tsdb__slot *e = &tab[(uint32_t)hash & (cap - 1)];
+	__builtin_prefetch(e);
 }
 
 /* Removes ref from the stripe map (caller holds st->mu). */

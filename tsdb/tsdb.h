@@ -82,6 +82,11 @@ int tsdb_appender_add(tsdb_appender *a, const slod_labels *ls, int64_t t, double
 /* Same with a label-set hash computed by the caller (labels_hash) to avoid hashing twice. */
 int tsdb_appender_add_hashed(tsdb_appender *a, const slod_labels *ls, uint64_t hash, int64_t t, double v,
 			     tsdb_ref *ref);
+/* Optional hint: starts loading the label-set map slot for hash (labels_hash) into the cache. A
+ * caller adding many series (e.g. one remote-write request) calls it for series i+16 before adding
+ * series i, hiding the memory latency of the lookup: measured 0.14 instead of 0.21-0.25 CPU-s per
+ * million samples (100k series, add_hashed). Never blocks, never fails, changes nothing. */
+void tsdb_prefetch_hash(tsdb *db, uint64_t hash);
 /* Stages a sample for a known series id. */
 int tsdb_appender_add_ref(tsdb_appender *a, tsdb_ref ref, int64_t t, double v);
 /* Writes the staged samples to the WAL (per the fsync policy) and makes them visible to queries.

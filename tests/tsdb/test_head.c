@@ -350,7 +350,12 @@ static void *appender_thread(void *arg)
 				/* half the series are shared between the two appender threads */
 				snprintf(spec, sizeof(spec), "__name__=m,shared=%s,s=%d,w=%d", (s % 2) ? "y" : "n", s,
 					 (s % 2) ? 0 : t->id);
-				rc = tsdb_appender_add(a, tu_parse(&l, spec), 1000 + r * 10, r, &refs[s]);
+				const slod_labels *ls = tu_parse(&l, spec);
+				uint64_t h = labels_hash(ls);
+				/* the lookup hint races with the other thread growing the map: must be harmless */
+				tsdb_prefetch_hash(t->db, h);
+				tsdb_prefetch_hash(t->db, h * 31 + 7);
+				rc = tsdb_appender_add_hashed(a, ls, h, 1000 + r * 10, r, &refs[s]);
 			}
 			/* private series: always accepted; shared: the other thread may be ahead */
 			if (!(s % 2) ? rc != 0 : (rc != 0 && rc != 1 && rc != TSDB_ERR_OUT_OF_ORDER))
