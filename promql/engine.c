@@ -547,7 +547,15 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 		b -= n->vs.offset_ms;
 		if (n->vs.smoothed) /* interpolates between neighbours up to lookback after t */
 			return add_sel(c, n, true, a - c->lookback + 1, b + c->lookback);
-		return add_sel(c, n, false, a - c->lookback + 1, b);
+		if (add_sel(c, n, false, a - c->lookback + 1, b) < 0)
+			return -1;
+		if (c->start < c->end && lo == c->start && hi == c->end && step == c->interval &&
+		    n->vs.at.kind == PROMQL_AT_NONE) {
+			ev_selcache *sc = find_sel(c, n);
+			sc->rows = true;
+			sc->stream = true;
+		}
+		return 0;
 	}
 	case PROMQL_NODE_MATRIX_SELECTOR: {
 		const promql_node *vs = n->matrix.vs;
@@ -806,6 +814,8 @@ double promql__interpolate(const tsdb_sample *p1, const tsdb_sample *p2, int64_t
 	return y1 + (y2 - y1) * (double)(t - p1->t) / (double)(p2->t - p1->t);
 }
 
+static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n);
+
 static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 {
 	ev_selcache *s = find_sel(c, n);
@@ -815,6 +825,19 @@ static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 		return -1;
 	int64_t ts = (n->vs.at.kind != PROMQL_AT_NONE ? resolve_at(c, &n->vs.at) : t) - n->vs.offset_ms;
 	out->type = PROMQL_TYPE_VECTOR;
+	if (s->rows && t >= c->start && t <= c->end && (t - c->start) % c->interval == 0) {
+		if (!s->rows_built && build_sel_rows(c, s, n) < 0)
+			return -1;
+		size_t st = (size_t)((t - c->start) / c->interval);
+		out->vec.s = arena_alloc(c->sa, (s->nrows ? s->nrows : 1) * sizeof(ev_sample));
+		out->vec.n = 0;
+		if (!out->vec.s)
+			return promql__oom(c);
+		for (size_t r = 0; r < s->nrows; r++)
+			if (s->rp[r][st])
+				out->vec.s[out->vec.n++] = (ev_sample){s->rls[r], s->rv[r][st], s->rt[r][st], false};
+		return promql__account(c, out->vec.n);
+	}
 	out->vec.s = arena_alloc(c->sa, (s->n ? s->n : 1) * sizeof(ev_sample));
 	out->vec.n = 0;
 	if (!out->vec.s)
@@ -942,7 +965,7 @@ static int eval_matrix_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	return promql__account(c, total);
 }
 
-long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi)
+static long read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi, bool keep_stale)
 {
 	if (!c->q)
 		return 0;
@@ -954,10 +977,71 @@ long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi)
 	}
 	size_t keep = 0;
 	for (long k = 0; k < got; k++)
-		if (!promql__is_stale(c->sbuf[k].v))
+		if (keep_stale || !promql__is_stale(c->sbuf[k].v))
 			c->sbuf[keep++] = c->sbuf[k];
 	c->samples_loaded += keep;
 	return (long)keep;
+}
+
+long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi)
+{
+	return read_series(c, ref, lo, hi, false);
+}
+
+/* Rows mode of an instant-vector selector: for each series, the sample visible at every step of
+ * the query (newest in (ts - lookback, ts], not a stale marker). */
+static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
+{
+	size_t nsteps = (size_t)((c->end - c->start) / c->interval) + 1;
+	int64_t off = n->vs.offset_ms;
+	s->rls = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rls);
+	s->rv = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rv);
+	s->rt = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rt);
+	s->rp = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rp);
+	if (!s->rls || !s->rv || !s->rt || !s->rp)
+		return promql__oom(c);
+	size_t total = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		long np = read_series(c, s->refs[i], c->start - off - c->lookback, c->end - off, true);
+		if (np < 0)
+			return -1;
+		if (np == 0)
+			continue;
+		double *v = NULL;
+		int64_t *tt = NULL;
+		uint8_t *pr = NULL;
+		size_t k = 0; /* samples[0..k) have t <= ts */
+		for (size_t st = 0; st < nsteps; st++) {
+			int64_t ts = c->start + (int64_t)st * c->interval - off;
+			while (k < (size_t)np && c->sbuf[k].t <= ts)
+				k++;
+			if (k == 0)
+				continue;
+			const tsdb_sample *p = &c->sbuf[k - 1];
+			if (p->t <= ts - c->lookback || promql__is_stale(p->v))
+				continue;
+			if (!v) {
+				v = arena_alloc(c->qa, nsteps * sizeof *v);
+				tt = arena_alloc(c->qa, nsteps * sizeof *tt);
+				pr = arena_calloc(c->qa, nsteps, 1);
+				if (!v || !tt || !pr)
+					return promql__oom(c);
+			}
+			v[st] = p->v;
+			tt[st] = p->t;
+			pr[st] = 1;
+			if (++total > c->max_samples)
+				return promql__account(c, total);
+		}
+		if (v) {
+			s->rls[s->nrows] = s->ls[i];
+			s->rv[s->nrows] = v;
+			s->rt[s->nrows] = tt;
+			s->rp[s->nrows++] = pr;
+		}
+	}
+	s->rows_built = true;
+	return 0;
 }
 
 long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out)

@@ -16,8 +16,9 @@
  * Costs: a range function over a plain selector (rate(x[5m]), ...) reads its series one at a
  * time, as Prometheus does: in an instant query each series' window is read and dropped; in a
  * range query each series' samples for the whole query are read once and every step's window
- * slides over them, the outputs kept as rows. Other selectors are read once per query for the
- * whole time range and decoded once; windows slide over the arrays per step. A subquery whose
+ * slides over them, the outputs kept as rows; an instant-vector selector of a range query is
+ * resolved the same way (one value per step and series). Selectors inside subqueries are read
+ * once per query for their whole time range and decoded once; windows slide over the arrays. A subquery whose
  * windows overlap from step to step is evaluated once over the whole range, and step-invariant
  * subtrees (@) once per query. opts.max_samples bounds one series' window (streamed selectors),
  * the samples loaded for the other selectors, a step's values and a range function's outputs.

@@ -82,6 +82,14 @@ typedef struct ev_selcache {
 	bool stream;           /* instant query, argument of a range function: series selected once,
 	                          samples read per series when the function needs them */
 	tsdb_ref *refs;        /* stream: per series */
+	/* rows mode: an instant-vector selector evaluated at every step of a range query is resolved
+	 * series by series for all steps at once (one series' samples in memory, as Prometheus) */
+	bool rows, rows_built;
+	size_t nrows;
+	slod_labels *rls;
+	double **rv;           /* per row: value at each step */
+	int64_t **rt;          /* per row: timestamp of the sample used at each step */
+	uint8_t **rp;          /* per row: present at each step */
 	size_t *hint_lo, *hint_hi; /* per series: last window bounds found (search hints) */
 } ev_selcache;
 

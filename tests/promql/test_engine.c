@@ -585,6 +585,16 @@ static void test_errors_and_limits(void **state)
 	assert_int_equal(r->series[0].n_points, 21);
 	assert_true(r->series[0].points[0].v == 1 && r->series[0].points[20].v == 20);
 	promql_result_free(r);
+	/* a range query's instant selector keeps one value per step, not the raw samples: 3 steps of
+	 * one series fit a limit of 10 although the series has 21 samples */
+	o.max_samples = 10;
+	promql_engine_free(small);
+	small = promql_engine_new(&o);
+	r = promql_query_range(small, f->db, "counter_total{job=\"a\"} * 2", 0, 20 * MIN_MS, 10 * MIN_MS, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	assert_int_equal(r->series[0].n_points, 3);
+	assert_true(r->series[0].points[2].v == 400);
+	promql_result_free(r);
 	promql_engine_free(small);
 
 	volatile int cancel = 1;
