@@ -408,7 +408,8 @@ int tsdb_get_cardinality(tsdb *db, size_t limit, tsdb_cardinality *out)
 			const tsdb__value_ent *ve = &ne->vals[k];
 			if (!ve->value)
 				continue;
-			bytes += tsdb__istr_of(ve->value)->len;
+			/* as Prometheus 2.4x: value length times the series carrying it */
+			bytes += (uint64_t)tsdb__istr_of(ve->value)->len * ve->p.n;
 			if (is_metric && elist_push(&bym, ve->value, NULL, ve->p.n))
 				goto out;
 			if (elist_push(&pairs, ne->name, ve->value, ve->p.n))

@@ -299,7 +299,8 @@ static void test_cardinality(void **state)
 	assert_int_equal(c.series_by_label_pair[0].value, 4);
 	assert_int_equal(c.n_memory_by_label, 2);
 	assert_string_equal(c.memory_by_label[0].name, "__name__");
-	assert_int_equal(c.memory_by_label[0].value, strlen("http_requests_total") + strlen("up"));
+	/* value bytes times series: 4 x "http_requests_total" + 2 x "up" */
+	assert_int_equal(c.memory_by_label[0].value, 4 * strlen("http_requests_total") + 2 * strlen("up"));
 	tsdb_cardinality_free(&c);
 	tsdb_close(db);
 }
