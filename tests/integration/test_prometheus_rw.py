@@ -126,6 +126,16 @@ remote_write:
         t_ms = int(t_end * 1000)
         while (t_ms - 10000) in edges or t_ms in edges:
             t_ms += 1
+        # remote-write lags behind Prometheus's own head (more so on a loaded CI machine): wait until
+        # slod holds every raw sample Prometheus has in the windows the queries read
+        def raw(base, q):
+            res = st.get_json(base + "/api/v1/query", {"query": q, "time": "%.3f" % (t_ms / 1000)})["data"]
+            return sorted((tuple(sorted(x["metric"].items())), tuple(tuple(v) for v in x["values"]))
+                          for x in res["result"])
+        deadline = time.time() + 20
+        for q in ('%s[10s]' % rate_metric, 'scrape_duration_seconds[7s]', '{__name__=~"up|scrape_.*"}[10s]'):
+            while raw(P, q) != raw(S, q) and time.time() < deadline:
+                time.sleep(0.5)
         for q in ('up', 'sum by (job) (up)', 'scrape_samples_scraped', 'count by (job) ({__name__=~"up|scrape_.*"})',
                   'rate(%s[10s])' % rate_metric, 'max_over_time(scrape_duration_seconds[7s])'):
             params = {"query": q, "time": "%.3f" % (t_ms / 1000)}
