@@ -138,7 +138,10 @@ static int tracked_upsert(alert__target *t, const char *source, const alerting_a
 		return -1;
 	x->generator_url = in->generator_url ? strdup(in->generator_url) : NULL;
 	x->source = strdup(source);
-	x->starts_at_ms = in->starts_at_ms;
+	/* an alert restored from the state file keeps the startsAt its receivers were told (the rules
+	 * restart the clock of an alert without `for` after a restart) */
+	if (!(x->restored && x->starts_at_ms > 0 && x->starts_at_ms < in->starts_at_ms))
+		x->starts_at_ms = in->starts_at_ms;
 	if (in->resolved_at_ms) {
 		if (!x->resolved_at_ms)
 			x->resolved_at_ms = in->resolved_at_ms;
@@ -149,6 +152,43 @@ static int tracked_upsert(alert__target *t, const char *source, const alerting_a
 	x->seen = true;
 	(void)now;
 	return 0;
+}
+
+int alert__tracked_restore(alert__target *t, char *source, slod_labels *labels, slod_labels *annotations,
+			   int64_t starts_at_ms, int64_t resolved_at_ms)
+{
+	int rc = 0;
+	uint64_t fp = fingerprint_u64(labels);
+	if (tracked_find(t, fp))
+		goto out; /* a duplicate: keep the first */
+	if (t->n_alerts == t->cap_alerts) {
+		size_t cap = t->cap_alerts ? t->cap_alerts * 2 : 16;
+		alert__tracked *na = realloc(t->alerts, cap * sizeof(*na));
+		if (!na) {
+			rc = -1;
+			goto out;
+		}
+		t->alerts = na;
+		t->cap_alerts = cap;
+	}
+	alert__tracked *x = &t->alerts[t->n_alerts++];
+	memset(x, 0, sizeof(*x));
+	x->fingerprint = fp;
+	x->labels = *labels;
+	x->annotations = *annotations;
+	x->source = source;
+	x->starts_at_ms = starts_at_ms;
+	x->resolved_at_ms = resolved_at_ms;
+	x->firing_notified = true;
+	x->restored = true;
+	*labels = (slod_labels){0};
+	*annotations = (slod_labels){0};
+	source = NULL;
+out:
+	free(source);
+	labels_free_owned(labels);
+	labels_free_owned(annotations);
+	return rc;
 }
 
 static void tracked_remove_at(alert__target *t, size_t i)

@@ -23,9 +23,11 @@
  *
  * Webhook targets group alerts by labels (group_by; default: alertname). A group is notified when
  * the set of its alerts or their status changes, and again every repeat_interval while any alert in it
- * fires. Resolved alerts are notified once, then forgotten. Built-in tier inhibition: an alert whose
- * `sloth_severity` (or `severity`) is "ticket" is held back while an alert with "page" for the same
- * `sloth_id` (or `slo_id`) fires.
+ * fires. Resolved alerts are notified once, then forgotten. The alerts a webhook was told fire are
+ * kept in the state file with the queue, so one that stops firing while slod is down is still
+ * notified resolved after the restart (when its source next reports). Built-in tier inhibition: an
+ * alert whose `sloth_severity` (or `severity`) is "ticket" is held back while an alert with "page"
+ * for the same `sloth_id` (or `slo_id`) fires.
  *
  * Alertmanager targets get every active alert (firing with endsAt = now + 4 × resend_delay, and
  * resolved ones with their endsAt for 15 minutes) whenever something changed and at least every

@@ -33,6 +33,7 @@ typedef struct alert__tracked {
 	bool firing_notified;     /* webhook: a firing notification was queued */
 	bool resolved_notified;   /* webhook: the resolved notification was queued */
 	bool seen;                /* present in the current alerting_send() set */
+	bool restored;            /* read from the state file (notified before a restart) */
 } alert__tracked;
 
 typedef struct alert__group {
@@ -83,6 +84,11 @@ int alert__http_post(alerting *a, alert__target *t, uint64_t id, const char *bod
 int alert__persist(alerting *a, alert__target *t);
 /* Loads the target's state file if present. */
 int alert__load(alerting *a, alert__target *t, char *err, size_t errlen);
+/* Adds a tracked alert read from the state file: a webhook receiver was told it fires (firing_notified;
+ * resolved_at_ms != 0 when its resolution is still to be notified). Takes ownership of source,
+ * labels and annotations (owned strings) in every case. Returns 0 or -1 (out of memory). */
+int alert__tracked_restore(alert__target *t, char *source, slod_labels *labels, slod_labels *annotations,
+			   int64_t starts_at_ms, int64_t resolved_at_ms);
 /* Remembers a just-queued notification (recent.c). Caller holds a->mu. */
 void alert__recent_add(alerting *a, const alert__target *t, uint64_t id, int64_t created_ms, alert__tracked *const *xs,
 		       const alert__tracked *arr, size_t n);

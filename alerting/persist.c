@@ -1,6 +1,7 @@
 /*
- * persist.c — the per-target state file, so a restart loses no pending notification and does not
- * re-notify groups that were already notified.
+ * persist.c — the per-target state file, so a restart loses no pending notification, does not
+ * re-notify groups that were already notified, and still resolves (webhooks) the alerts receivers
+ * were told fire even when they stopped firing while slod was down.
  *
  * File: STATE_DIR/alerting-<target>.state, text header lines and length-prefixed bodies:
  *
@@ -9,7 +10,13 @@
  *   am <last_sig u64> <last_post_ms i64>
  *   group <last_sig u64> <last_notify_ms i64> <key_len>\n<key bytes>\n        (repeated)
  *   pending <id> <created_ms> <attempts> <next_attempt_ms> <len>\n<body bytes>\n (repeated, FIFO order)
+ *   alert <starts_ms> <resolved_ms> <n_labels> <n_annotations> <source_len>\n<source>\n   (webhooks)
+ *     <name_len> <value_len>\n<name bytes><value bytes>\n     (n_labels + n_annotations times)
  *   end
+ *
+ * "alert" records are the tracked alerts a webhook receiver was told fire and has not been told
+ * resolved yet (resolved_ms != 0: the resolution is still to be notified). Restored, they resolve
+ * when their source's next alerting_send() no longer has them.
  *
  * Written as <file>.tmp, fsynced, renamed over the old file, so a crash leaves the old or the new
  * state, never a torn one. A file without the final "end" line is reported and what was read up to
@@ -56,6 +63,17 @@ int alert__persist(alerting *a, alert__target *t)
 		fprintf(f, "group %llu %lld %zu\n%s\n", (unsigned long long)g->last_sig, (long long)g->last_notify_ms,
 			strlen(g->key), g->key);
 	}
+	for (size_t i = 0; t->cfg.kind == ALERTING_WEBHOOK && i < t->n_alerts; i++) {
+		const alert__tracked *x = &t->alerts[i];
+		if (!x->firing_notified || x->resolved_notified || !x->source)
+			continue;
+		fprintf(f, "alert %lld %lld %zu %zu %zu\n%s\n", (long long)x->starts_at_ms, (long long)x->resolved_at_ms,
+			x->labels.n, x->annotations.n, strlen(x->source), x->source);
+		for (size_t k = 0; k < x->labels.n + x->annotations.n; k++) {
+			const slod_label *l = k < x->labels.n ? &x->labels.v[k] : &x->annotations.v[k - x->labels.n];
+			fprintf(f, "%zu %zu\n%s%s\n", strlen(l->name), strlen(l->value), l->name, l->value);
+		}
+	}
 	for (const alert__pending *p = t->head; p; p = p->next) {
 		fprintf(f, "pending %llu %lld %u %lld %zu\n", (unsigned long long)p->id, (long long)p->created_ms,
 			p->attempts, (long long)p->next_attempt_ms, p->body_len);
@@ -90,6 +108,62 @@ static char *read_exact(FILE *f, size_t len)
 	return s;
 }
 
+#define LOAD_MAX_LABELS 1024
+#define LOAD_MAX_STRING (1u << 20)
+
+static void labels_drop(slod_labels *ls)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		free((char *)ls->v[i].name);
+		free((char *)ls->v[i].value);
+	}
+	free(ls->v);
+	*ls = (slod_labels){0};
+}
+
+/* Reads n "<name_len> <value_len>\n<name><value>\n" records into *ls (owned strings). 0 or -1. */
+static int read_labels(FILE *f, size_t n, slod_labels *ls)
+{
+	char line[64];
+	*ls = (slod_labels){calloc(n ? n : 1, sizeof(slod_label)), 0};
+	if (!ls->v)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t nl, vl;
+		if (!fgets(line, sizeof line, f) || sscanf(line, "%zu %zu", &nl, &vl) != 2 || nl > LOAD_MAX_STRING ||
+		    vl > LOAD_MAX_STRING)
+			return -1;
+		char *both = read_exact(f, nl + vl);
+		char *name = both ? strndup(both, nl) : NULL;
+		char *value = both ? strdup(both + nl) : NULL;
+		free(both);
+		if (!name || !value || strlen(name) != nl || strlen(value) != vl) {
+			free(name);
+			free(value);
+			return -1;
+		}
+		ls->v[ls->n++] = (slod_label){name, value};
+	}
+	return 0;
+}
+
+/* Reads the rest of an "alert" record whose header line was parsed; adds the tracked alert. */
+static int load_alert(FILE *f, alert__target *t, long long starts, long long resolved, size_t nl, size_t na,
+		      size_t srclen)
+{
+	slod_labels ls = {0}, as = {0};
+	if (nl > LOAD_MAX_LABELS || na > LOAD_MAX_LABELS || srclen > LOAD_MAX_STRING)
+		return -1;
+	char *src = read_exact(f, srclen);
+	if (!src || read_labels(f, nl, &ls) != 0 || read_labels(f, na, &as) != 0) {
+		free(src);
+		labels_drop(&ls);
+		labels_drop(&as);
+		return -1;
+	}
+	return alert__tracked_restore(t, src, &ls, &as, starts, resolved);
+}
+
 int alert__load(alerting *a, alert__target *t, char *err, size_t errlen)
 {
 	char path[4096], line[256];
@@ -98,14 +172,14 @@ int alert__load(alerting *a, alert__target *t, char *err, size_t errlen)
 	if (!f)
 		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno)), -1);
 	bool complete = false;
-	size_t loaded = 0;
+	size_t loaded = 0, restored = 0;
 	if (!fgets(line, sizeof line, f) || strcmp(line, "slod-alerting-state 1\n") != 0)
 		goto done;
 	while (fgets(line, sizeof line, f)) {
 		unsigned long long u1, u2;
 		long long i1, i2;
 		unsigned att;
-		size_t len;
+		size_t len, nann, srclen;
 		if (strcmp(line, "end\n") == 0) {
 			complete = true;
 			break;
@@ -129,6 +203,10 @@ int alert__load(alerting *a, alert__target *t, char *err, size_t errlen)
 				t->cap_groups = cap;
 			}
 			t->groups[t->n_groups++] = (alert__group){key, u1, i1};
+		} else if (sscanf(line, "alert %lld %lld %zu %zu %zu", &i1, &i2, &len, &nann, &srclen) == 5) {
+			if (t->cfg.kind != ALERTING_WEBHOOK || load_alert(f, t, i1, i2, len, nann, srclen) != 0)
+				break;
+			restored++;
 		} else if (sscanf(line, "pending %llu %lld %u %lld %zu", &u2, &i1, &att, &i2, &len) == 5) {
 			char *body = read_exact(f, len);
 			alert__pending *p = body ? calloc(1, sizeof(*p)) : NULL;
@@ -157,8 +235,9 @@ done:
 		slod_log(&a->logger, SLOD_LOG_ERROR, "alerting",
 			 "state file %s is damaged; kept the %zu pending notifications read before the damage", path,
 			 loaded);
-	else if (loaded)
-		slod_log(&a->logger, SLOD_LOG_INFO, "alerting", "target %s: %zu pending notifications restored",
-			 t->cfg.name, loaded);
+	else if (loaded || restored)
+		slod_log(&a->logger, SLOD_LOG_INFO, "alerting",
+			 "target %s: %zu pending notifications and %zu notified alerts restored", t->cfg.name, loaded,
+			 restored);
 	return 0;
 }

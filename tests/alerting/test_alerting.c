@@ -350,6 +350,57 @@ static void test_persistence_across_restart(void **state)
 	alerting_free(b);
 }
 
+/* An alert the receiver was told fires, which stops firing while slod is down, is resolved after
+ * the restart (the tracked alert is in the state file), with the startsAt the receiver knows. */
+static void test_restart_resolves_what_stopped_firing(void **state)
+{
+	fixture *f = *state;
+	alerting *a = make(f, ALERTING_WEBHOOK, f->dir, NULL);
+	slod_label l[] = {{"alertname", "A"}, {"job", "x\ny"}};
+	slod_label an[] = {{"summary", "two\nlines"}};
+	slod_label l2[] = {{"alertname", "B"}};
+	alerting_alert x[2] = {mk_alert(l, 2, an, 1, f->now - 5000), mk_alert(l2, 1, NULL, 0, f->now - 5000)};
+	alerting_send(a, "g", x, 2);
+	assert_int_equal(alerting_process(a), 2);
+	char starts[64];
+	const char *p = strstr(f->r->bodies[0], "\"startsAt\":\"");
+	assert_non_null(p);
+	snprintf(starts, sizeof starts, "%.40s", p);
+	alerting_free(a); /* "restart"; A stops firing meanwhile, B fires on with a new startsAt */
+
+	f->now += 60000;
+	alerting *b = make(f, ALERTING_WEBHOOK, f->dir, NULL);
+	alerting_alert again = mk_alert(l2, 1, NULL, 0, f->now);
+	alerting_send(b, "g", &again, 1);
+	assert_int_equal(alerting_process(b), 1);
+	assert_int_equal(count(f->r), 3);
+	const char *res = f->r->bodies[2];
+	assert_non_null(strstr(res, "\"status\":\"resolved\""));
+	assert_non_null(strstr(res, "\"alertname\":\"A\",\"job\":\"x\\ny\""));
+	assert_non_null(strstr(res, "\"summary\":\"two\\nlines\""));
+	assert_non_null(strstr(res, starts)); /* the startsAt of the firing notification */
+	assert_null(strstr(res, "\"B\""));
+	/* B was notified before the restart and fires on: nothing; once it resolves, its startsAt is
+	 * still the first one */
+	f->now += 1000;
+	alerting_send(b, "g", &again, 1);
+	assert_int_equal(alerting_process(b), 0);
+	alerting_send(b, "g", NULL, 0);
+	assert_int_equal(alerting_process(b), 1);
+	p = strstr(f->r->bodies[1], "\"startsAt\":\"");
+	assert_non_null(p);
+	snprintf(starts, sizeof starts, "%.40s", p);
+	assert_non_null(strstr(f->r->bodies[3], "\"status\":\"resolved\""));
+	assert_non_null(strstr(f->r->bodies[3], starts));
+	alerting_free(b);
+
+	/* everything resolved and notified: a third start restores nothing */
+	alerting *c = make(f, ALERTING_WEBHOOK, f->dir, NULL);
+	alerting_send(c, "g", NULL, 0);
+	assert_int_equal(alerting_process(c), 0);
+	alerting_free(c);
+}
+
 static void test_ticket_inhibited_by_page(void **state)
 {
 	fixture *f = *state;
@@ -447,6 +498,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_4xx_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_give_up_counts_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence_across_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_resolves_what_stopped_firing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_inhibited_by_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeat_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alertmanager_shape, setup, teardown),

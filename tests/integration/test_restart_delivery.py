@@ -9,6 +9,9 @@ and a pending alert keeps its `for` clock across the restart.
   -> kill -9 slod; restart it on the same --storage.path with the same target
   -> the pending rule comes back with activeAt == A0 (restored from ALERTS_FOR_STATE, whose value
      is A0 in seconds), so it fires FOR_S after A0, not FOR_S after the restart
+  -> one of the two firing alerts stops firing while slod is down: after the restart its resolved
+     notification is sent (with the startsAt of the firing one), although the restarted rules engine
+     never saw it fire
   -> the receiver comes up: every notification queued before the kill arrives exactly once (by
      X-Slod-Notification-Id), new ones get new ids, nothing is sent twice.
 usage: test_restart_delivery.py SLOD_BINARY
@@ -35,7 +38,7 @@ RULES = """groups:
         expr: restart_metric > 0
         labels: {severity: warning}
       - alert: RestartB
-        expr: restart_metric > 0
+        expr: restart_metric_b > 0
         labels: {severity: warning}
       - alert: RestartSlow
         expr: restart_metric > 0
@@ -94,7 +97,7 @@ def main():
 
         now = int(time.time() * 1000)
         status, body = st.http("POST", S + "/api/v1/import/prometheus",
-                               b"restart_metric 1 %d\n" % (now - 1000))
+                               b"restart_metric 1 %d\nrestart_metric_b 1 %d\n" % (now - 1000, now - 1000))
         assert status == 204, body
 
         def pending_queue():
@@ -116,10 +119,17 @@ def main():
         v = for_state["data"]["result"]
         assert len(v) == 1 and abs(float(v[0]["value"][1]) - a0) < 1e-3, (v, a0)
 
+        # --- RestartB stops firing while slod is down: a sample 0 that becomes visible only after
+        # the kill; the restart waits for it
+        stop_b = int(time.time() * 1000) + 1500
+        status, body = st.http("POST", S + "/api/v1/import/prometheus", b"restart_metric_b 0 %d\n" % stop_b)
+        assert status == 204, body
         # --- kill -9 with the queue full, restart on the same storage
         sp.kill()
         sp.wait()
         killed_at = time.time()
+        assert killed_at * 1000 < stop_b - 300, "too slow: RestartB resolved before the kill"
+        time.sleep(max(0, stop_b / 1000 + 0.5 - time.time()))
         assert time.time() - a0 < FOR_S - 8, "too slow to reach the kill before the `for` elapsed"
         state_files = os.listdir(os.path.join(data, "alerting"))
         assert any(f.startswith("alerting-webhook-0.state") for f in state_files), state_files
@@ -157,6 +167,22 @@ def main():
                                 return nid, x
             return None
         nid, x = st.wait_for(slow_fired, FOR_S + 10, "RestartSlow to fire")
+
+        # --- RestartB, notified as firing before the kill, was resolved after the restart
+        def b_resolved():
+            with Receiver.lock:
+                for k, bodies in Receiver.accepted.items():
+                    for b in bodies:
+                        for al in b["alerts"]:
+                            if al["labels"]["alertname"] == "RestartB" and al["status"] == "resolved":
+                                return k, al
+            return None
+        b_nid, b_al = st.wait_for(b_resolved, 10, "RestartB's resolved notification")
+        b_fired = [al for k in pending_ids for al in Receiver.accepted[k][0]["alerts"]
+                   if al["labels"]["alertname"] == "RestartB"][0]
+        assert b_al["startsAt"] == b_fired["startsAt"] and b_al["fingerprint"] == b_fired["fingerprint"], (b_al,
+                                                                                                          b_fired)
+        assert rfc3339(b_al["endsAt"]) >= stop_b / 1000 - 1, b_al
         fired = rfc3339(x["startsAt"])
         assert a0 + FOR_S - 0.01 <= fired < a0 + FOR_S + 3, ("fired at the wrong time", fired - a0)
         assert fired < restarted_at + FOR_S - 4, ("the `for` clock restarted", fired - restarted_at)
@@ -172,14 +198,15 @@ def main():
         new_ids = sorted(set(accepted) - set(pending_ids))
         num = lambda k: int(re.fullmatch(r"webhook-0-(\d+)", k).group(1))  # noqa: E731
         assert all(num(k) > max(num(p) for p in pending_ids) for k in new_ids), (pending_ids, new_ids)
-        assert new_ids == [nid], "unexpected extra notifications after the restart: %s" % new_ids
+        assert sorted(new_ids, key=num) == sorted([nid, b_nid], key=num), \
+            "unexpected extra notifications after the restart: %s" % new_ids
         a = slow_alert(S)
         assert a["state"] == "firing" and abs(rfc3339(a["activeAt"]) - a0) < 1e-3, a
         m = st.http("GET", S + "/metrics")[1].decode()
         assert re.search(r'^slod_alerting_queue_length\{target="webhook-0"\} 0$', m, re.M), m[-1500:]
-        print("delivered after restart: %s (queued before the kill), then %s (RestartSlow fired %.2f s after "
-              "activeAt, %.1f s after the restart); none twice" % (pending_ids, nid, fired - a0,
-                                                                   fired - restarted_at))
+        print("delivered after restart: %s (queued before the kill), %s (RestartB, which stopped firing "
+              "while slod was down, resolved), then %s (RestartSlow fired %.2f s after activeAt, %.1f s after "
+              "the restart); none twice" % (pending_ids, b_nid, nid, fired - a0, fired - restarted_at))
         recv.shutdown()
     print("OK")
     return 0
