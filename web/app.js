@@ -8,7 +8,7 @@
 'use strict';
 
 const REFRESH_MS = 15000;
-const state = { sort: 'remaining', desc: false, q: '', alert: 'all', range: '1d', timer: null, list: null, view: 0 };
+const state = { sort: 'remaining', desc: false, q: '', alert: 'all', range: null, timer: null, list: null, view: 0 };
 
 function $(sel, el) { return (el || document).querySelector(sel); }
 function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c])); }
@@ -249,7 +249,7 @@ function drawChart(el) {
   const all = series.flatMap(s => s.points.filter(p => finite(p[1])));
   const x0 = opts.from, x1 = opts.to > opts.from ? opts.to : opts.from + 1;
   if (!all.length) {
-    el.innerHTML = `<svg class="chart" width="${W}" height="${H}" data-points="0"><text class="nodata" x="${W / 2}" y="${H / 2}" text-anchor="middle">no data in this range</text></svg>`;
+    el.innerHTML = `<svg class="chart" width="${W}" height="${H}" data-points="0"><text class="nodata" x="${W / 2}" y="${H / 2}" text-anchor="middle">${esc(opts.empty || 'no data in this range')}</text></svg>`;
     return;
   }
   const vals = all.map(p => p[1]).concat((opts.lines || []).filter(l => l.include !== false).map(l => l.v));
@@ -321,6 +321,11 @@ window.addEventListener('resize', () => {
 // ---- detail ----
 
 const RANGES = { '1h': 3600, '6h': 21600, '1d': 86400, '7d': 604800 };
+function autoRange(points, now) {
+  const first = points.find(p => finite(p.budgetRemaining));
+  const age = first ? now - first.t : 0;
+  return age > 6 * 3600 ? '1d' : age > 3600 ? '6h' : '1h';
+}
 
 // PromQL durations: whole seconds are enough here ("300s" parses everywhere).
 function promDur(sec) { return Math.max(1, Math.round(sec)) + 's'; }
@@ -360,13 +365,16 @@ async function showDetail(id, view) {
     return;
   }
   const now = s.evaluatedAt || Date.now() / 1000;
-  const span = state.range === 'period' ? s.periodSeconds : RANGES[state.range];
+  const pstep = Math.max(60, Math.ceil(s.periodSeconds / 240));
+  const period = await api(`/api/v1/slos/${encodeURIComponent(id)}/history?start=${now - s.periodSeconds}&end=${now}&step=${pstep}`).catch(() => ({ points: [] }));
+  // Until someone picks a range: the smallest of 1h/6h/1d that covers the data there is (a new
+  // setup has minutes of data, and a day-wide chart would show it as a dot).
+  const range = state.range || autoRange(period.points || [], now);
+  const span = range === 'period' ? s.periodSeconds : RANGES[range];
   const step = Math.max(15, Math.ceil(span / 240));
   const shortest = Math.min(...(s.windows || []).map(w => w.seconds), 300);
   const q = sliQueries(s, Math.max(shortest, step));
-  const pstep = Math.max(60, Math.ceil(s.periodSeconds / 240));
-  const [period, ratio, total, notes] = await Promise.all([
-    api(`/api/v1/slos/${encodeURIComponent(id)}/history?start=${now - s.periodSeconds}&end=${now}&step=${pstep}`).catch(() => ({ points: [] })),
+  const [ratio, total, notes] = await Promise.all([
     q ? rangeQuery(q.ratio, now - span, now, step).catch(() => []) : [],
     q && q.total ? rangeQuery(q.total, now - span, now, step).catch(() => []) : [],
     api('/api/v1/notifications?slo=' + encodeURIComponent(id)).catch(() => []),
@@ -393,7 +401,7 @@ async function showDetail(id, view) {
     <section class="charts">
       <div class="chart-box wide" id="chart-budget"><h3>Error budget remaining <span class="muted">over the ${esc(s.period)} period, at each point</span></h3><div class="chart-slot"></div></div>
       <div class="range controls"><b>Range</b>
-        ${['1h', '6h', '1d', '7d', 'period'].map(r => `<button type="button" data-range="${r}" class="${r === state.range ? 'on' : ''}">${r === 'period' ? esc(s.period) : r}</button>`).join('')}
+        ${['1h', '6h', '1d', '7d', 'period'].map(r => `<button type="button" data-range="${r}" class="${r === range ? 'on' : ''}">${r === 'period' ? esc(s.period) : r}</button>`).join('')}
         <span class="muted">for the two charts below</span></div>
       <div class="chart-box" id="chart-errors"><h3>Error ratio <span class="muted">(${esc(humanDur(Math.max(shortest, step)))} windows)</span></h3><div class="chart-slot"></div></div>
       <div class="chart-box" id="chart-requests"><h3>Request rate <span class="muted">(events/s)</span></h3><div class="chart-slot"></div></div>
@@ -417,7 +425,7 @@ async function showDetail(id, view) {
     { from: now - span, to: now, zeroFloor: true, fmt: v => +(v * 100).toPrecision(3) + '%',
       lines: [{ v: budgetRatio, cls: 'ok', label: '1× burn', include: true }].concat(page ? [{ v: budgetRatio * page.factor, cls: 'bad', label: page.severity + ' ' + burn(page.factor), include: false }] : []) });
   chart($('#chart-requests .chart-slot'), [{ points: total, cls: 'requests', area: true }],
-    { from: now - span, to: now, zeroFloor: true, fmt: v => v >= 1000 ? +(v / 1000).toPrecision(3) + 'k' : +v.toPrecision(3) + '' });
+    { from: now - span, to: now, zeroFloor: true, empty: q && !q.total ? 'a ratio SLI (raw): no request count' : null, fmt: v => v >= 1000 ? +(v / 1000).toPrecision(3) + 'k' : +v.toPrecision(3) + '' });
   $('#app').querySelectorAll('[data-range]').forEach(b => b.addEventListener('click', () => { state.range = b.dataset.range; route(); }));
   window.scrollTo(0, scrollY);
 }
