@@ -4,13 +4,16 @@
  *
  * Evaluation model: the tree is evaluated once per step (promql__eval at time t). Values of one
  * step live in the step arena, which the range-query loop resets after copying the step's output
- * into the result; selectors' samples live in the query arena, loaded once per query (see
- * engine.c). Sample labels are borrowed from the querier (tsdb interned strings), the parse tree
- * or the step arena; the result copies them.
+ * into the result; everything that outlives a step lives in the query arena: selectors' samples
+ * (ev_selcache, loaded once per query), per-step rows of selectors and range functions resolved
+ * series by series in range queries (ev_selcache rows, ev_rowcall), subquery caches
+ * (ev_subrange) and step-invariant values (ev_invariant). Sample labels are borrowed from the
+ * querier (tsdb interned strings, valid until it closes), the parse tree or the step arena; the
+ * result copies them.
  *
  * Delayed __name__ removal (Prometheus 3): operations that would drop the metric name set
- * drop_name on a sample instead; the name is removed at the end of the query (and label_replace /
- * label_join writing __name__ clear the flag).
+ * drop_name on a sample instead; the name (with __type__ and __unit__) is removed at the end of
+ * the query (label_replace / label_join writing __name__ clear the flag).
  */
 #ifndef SLOD_PROMQL_ENGINE_INT_H
 #define SLOD_PROMQL_ENGINE_INT_H
