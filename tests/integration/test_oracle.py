@@ -210,7 +210,8 @@ def main():
 
         def both_recorded():
             now = int(time.time() * 1000)
-            return all(len(recorded(b, "slo:sli_error:ratio_rate3d", now)) >= 6 for b in (S, P))
+            return all(len([x for x in recorded(b, "slo:sli_error:ratio_rate" + w, now) if x[0] > imported_ms]) >= 6
+                       for b in (S, P) for w in ("5m", "3d"))
         st.wait_for(both_recorded, 40, "both engines to record the SLO windows for a few evaluations", interval=1)
 
         worst = (0.0, "")
