@@ -20,8 +20,11 @@ Comparison at identical timestamps (no racing of the two schedulers):
     and burnRate (= ratio / (1 - objective)) agree with Prometheus's evaluation at that sample's time.
 Relative error must be <= 1e-9 everywhere; the worst one is printed. Timestamps T where a window
 edge T - w falls exactly on a sample are skipped (Prometheus 2.42 windows are left-closed, slod's
-are left-open like Prometheus 3's) and counted. The 30d period ratio is not compared: Sloth's
-number is an average of each engine's own 5m recordings, which depends on when each ran.
+are left-open like Prometheus 3's) and counted; samples also stay off whole minutes (bucket edges).
+The exact period budget (errorEvents, totalEvents, exactErrorRatio, its burn rate and the budget
+consumed) is compared with Prometheus summing the same 5-minute buckets through a subquery. Sloth's
+period ratio (slothErrorRatio) is not compared: it is an average of each engine's own 5m
+recordings, which depends on when each ran.
 usage: test_oracle.py SLOD_BINARY [PROMETHEUS_BINARY [PROMTOOL_BINARY]]
 """
 import datetime
@@ -77,7 +80,7 @@ def make_data(end_ms):
             break
         # promtool reads OpenMetrics timestamps as float seconds and truncates ms: keep only
         # timestamps that survive that exactly
-        while int(float(om_ts(t)) * 1000) != t:
+        while int(float(om_ts(t)) * 1000) != t or t % 60000 == 0:  # ... and stay off bucket edges
             t += 1
         if not stamps or t > stamps[-1]:
             stamps.append(t)
@@ -272,6 +275,29 @@ def main():
             pv = instant(P, exprs[w], t)
             check("api/v1/slos errorRatio", w, t, win["errorRatio"], pv)
             check("api/v1/slos burnRate", w, t, win["burnRate"], pv / budget)
+        # --- the exact period budget: errors / total over 5-minute buckets ((k-1)B, kB] of the period
+        # ending at the newest bucket that ended a minute (bucket_delay) before the evaluation;
+        # Prometheus computes the same sums with a subquery aligned to the same 5-minute grid
+        def fresh_slo():
+            d = st.get_json(S + "/api/v1/slos/" + SID)["data"]
+            lag = (round(d["evaluatedAt"] * 1000) - 60000) % 300000
+            return d if 3000 < lag < 297000 else None  # not right at a bucket change
+        d = st.wait_for(fresh_slo, 10, "an SLO evaluation away from a bucket boundary")
+        pw = d["periodWindow"]
+        tb = (round(d["evaluatedAt"] * 1000) - 60000) // 300000 * 300000
+        err_q = exprs["5m"].split("/")[0].strip()
+        tot_q = exprs["5m"].split("/")[1].strip()
+        assert "5.." in err_q and "5.." not in tot_q, exprs["5m"]
+        p_err = instant(P, "sum_over_time((%s)[30d:5m]) * 300" % err_q, tb)
+        p_tot = instant(P, "sum_over_time((%s)[30d:5m]) * 300" % tot_q, tb)
+        check("periodWindow errorEvents", "30d", tb, pw["errorEvents"], p_err)
+        check("periodWindow totalEvents", "30d", tb, pw["totalEvents"], p_tot)
+        check("periodWindow exactErrorRatio", "30d", tb, pw["exactErrorRatio"], p_err / p_tot)
+        if pw["method"] == "exact":
+            check("periodWindow burnRate", "30d", tb, pw["burnRate"], p_err / p_tot / budget)
+            check("errorBudget consumed", "30d", tb, d["errorBudget"]["consumed"], p_err / p_tot / budget)
+        print("exact period (30d, %d-bucket ring): %.0f errors / %.0f requests = %.6g, as Prometheus sums them"
+              % (30 * 288, pw["errorEvents"], pw["totalEvents"], pw["exactErrorRatio"]))
         print("compared %d values at identical timestamps (%d skipped on window edges): worst relative "
               "error %.3g (%s)" % (compared, skipped, worst[0], worst[1] or "all exact"))
         print("window ratios at the last evaluation: " +
