@@ -481,8 +481,10 @@ static int add_sel(ev_ctx *c, const promql_node *vs, bool for_range, int64_t min
 }
 
 static ev_selcache *find_sel(ev_ctx *c, const promql_node *vs);
+static int64_t sub_first(int64_t ts, int64_t range, int64_t step);
 
-static int add_rowcall(ev_ctx *c, const promql_node *call, const promql_node *msel, size_t mi)
+static int add_rowcall(ev_ctx *c, const promql_node *call, const promql_node *msel, size_t mi, int64_t gs,
+		       int64_t ge, int64_t gstep)
 {
 	for (size_t i = 0; i < c->n_rows; i++)
 		if (c->rows[i].node == call)
@@ -500,6 +502,9 @@ static int add_rowcall(ev_ctx *c, const promql_node *call, const promql_node *ms
 	memset(&c->rows[c->n_rows], 0, sizeof c->rows[0]);
 	c->rows[c->n_rows].node = call;
 	c->rows[c->n_rows].msel = msel;
+	c->rows[c->n_rows].g_start = gs;
+	c->rows[c->n_rows].g_end = ge;
+	c->rows[c->n_rows].g_step = gstep;
 	c->rows[c->n_rows++].mi = mi;
 	return 0;
 }
@@ -549,11 +554,13 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 			return add_sel(c, n, true, a - c->lookback + 1, b + c->lookback);
 		if (add_sel(c, n, false, a - c->lookback + 1, b) < 0)
 			return -1;
-		if (c->start < c->end && lo == c->start && hi == c->end && step == c->interval &&
-		    n->vs.at.kind == PROMQL_AT_NONE) {
+		if (c->grid_ok && lo < hi && step > 0 && n->vs.at.kind == PROMQL_AT_NONE) {
 			ev_selcache *sc = find_sel(c, n);
 			sc->rows = true;
 			sc->stream = true;
+			sc->g_start = lo;
+			sc->g_end = hi;
+			sc->g_step = step;
 		}
 		return 0;
 	}
@@ -578,7 +585,14 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 		a -= n->subquery.offset_ms;
 		b -= n->subquery.offset_ms;
 		int64_t sstep = n->subquery.step_ms > 0 ? n->subquery.step_ms : c->interval;
-		return prep(c, n->subquery.expr, a - n->subquery.range_ms, b, sstep);
+		/* the inner expression is evaluated only at multiples of sstep in [gs, b]; rows over that
+		 * grid pay off when it is evaluated once or its windows overlap from step to step */
+		int64_t gs = sub_first(a, n->subquery.range_ms, sstep);
+		bool saved = c->grid_ok;
+		c->grid_ok = a == b || (step > 0 && step <= n->subquery.range_ms + sstep);
+		int rc = prep(c, n->subquery.expr, gs, b, sstep);
+		c->grid_ok = saved;
+		return rc;
 	}
 	case PROMQL_NODE_UNARY:
 		return prep(c, n->unary.expr, lo, hi, step);
@@ -609,11 +623,11 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 			}
 			/* in a range query, a top-level range function over a plain selector runs series by
 			 * series over all steps at once */
-			if (a->kind == PROMQL_NODE_MATRIX_SELECTOR && c->start < c->end && lo == c->start &&
-			    hi == c->end && step == c->interval && a->matrix.vs->vs.at.kind == PROMQL_AT_NONE &&
-			    n->call.func->id != PROMQL_FN_INFO && n->call.func->id != PROMQL_FN_ABSENT_OVER_TIME) {
+			if (a->kind == PROMQL_NODE_MATRIX_SELECTOR && c->grid_ok && lo < hi && step > 0 &&
+			    a->matrix.vs->vs.at.kind == PROMQL_AT_NONE && n->call.func->id != PROMQL_FN_INFO &&
+			    n->call.func->id != PROMQL_FN_ABSENT_OVER_TIME) {
 				ev_selcache *sc = find_sel(c, a->matrix.vs);
-				if (sc && add_rowcall(c, n, a, i) == 0)
+				if (sc && add_rowcall(c, n, a, i, lo, hi, step) == 0)
 					sc->stream = true;
 			}
 		}
@@ -815,6 +829,7 @@ double promql__interpolate(const tsdb_sample *p1, const tsdb_sample *p2, int64_t
 }
 
 static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n);
+static long read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi, bool keep_stale);
 
 static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 {
@@ -825,10 +840,10 @@ static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 		return -1;
 	int64_t ts = (n->vs.at.kind != PROMQL_AT_NONE ? resolve_at(c, &n->vs.at) : t) - n->vs.offset_ms;
 	out->type = PROMQL_TYPE_VECTOR;
-	if (s->rows && t >= c->start && t <= c->end && (t - c->start) % c->interval == 0) {
+	if (s->rows && t >= s->g_start && t <= s->g_end && (t - s->g_start) % s->g_step == 0) {
 		if (!s->rows_built && build_sel_rows(c, s, n) < 0)
 			return -1;
-		size_t st = (size_t)((t - c->start) / c->interval);
+		size_t st = (size_t)((t - s->g_start) / s->g_step);
 		out->vec.s = arena_alloc(c->sa, (s->nrows ? s->nrows : 1) * sizeof(ev_sample));
 		out->vec.n = 0;
 		if (!out->vec.s)
@@ -842,6 +857,19 @@ static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	out->vec.n = 0;
 	if (!out->vec.s)
 		return promql__oom(c);
+	if (s->stream) {
+		/* a rows-mode selector asked for a time off its grid (not expected): read each series'
+		 * lookback window */
+		for (size_t i = 0; i < s->n; i++) {
+			long np = read_series(c, s->refs[i], ts - c->lookback, ts, true);
+			if (np < 0)
+				return -1;
+			if (np == 0 || promql__is_stale(c->sbuf[np - 1].v))
+				continue;
+			out->vec.s[out->vec.n++] = (ev_sample){s->ls[i], c->sbuf[np - 1].v, c->sbuf[np - 1].t, false};
+		}
+		return promql__account(c, out->vec.n);
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (n->vs.smoothed) {
 			/* samples in (ts - lookback, ts + lookback]: the value at ts, interpolated between the
@@ -992,7 +1020,7 @@ long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi)
  * the query (newest in (ts - lookback, ts], not a stale marker). */
 static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
 {
-	size_t nsteps = (size_t)((c->end - c->start) / c->interval) + 1;
+	size_t nsteps = (size_t)((s->g_end - s->g_start) / s->g_step) + 1;
 	int64_t off = n->vs.offset_ms;
 	s->rls = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rls);
 	s->rv = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rv);
@@ -1002,7 +1030,7 @@ static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
 		return promql__oom(c);
 	size_t total = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		long np = read_series(c, s->refs[i], c->start - off - c->lookback, c->end - off, true);
+		long np = read_series(c, s->refs[i], s->g_start - off - c->lookback, s->g_end - off, true);
 		if (np < 0)
 			return -1;
 		if (np == 0)
@@ -1012,7 +1040,7 @@ static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
 		uint8_t *pr = NULL;
 		size_t k = 0; /* samples[0..k) have t <= ts */
 		for (size_t st = 0; st < nsteps; st++) {
-			int64_t ts = c->start + (int64_t)st * c->interval - off;
+			int64_t ts = s->g_start + (int64_t)st * s->g_step - off;
 			while (k < (size_t)np && c->sbuf[k].t <= ts)
 				k++;
 			if (k == 0)
@@ -1711,6 +1739,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	}
 	promql_errtype fail = PROMQL_ERRTYPE_NONE;
 
+	c.grid_ok = start < end;
 	if (prep(&c, root, start, end, c.interval) < 0)
 		goto out;
 	/* a range query evaluates step-invariant subtrees (e.g. `x @ end()`) once */

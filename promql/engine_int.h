@@ -88,6 +88,7 @@ typedef struct ev_selcache {
 	/* rows mode: an instant-vector selector evaluated at every step of a range query is resolved
 	 * series by series for all steps at once (one series' samples in memory, as Prometheus) */
 	bool rows, rows_built;
+	int64_t g_start, g_end, g_step; /* rows: the grid of evaluation times */
 	size_t nrows;
 	slod_labels *rls;
 	double **rv;           /* per row: value at each step */
@@ -116,6 +117,7 @@ typedef struct ev_rowcall {
 	const promql_node *node;
 	const promql_node *msel; /* its matrix selector argument */
 	size_t mi;               /* that argument's index */
+	int64_t g_start, g_end, g_step; /* the grid of evaluation times */
 	bool built;
 	size_t nsteps, nrows;
 	slod_labels *ls;         /* per row */
@@ -163,6 +165,8 @@ typedef struct ev_ctx {
 	size_t n_inv, cap_inv;
 	ev_rowcall *rows;
 	size_t n_rows, cap_rows;
+	bool grid_ok;          /* pre-pass: the current subtree is evaluated on a grid [lo, hi] every
+	                          step, so rows may be built for it */
 	tsdb_sample *sbuf;     /* streaming buffer (malloc'd, freed at the end of the query) */
 	size_t sbuf_cap;
 	/* histogram_quantile monotonicity fixes, merged per metric name as Prometheus merges them */

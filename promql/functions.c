@@ -574,10 +574,10 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 	const promql_node *msel = rc->msel;
 	const promql_vector_selector *vs = &msel->matrix.vs->vs;
 	size_t na = n->call.n_args, mi = rc->mi;
-	int64_t step = c->interval, range = msel->matrix.range_ms, off = vs->offset_ms;
+	int64_t step = rc->g_step, range = msel->matrix.range_ms, off = vs->offset_ms;
 	uint8_t ext = vs->smoothed ? 2 : vs->anchored ? 1 : 0;
 	int64_t back = ext ? c->lookback : 0, fwd = ext == 2 ? c->lookback : 0;
-	size_t nsteps = (size_t)((c->end - c->start) / step) + 1;
+	size_t nsteps = (size_t)((rc->g_end - rc->g_start) / step) + 1;
 	rc->nsteps = nsteps;
 	arena *saved = c->sa;
 	arena scratch;
@@ -602,7 +602,7 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 			arena_reset(&scratch);
 			c->sa = &scratch;
 			ev_value v;
-			if (promql__eval(c, n->call.args[j], c->start + (int64_t)k * step, &v) < 0)
+			if (promql__eval(c, n->call.args[j], rc->g_start + (int64_t)k * step, &v) < 0)
 				goto out;
 			sv[j][k] = v.scalar;
 		}
@@ -614,7 +614,7 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 		arena_reset(&scratch);
 		c->sa = &scratch;
 		ev_value o;
-		if (eval_range_fn(c, n, c->start, args, mi, &o) < 0)
+		if (eval_range_fn(c, n, rc->g_start, args, mi, &o) < 0)
 			goto out;
 	}
 	ev_selcache *sc = promql__sel(c, msel->matrix.vs);
@@ -629,7 +629,7 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 		goto out;
 	}
 	size_t total = 0;
-	int64_t lo_all = c->start - off - range - back, hi_all = c->end - off + fwd;
+	int64_t lo_all = rc->g_start - off - range - back, hi_all = rc->g_end - off + fwd;
 	for (size_t i = 0; i < sc->n; i++) {
 		long np = promql__read_series(c, sc->refs[i], lo_all, hi_all);
 		if (np < 0)
@@ -648,7 +648,7 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 		arena_reset(&scratch);
 		c->sa = &scratch;
 		for (size_t k = 0; k < nsteps; k++) {
-			int64_t t = c->start + (int64_t)k * step, ts = t - off;
+			int64_t t = rc->g_start + (int64_t)k * step, ts = t - off;
 			while (lo < (size_t)np && p[lo].t <= ts - range - back)
 				lo++;
 			if (hi < lo)
@@ -708,7 +708,7 @@ static int serve_rows(ev_ctx *c, ev_rowcall *rc, int64_t t, ev_value *out)
 {
 	if (!rc->built && build_rows(c, rc) < 0)
 		return -1;
-	size_t k = (size_t)((t - c->start) / c->interval);
+	size_t k = (size_t)((t - rc->g_start) / rc->g_step);
 	if (out_init(c, out, rc->nrows) < 0)
 		return -1;
 	for (size_t r = 0; r < rc->nrows; r++)
@@ -1708,7 +1708,7 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 		return eval_info(c, n, t, out);
 	if (c->n_rows) {
 		ev_rowcall *rc = find_rowcall(c, n);
-		if (rc && t >= c->start && t <= c->end && (t - c->start) % c->interval == 0)
+		if (rc && t >= rc->g_start && t <= rc->g_end && (t - rc->g_start) % rc->g_step == 0)
 			return serve_rows(c, rc, t, out);
 	}
 	size_t na = n->call.n_args;
