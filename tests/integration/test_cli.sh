@@ -66,6 +66,15 @@ grep -q "http://127.0.0.1:$port/api/v1/write" "$tmp/serve.out" || fail "banner h
 "$slod" --web.listen-address=127.0.0.1:$port --storage.path="$tmp/data2" 2>"$tmp/err2"; rc=$?
 [ $rc -eq 1 ] || fail "port in use: exit $rc"
 
+# the same data directory cannot be opened twice; an unusable one fails cleanly
+port2=$(free_port)
+"$slod" --web.listen-address=127.0.0.1:$port2 --storage.path="$tmp/data" --slo.files=none >/dev/null 2>"$tmp/err3"; rc=$?
+[ $rc -eq 1 ] || fail "second server on the same data dir: exit $rc"
+grep -q "in use" "$tmp/err3" || fail "no 'in use' message: $(cat "$tmp/err3")"
+"$slod" --web.listen-address=127.0.0.1:0 --storage.path=/proc/slod-nope/x >/dev/null 2>"$tmp/err4"; rc=$?
+[ $rc -eq 1 ] || fail "unusable storage path: exit $rc"
+grep -q "cannot open storage at /proc/slod-nope/x" "$tmp/err4" || fail "storage error message: $(cat "$tmp/err4")"
+
 kill -TERM $pid
 for i in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 kill -0 $pid 2>/dev/null && fail "slod did not exit within 10s of SIGTERM"
