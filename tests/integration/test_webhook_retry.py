@@ -15,7 +15,9 @@
   -> the payload is Alertmanager's webhook JSON version "4" (status, receiver, groupKey, groupLabels,
      commonLabels, externalURL, alerts[] with status/labels/annotations/startsAt/endsAt/
      generatorURL/fingerprint)
-  -> /metrics: sent = notifications, retried = FAILS, failed = dropped = 0, queue empty.
+  -> /metrics: sent = notifications, retried = FAILS, failed = dropped = 0, queue empty
+  -> a second target, "strict", answers 400 to everything: each notification is tried once,
+     "rejected" in the API, counted failed; it and "hook" do not hold each other up.
 usage: test_webhook_retry.py SLOD_BINARY
 """
 import datetime
@@ -53,10 +55,19 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     accepted = {}      # id -> list of (body dict, headers dict)
     fails_left = FAILS
 
+    strict = []        # (monotonic time, id) of requests to /strict, always answered 400
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(n)
         nid = self.headers.get("X-Slod-Notification-Id", "")
+        if self.path == "/strict":
+            with Receiver.lock:
+                Receiver.strict.append((time.monotonic(), nid))
+            self.send_response(400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with Receiver.lock:
             if Receiver.fails_left > 0:
                 Receiver.fails_left -= 1
@@ -129,7 +140,8 @@ def main():
         cfg = os.path.join(g.dir, "slod.yml")
         with open(cfg, "w") as f:
             f.write("alerting:\n  webhooks:\n    - name: hook\n      url: http://127.0.0.1:%d/hook\n"
-                    "      hmac_secret: %s\n" % (recv.server_address[1], SECRET))
+                    "      hmac_secret: %s\n    - name: strict\n      url: http://127.0.0.1:%d/strict\n"
+                    % (recv.server_address[1], SECRET, recv.server_address[1]))
         port = st.free_port()
         sp = st.start_slod(g, slod, port, os.path.join(g.dir, "data"), "--config.file=" + cfg,
                            "--slo.files=none", "--rule.files=" + rules, "--rules.evaluation-interval=1s")
@@ -176,9 +188,29 @@ def main():
             if n < 2 * len(NAMES):
                 return None
             m = st.http("GET", S + "/metrics")[1].decode()
-            return m if metric(m, "slod_alerting_queue_length", "hook") == 0 else None
+            done = all(metric(m, "slod_alerting_queue_length", t) == 0 for t in ("hook", "strict"))
+            return m if done and metric(m, "slod_alerting_notifications_failed_total", "strict") else None
         m = st.wait_for(all_done, 30, "the resolved notifications")
         time.sleep(2.5)  # anything sent twice would show up now
+
+        # --- the "strict" target answers 400: each notification is tried once and rejected, and
+        # neither target held the other up (strict's firing ones went while hook was still failing)
+        with Receiver.lock:
+            strict = list(Receiver.strict)
+            attempts = list(Receiver.attempts)
+        hook_recovered = min(t for t, _, s in attempts if s == 200)
+        assert sorted(int(k.split("-")[1]) for _, k in strict) == list(range(1, 2 * len(NAMES) + 1)), strict
+        assert sum(1 for t, _ in strict if t < hook_recovered) >= len(NAMES), "targets are not independent"
+        sn = [x for x in st.get_json(S + "/api/v1/notifications")["data"] if x["target"] == "strict"]
+        assert len(sn) == 2 * len(NAMES), sn
+        assert all(x["delivery"] == "rejected" and x["attempts"] == 1 and x["lastError"] == "HTTP 400"
+                   for x in sn), sn
+        for name, want in (("failed", 2 * len(NAMES)), ("sent", 0), ("retried", 0), ("dropped", 0)):
+            got = metric(m, "slod_alerting_notifications_%s_total" % name, "strict")
+            assert got == want, (name, got, want)
+        assert metric(m, "slod_alerting_queue_length", "strict") == 0, m
+        print("strict target: %d notifications rejected with HTTP 400, not retried, counted failed"
+              % len(strict))
 
         # --- exactly once, none missing, in order
         with Receiver.lock:
