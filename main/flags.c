@@ -20,6 +20,7 @@ const char main_usage[] =
 	"usage: slod [serve] [flags]\n"
 	"       slod validate [args]   check SLO spec files\n"
 	"       slod generate [args]   compile SLO spec files to Prometheus rules\n"
+	"       slod grafana-dashboard [--dashboard overview|detail|all] [-o DIR]   Grafana dashboards\n"
 	"\n"
 	"Flags (each also takes the form --flag=value):\n"
 	"  --config.file FILE                 YAML config file (flags win over it)\n"
