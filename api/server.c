@@ -211,12 +211,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		if (!r->path)
 			return MHD_NO;
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > s->opt.max_body_bytes) {
+		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		if (announced > s->opt.max_body_bytes) {
 			r->body_too_large = true;
 			atomic_fetch_add_explicit(&s->metrics.body_too_large, 1, memory_order_relaxed);
 			api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
 			return queue_reply(c, r);
 		}
+		if (announced)
+			buf_reserve(&r->body, (size_t)announced); /* one allocation; failure just means growth later */
 		return MHD_YES;
 	}
 	if (r->replied) {
