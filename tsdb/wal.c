@@ -35,7 +35,8 @@
  *
  * Costs: commit = encoding outside any lock (~12-15 bytes/sample), then under wal_mu one writev and
  *   the in-memory apply (~30-50 ns/sample); the fsync wait happens after wal_mu is released.
- *   Replay reads each segment with one read() and decodes ~20-40 M samples/s per core.
+ *   Replay reads each segment with one read() and applies ~15 M samples/s per core (measured,
+ *   100k series), in windows sorted by series (see REPLAY_WINDOW).
  */
 #include <dirent.h>
 #include <errno.h>
