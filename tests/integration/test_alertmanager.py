@@ -12,7 +12,9 @@ follows the alert through Alertmanager's whole pipeline and back out, and throug
   -> slod resolves the alerts and sends them again with endsAt = the resolution time (in the past)
   -> Alertmanager drops them from /api/v2/alerts (it lists no alert whose endsAt passed) long before
      the firing endsAt would have expired, and notifies its receiver "resolved" with that endsAt
-  -> slod's /api/v1/notifications and /metrics show the deliveries to the Alertmanager target.
+  -> slod's /api/v1/notifications and /metrics show the deliveries to the Alertmanager target
+  -> a webhook target of slod's own (next to Alertmanager) gets the page but not the ticket while
+     the page fires (built-in tier inhibition), then the page resolved.
 usage: test_alertmanager.py SLOD_BINARY [ALERTMANAGER_BINARY]
 """
 import datetime
@@ -51,13 +53,17 @@ SID = "amdemo-availability"
 
 class AMReceiver(http.server.BaseHTTPRequestHandler):
     lock = threading.Lock()
-    received = []  # (wall time, body)
+    received = []  # (wall time, body) sent by Alertmanager to /am
+    direct = []    # bodies slod's own webhook target sent to /direct
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(n))
         with AMReceiver.lock:
-            AMReceiver.received.append((time.time(), body))
+            if self.path == "/direct":
+                AMReceiver.direct.append(body)
+            else:
+                AMReceiver.received.append((time.time(), body))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -130,7 +136,8 @@ receivers:
             f.write(SPEC)
         port = st.free_port()
         sp = st.start_slod(g, slod, port, os.path.join(g.dir, "data"), "--slo.files=" + spec,
-                           "--rules.evaluation-interval=1s", "--alerting.alertmanager-url=" + A)
+                           "--rules.evaluation-interval=1s", "--alerting.alertmanager-url=" + A,
+                           "--alerting.webhook-url=http://127.0.0.1:%d/direct" % recv.server_address[1])
         st.wait_ready(port, proc=sp)
         S = "http://127.0.0.1:%d" % port
 
@@ -162,6 +169,23 @@ receivers:
               % (ends - time.time()))
         d = st.get_json(S + "/api/v1/slos/" + SID)["data"]
         assert [x["state"] for x in d["alerts"] if x["severity"] == "page"][0] == "firing", d["alerts"]
+        # both tiers fire, and Alertmanager has both (it gets everything) ...
+        st.wait_for(lambda: [a for a in am_alerts(A, "ticket") if a["status"]["state"] == "active"], 20,
+                    "Alertmanager to list the firing ticket alert")
+        d = st.get_json(S + "/api/v1/slos/" + SID)["data"]
+        assert {x["state"] for x in d["alerts"]} == {"firing"}, d["alerts"]
+
+        # ... but slod's own webhook target holds the ticket back while the page fires (tier inhibition)
+        def direct_page():
+            with AMReceiver.lock:
+                return [b for b in AMReceiver.direct if any(
+                    a["status"] == "firing" and a["labels"]["sloth_severity"] == "page" for a in b["alerts"])]
+        pages = st.wait_for(direct_page, 20, "the webhook target to get the firing page")
+        for b in pages:
+            assert not [a for a in b["alerts"] if a["status"] == "firing" and a["labels"]["sloth_severity"] == "ticket"], \
+                ("ticket not inhibited by the firing page", b)
+        assert pages[0]["groupLabels"] == {"alertname": "AmdemoAvailability"}, pages[0]
+        print("inhibition: the webhook got the page without the ticket; Alertmanager got both")
 
         # --- recovery: a flood of good requests; errors stop growing
         time.sleep(1)
@@ -196,6 +220,12 @@ receivers:
         # --- slod's side of the deliveries
         n = st.get_json(S + "/api/v1/notifications", {"slo": SID})["data"]
         am_n = [x for x in n if x["target"] == "alertmanager-0"]
+
+        def direct_page_resolved():
+            with AMReceiver.lock:
+                return [b for b in AMReceiver.direct if any(
+                    a["status"] == "resolved" and a["labels"]["sloth_severity"] == "page" for a in b["alerts"])]
+        st.wait_for(direct_page_resolved, 10, "the webhook target to get the resolved page")
         assert any(x["status"] == "firing" and x["delivery"] == "delivered" for x in am_n), am_n
         assert any(x["status"] == "resolved" and x["delivery"] == "delivered" for x in am_n), am_n
         m = st.http("GET", S + "/metrics")[1].decode()
