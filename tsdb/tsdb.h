@@ -32,7 +32,8 @@ enum {
 	TSDB_ERR_NOMEM = -1,
 	TSDB_ERR_IO = -2,
 	TSDB_ERR_OUT_OF_ORDER = -3,  /* older than the series' newest sample minus the OOO window */
-	TSDB_ERR_TOO_OLD = -4,       /* older than the retention horizon */
+	TSDB_ERR_TOO_OLD = -4,       /* older than the retention horizon: max(newest sample stored,
+	                              * now of the last retention pass) - retention */
 	TSDB_ERR_DUPLICATE = -5,     /* same timestamp, different value */
 	TSDB_ERR_INVALID = -6,       /* bad labels or arguments */
 	TSDB_ERR_LIMIT = -7,         /* series limit reached */
