@@ -8,7 +8,7 @@
 'use strict';
 
 const REFRESH_MS = 15000;
-const state = { sort: 'remaining', desc: false, q: '', alert: 'all', range: null, timer: null, list: null, view: 0 };
+const state = { refreshMs: REFRESH_MS, sort: 'remaining', desc: false, q: '', alert: 'all', range: null, timer: null, list: null, view: 0 };
 
 function $(sel, el) { return (el || document).querySelector(sel); }
 function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c])); }
@@ -120,12 +120,18 @@ function readQuery() {
   state.q = p.get('q') || '';
   state.alert = ['firing', 'pending', 'ok'].includes(p.get('alert')) ? p.get('alert') : 'all';
 }
+// ?refresh=N (seconds, 1..3600) on any page: how often the data is re-read, e.g. for a wall screen.
+function readRefresh() {
+  const n = parseInt(new URLSearchParams(location.search).get('refresh'), 10);
+  state.refreshMs = n >= 1 && n <= 3600 ? n * 1000 : REFRESH_MS;
+}
 function writeQuery() {
   const p = new URLSearchParams();
   if (state.sort !== 'remaining') p.set('sort', state.sort);
   if (state.desc) p.set('desc', '1');
   if (state.q) p.set('q', state.q);
   if (state.alert !== 'all') p.set('alert', state.alert);
+  if (state.refreshMs !== REFRESH_MS) p.set('refresh', String(state.refreshMs / 1000));
   const qs = p.toString();
   history.replaceState(null, '', '/' + (qs ? '?' + qs : ''));
 }
@@ -156,7 +162,7 @@ function renderListShell(data) {
       `<th data-key="${c.key}" class="${c.num ? 'num' : ''}" tabindex="0" aria-sort="none">${c.label}</th>`).join('')}</tr></thead>
     <tbody></tbody></table></div>
     <p class="muted foot">Sorted by <span id="sortname"></span>. Click a column to sort; click again to reverse.
-      Numbers refresh every ${REFRESH_MS / 1000} s. Raw data: <a href="/api/v1/slos">/api/v1/slos</a>.
+      Numbers refresh every ${state.refreshMs / 1000} s. Raw data: <a href="/api/v1/slos">/api/v1/slos</a>.
       Grafana dashboards: <a href="/ui/grafana/slo-overview.json" download>overview</a>,
       <a href="/ui/grafana/slo-detail.json" download>detail</a>.</p>`;
   $('#search').addEventListener('input', e => { state.q = e.target.value; writeQuery(); renderRows(); });
@@ -435,6 +441,7 @@ async function showDetail(id, view) {
 async function route(fromNav) {
   clearTimeout(state.timer);
   const view = ++state.view;
+  if (fromNav) readRefresh();
   const m = location.pathname.match(/^\/slos\/(.+)$/);
   try {
     if (m) {
@@ -449,10 +456,10 @@ async function route(fromNav) {
   } catch (e) {
     if (view === state.view) {
       state.list = null;
-      $('#app').innerHTML = `<div class="empty" id="error"><h2>slod is not answering</h2><p>${esc(e.message)}</p><p class="muted">Retrying every ${REFRESH_MS / 1000} s.</p></div>`;
+      $('#app').innerHTML = `<div class="empty" id="error"><h2>slod is not answering</h2><p>${esc(e.message)}</p><p class="muted">Retrying every ${state.refreshMs / 1000} s.</p></div>`;
     }
   }
-  if (view === state.view) state.timer = setTimeout(() => route(false), REFRESH_MS);
+  if (view === state.view) state.timer = setTimeout(() => route(false), state.refreshMs);
 }
 document.addEventListener('click', e => {
   const a = e.target.closest('a');

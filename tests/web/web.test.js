@@ -5,7 +5,8 @@
 // says which SLO gets what). Checks what a person would look at:
 //   - before any data: the "No data yet" state with the remote-write URL; with no SLOs: "No SLOs loaded"
 //   - the list: every SLO, the numbers of /api/v1/slos as text, least budget left first, the
-//     exhausted budget's red bar, the firing tiers; sorting by clicking headers; search; alert filter
+//     exhausted budget's red bar, the firing tiers; sorting by clicking headers; search; alert
+//     filter; auto-refresh (?refresh=1) that keeps the search box as typed
 //   - the detail page: three charts with non-empty SVG paths, the burn-rate table with the firing
 //     tiers, a delivered notification, the spec's YAML; the range buttons redraw the charts
 //   - a phone-sized viewport without horizontal scrolling; no request leaves slod's origin
@@ -162,6 +163,24 @@ async function main() {
       assert.deepStrictEqual(await rowIds(page), ['checkout-requests-availability']);
       assert.strictEqual(await page.inputValue('#alertfilter'), 'firing');
       await page.selectOption('#alertfilter', 'all');
+    });
+
+    await check('list: auto-refresh re-reads the API and keeps what is being typed', async () => {
+      let reads = 0;
+      const count = r => { if (r.url().startsWith(url + '/api/v1/slos')) reads++; };
+      page.on('request', count);
+      await page.goto(url + '/?refresh=1');
+      await page.waitForSelector('#slos tbody tr[data-id]');
+      await page.focus('#search');
+      await page.keyboard.type('check');
+      const before = reads;
+      await waitFor(async () => reads >= before + 2, 10000, 'two refreshes');
+      page.off('request', count);
+      assert.strictEqual(await page.inputValue('#search'), 'check');
+      assert.strictEqual(await page.evaluate(() => document.activeElement && document.activeElement.id), 'search');
+      assert.deepStrictEqual(await rowIds(page), ['checkout-requests-availability']);
+      assert.ok(page.url().includes('refresh=1') && page.url().includes('q=check'), page.url());
+      assert.ok((await page.textContent('.foot')).includes('every 1 s'));
     });
 
     if (shots) {
