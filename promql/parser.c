@@ -490,9 +490,11 @@ static int tok_number(parser *p, promql_token t, double *out, bool *is_dur)
 	return 0;
 }
 
+/* Prometheus's bound for duration literals (int64 nanoseconds). NaN is refused too: Go would
+ * turn it into an arbitrary int64 offset or range. */
 static bool duration_out_of_range(double secs)
 {
-	return secs > 9223372036.854775807 || secs < -9223372036.854775808;
+	return isnan(secs) || secs > 9223372036.854775807 || secs < -9223372036.854775808;
 }
 
 /* ---- forward declarations ---- */

@@ -292,6 +292,8 @@ static const struct {
 	{"foo offset bar", "1:12: parse error: unexpected identifier \"bar\" in offset, expected number, duration, step(), or range()"},
 	{"foo @ bar", "1:7: parse error: unexpected identifier \"bar\" in @, expected timestamp"},
 	{"foo[0s]", "1:5: parse error: duration must be greater than 0"},
+	{"foo offset -nan", "1:13: parse error: duration out of range"},
+	{"foo[5m:] offset NaN", "1:17: parse error: duration out of range"},
 	{"foo[-5m]", "1:5: parse error: duration must be greater than 0"},
 	{"foo[5x]", "1:5: parse error: bad number or duration syntax: \"5\""},
 	{"foo[5m", "1:7: parse error: unclosed left bracket"},
