@@ -10,6 +10,8 @@
 #include "util/fmt.h"
 #include "util/labels.h"
 
+#include <xxhash.h>
+
 static void check_float(double v, char mode, const char *want)
 {
 	char out[FMT_FLOAT_MAX];
@@ -115,6 +117,21 @@ static void test_labels(void **state)
 	slod_labels ws = {w, 3};
 	assert_true(labels_equal(&ls, &ws));
 	assert_int_equal(labels_hash(&ls), labels_hash(&ws));
+	/* a label set too large for the one-shot buffer hashes like the concatenation */
+	static char big[3000];
+	memset(big, 'v', sizeof big - 1);
+	slod_label bl[] = {{"a", big}, {"b", "c"}};
+	slod_labels bls = {bl, 2};
+	slod_label sl[] = {{"a", "v"}, {"b", "c"}};
+	slod_labels sls = {sl, 2};
+	/* both paths hash the canonical bytes name 0xff value 0xff ... */
+	static unsigned char canon[3100];
+	size_t k = 0;
+	canon[k++] = 'a', canon[k++] = 0xff;
+	memcpy(canon + k, big, strlen(big)), k += strlen(big);
+	canon[k++] = 0xff, canon[k++] = 'b', canon[k++] = 0xff, canon[k++] = 'c', canon[k++] = 0xff;
+	assert_int_equal(labels_hash(&bls), XXH3_64bits(canon, k));
+	assert_int_equal(labels_hash(&sls), XXH3_64bits("a\xffv\xffb\xffc\xff", 8));
 	assert_true(labels_valid_name("a_b1", 4));
 	assert_false(labels_valid_name("1a", 2));
 	assert_true(utf8_valid("h\xc3\xa9", 3));
