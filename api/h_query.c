@@ -3,6 +3,7 @@
  * Prometheus's parameters, result JSON, warnings/infos and error codes.
  *
  *   query:       query (required), time (default now), timeout, lookback_delta
+ *   (timeout: a per-request deadline, enforced by the in-flight watchdog; shutdown cancels too)
  *   query_range: query, start, end, step (all required), timeout, lookback_delta
  * Result shapes (data):
  *   {"resultType":"vector","result":[{"metric":{...},"value":[1700000000.5,"1"]}]}
@@ -112,17 +113,22 @@ static void reply_result(api_req *r, const promql_result *res)
 	api__reply_json_end(r, &j, res->warnings, res->n_warnings);
 }
 
-/* Shared optional parameters: timeout (validated; the engine's own timeout applies) and
- * lookback_delta. 0 or -1 after replying. */
-static int query_opts(api_req *r, promql_query_opts *qo)
+/* Shared optional parameters: timeout (a deadline enforced through the in-flight watchdog, on top
+ * of the engine's own --query.timeout) and lookback_delta. Fills *timeout_ms (0 = none). 0 or -1
+ * after replying. */
+static int query_opts(api_req *r, promql_query_opts *qo, int64_t *timeout_ms)
 {
 	memset(qo, 0, sizeof *qo);
+	*timeout_ms = 0;
 	const char *s = api__param(r, "timeout");
 	int64_t ms;
-	if (s && *s && parse_api_duration_ms(s, &ms) != 0) {
-		api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"timeout\": cannot parse \"%s\" to a valid duration",
-				 s);
-		return -1;
+	if (s && *s) {
+		if (parse_api_duration_ms(s, &ms) != 0) {
+			api__reply_error(r, API_ERR_BAD_DATA,
+					 "invalid parameter \"timeout\": cannot parse \"%s\" to a valid duration", s);
+			return -1;
+		}
+		*timeout_ms = ms;
 	}
 	s = api__param(r, "lookback_delta");
 	if (s && *s) {
@@ -142,19 +148,34 @@ static const char *query_text(api_req *r)
 	return q ? q : "";
 }
 
-void api__h_query(api_req *r)
+/* Runs one query (step 0: instant at start) with the request's deadline registered. */
+static void run(api_req *r, int64_t start, int64_t end, int64_t step, promql_query_opts *qo, int64_t timeout_ms)
 {
-	int64_t t;
-	promql_query_opts qo;
-	if (api__param_time(r, "time", slod_clock_now(&r->srv->opt.clock), &t) != 0 || query_opts(r, &qo) != 0)
-		return;
-	promql_result *res = promql_query_instant(r->srv->engine, r->be->db, query_text(r), t, &qo);
+	api_inflight node;
+	api__inflight_add(r->srv, &node, timeout_ms);
+	qo->cancel = &node.cancel;
+	promql_result *res = step ? promql_query_range(r->srv->engine, r->be->db, query_text(r), start, end, step, qo)
+				  : promql_query_instant(r->srv->engine, r->be->db, query_text(r), start, qo);
+	api__inflight_remove(r->srv, &node);
 	if (!res) {
 		api__reply_error(r, API_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	reply_result(r, res);
+	if (res->err_type == PROMQL_ERRTYPE_CANCELED && node.timed_out)
+		api__reply_error(r, API_ERR_TIMEOUT, "query timed out in expression evaluation");
+	else
+		reply_result(r, res);
 	promql_result_free(res);
+}
+
+void api__h_query(api_req *r)
+{
+	int64_t t, timeout_ms;
+	promql_query_opts qo;
+	if (api__param_time(r, "time", slod_clock_now(&r->srv->opt.clock), &t) != 0 ||
+	    query_opts(r, &qo, &timeout_ms) != 0)
+		return;
+	run(r, t, t, 0, &qo, timeout_ms);
 }
 
 void api__h_query_range(api_req *r)
@@ -196,13 +217,8 @@ void api__h_query_range(api_req *r)
 				 "resolution (?step=XX)");
 		return;
 	}
-	if (query_opts(r, &qo) != 0)
+	int64_t timeout_ms;
+	if (query_opts(r, &qo, &timeout_ms) != 0)
 		return;
-	promql_result *res = promql_query_range(r->srv->engine, r->be->db, query_text(r), start, end, step, &qo);
-	if (!res) {
-		api__reply_error(r, API_ERR_INTERNAL, "out of memory");
-		return;
-	}
-	reply_result(r, res);
-	promql_result_free(res);
+	run(r, start, end, step, &qo, timeout_ms);
 }

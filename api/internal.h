@@ -91,11 +91,20 @@ enum {
 
 #define API_INGEST_POOL 64
 
+/* A query in flight (inflight.c): lives on the handler's stack while the engine runs. */
+typedef struct api_inflight {
+	struct api_inflight *next, *prev;
+	volatile int cancel;        /* polled by the engine (promql_query_opts.cancel) */
+	bool timed_out;             /* cancel was raised by the `timeout` parameter's deadline */
+	int64_t deadline_ms;        /* monotonic; 0 = none */
+} api_inflight;
+
 struct api_server {
 	struct MHD_Daemon *mhd;
 	api_options opt;
 	uint16_t port;
 	atomic_bool ready;
+	_Atomic int active;                /* requests between dispatch and queued answer */
 	api_backend backend;               /* valid once ready is true (release/acquire) */
 	ingest_limits ingest_limits;       /* copy, set with the backend */
 	pthread_mutex_t pool_lock;         /* guards pool/npool */
@@ -103,6 +112,12 @@ struct api_server {
 	size_t npool;
 	api_metrics metrics;
 	pthread_rwlock_t slo_lock;         /* readers: SLO handlers; writer: api_server_swap_slo */
+	/* in-flight queries (inflight.c) */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cond;
+	api_inflight *q_head;
+	bool q_stop, q_shutting_down, q_started;
+	pthread_t q_thread;
 	struct promql_engine *engine;      /* from the backend, or owned (engine_owned) */
 	bool engine_owned;
 	char version[64];
@@ -166,6 +181,19 @@ int api__split_hostport(const char *addr, char *host, size_t hostcap, uint16_t *
  * replying 400 with Prometheus's text: invalid parameter "start": Invalid time value for 'start':
  * cannot parse "x" to a valid timestamp. */
 int api__param_time(api_req *r, const char *name, int64_t def, int64_t *out);
+
+/* ---- in-flight queries (inflight.c) ---- */
+
+/* Starts the watchdog thread. 0 or -1. */
+int api__inflight_init(api_server *s);
+/* Cancels every registered query and every one registered from now on. */
+void api__inflight_shutdown(api_server *s);
+/* Stops the watchdog (no query may be registered any more). */
+void api__inflight_deinit(api_server *s);
+/* Registers n (caller storage, must stay valid until remove) with a deadline timeout_ms from now
+ * (0 = none); n->cancel is raised when it passes or on shutdown. */
+void api__inflight_add(api_server *s, api_inflight *n, int64_t timeout_ms);
+void api__inflight_remove(api_server *s, api_inflight *n);
 
 /* ---- metadata selection (select.c) ---- */
 

@@ -11,6 +11,8 @@
  *   completion on_completed frees the api_req.
  * Costs: one arena + two bufs per request; route lookup is a linear scan of ~20 patterns.
  * Threads: MHD's internal epoll thread pool; an api_req is touched by one thread at a time.
+ * Stop: quiesce (no new connections), cancel running queries (inflight.c), wait up to 5 s for the
+ * handlers counted in `active` to queue their answers, then MHD_stop_daemon.
  */
 #include "api/internal.h"
 
@@ -240,10 +242,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
 	} else {
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+		atomic_fetch_add_explicit(&s->active, 1, memory_order_acq_rel);
 		if (r->params_oom)
 			api__reply_text(r, 503, "out of memory");
 		else
 			api__dispatch(r);
+		enum MHD_Result rc = queue_reply(c, r);
+		atomic_fetch_sub_explicit(&s->active, 1, memory_order_acq_rel);
+		return rc;
 	}
 	return queue_reply(c, r);
 }
@@ -301,6 +307,10 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (api__inflight_init(s) != 0) {
+		snprintf(err, errlen, "cannot start the query watchdog thread");
+		goto fail;
+	}
 
 	char host[256];
 	uint16_t port;
@@ -311,7 +321,7 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (host[0] == '\0') {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		sin->sin_family = AF_INET;
@@ -364,6 +374,7 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 	*out = s;
 	return 0;
 fail:
+	api__inflight_deinit(s);
 	pthread_rwlock_destroy(&s->slo_lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	free(s->metrics.http);
@@ -414,8 +425,24 @@ void api_server_stop(api_server *s)
 {
 	if (!s)
 		return;
+	/* graceful: stop accepting, cancel running queries, let handlers answer (bounded wait),
+	 * then stop the daemon */
+	MHD_socket lsock = s->mhd ? MHD_quiesce_daemon(s->mhd) : MHD_INVALID_SOCKET;
+	api__inflight_shutdown(s);
+	bool had_active = atomic_load_explicit(&s->active, memory_order_acquire) > 0;
+	for (int i = 0; i < 500 && atomic_load_explicit(&s->active, memory_order_acquire) > 0; i++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (had_active) {
+		struct timespec ts = {0, 50 * 1000000L}; /* let the answers just queued leave */
+		nanosleep(&ts, NULL);
+	}
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
+	api__inflight_deinit(s);
 	for (size_t i = 0; i < s->npool; i++)
 		ingest_ctx_free(s->pool[i]);
 	pthread_mutex_destroy(&s->pool_lock);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <pthread.h>
 
@@ -17,6 +18,7 @@
 #include "ingest/ingest.h"
 #include "ingest/prompb/remote.pb-c.h"
 #include "tsdb/tsdb.h"
+#include "util/clock.h"
 
 typedef struct fixture {
 	api_server *srv;
@@ -392,6 +394,53 @@ static void test_concurrent_clients(void **state)
 	http_resp_free(&m);
 }
 
+static void test_query_timeout(void **state)
+{
+	/* a subquery of ~2.6 million steps takes far longer than 20 ms: the timeout parameter stops it
+	 * with Prometheus's timeout error (503) */
+	fixture *f = *state;
+	make_ready(f);
+	http_resp r = get(f, "/api/v1/query?query=count_over_time(vector(1)%5B30d:1s%5D)&time=1700000000&timeout=0.02");
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query timed out in "
+				    "expression evaluation\"}");
+	http_resp_free(&r);
+	/* a generous timeout does not disturb a quick query */
+	expect(get(f, "/api/v1/query?query=1&time=1700000000&timeout=30s"), 200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000,\"1\"]}}");
+}
+
+static void *slow_query(void *p)
+{
+	fixture *f = p;
+	http_resp *r = malloc(sizeof *r);
+	http_request(f->port, "GET", "/api/v1/query?query=count_over_time(vector(1)%5B1000d:1s%5D)&time=1700000000",
+		     NULL, NULL, 0, 60000, r);
+	return r;
+}
+
+static void test_stop_cancels_queries(void **state)
+{
+	/* stopping the server cancels a running query instead of waiting for it (SIGTERM path) */
+	fixture *f = *state;
+	make_ready(f);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, slow_query, f), 0);
+	struct timespec ts = {0, 200 * 1000000L};
+	nanosleep(&ts, NULL);
+	int64_t t0 = slod_monotonic_ms();
+	api_server_stop(f->srv);
+	f->srv = NULL;
+	int64_t took = slod_monotonic_ms() - t0;
+	http_resp *r;
+	pthread_join(th, (void **)&r);
+	assert_true(took < 5000);
+	assert_int_equal(r->status, 503);
+	assert_non_null(strstr(r->body, "\"errorType\":\"canceled\""));
+	http_resp_free(r);
+	free(r);
+}
+
 static void test_federate(void **state)
 {
 	fixture *f = *state;
@@ -461,6 +510,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_federate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_cancels_queries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
