@@ -636,10 +636,6 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 			goto out;
 		if (np == 0)
 			continue;
-		if ((size_t)np > c->max_samples) {
-			promql__account(c, (size_t)np);
-			goto out;
-		}
 		const tsdb_sample *p = c->sbuf;
 		double *vals = NULL;
 		uint8_t *present = NULL;
@@ -657,6 +653,10 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 				hi++;
 			if (hi <= lo)
 				continue;
+			if (hi - lo > c->max_samples) { /* Prometheus counts the window of a step */
+				promql__account(c, hi - lo);
+				goto out;
+			}
 			ev_series win = {sc->ls[i], p + lo, hi - lo, false, sc->counter_name[i], 0};
 			if (!win.counter_name)
 				win.counter_name = sc->counter_name[i] = promql__counter_name(&sc->ls[i]);
