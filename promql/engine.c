@@ -481,6 +481,7 @@ static int add_sel(ev_ctx *c, const promql_node *vs, bool for_range, int64_t min
 }
 
 static ev_selcache *find_sel(ev_ctx *c, const promql_node *vs);
+static int check_deadline(ev_ctx *c);
 static int64_t sub_first(int64_t ts, int64_t range, int64_t step);
 
 static int add_rowcall(ev_ctx *c, const promql_node *call, const promql_node *msel, size_t mi, int64_t gs,
@@ -696,6 +697,10 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 	size_t cap = 0;
 	s->n = 0;
 	for (size_t i = 0; i < ns; i++) {
+		if ((i & 1023) == 1023 && check_deadline(c) < 0) {
+			free(sbuf);
+			return -1;
+		}
 		long got = tsdb_querier_samples(c->q, series[i].ref, s->mint, s->maxt, &sbuf, &cap);
 		if (got < 0) {
 			free(sbuf);
@@ -798,6 +803,11 @@ static size_t upper_bound_hint(const tsdb_sample *p, size_t n, int64_t x, size_t
 	}
 	*hint = r;
 	return r;
+}
+
+int promql__check_deadline(ev_ctx *c)
+{
+	return check_deadline(c);
 }
 
 static int check_deadline(ev_ctx *c)
@@ -1030,6 +1040,8 @@ static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
 		return promql__oom(c);
 	size_t total = 0;
 	for (size_t i = 0; i < s->n; i++) {
+		if ((i & 255) == 255 && check_deadline(c) < 0)
+			return -1;
 		long np = read_series(c, s->refs[i], s->g_start - off - c->lookback, s->g_end - off, true);
 		if (np < 0)
 			return -1;

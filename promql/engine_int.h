@@ -195,6 +195,8 @@ void promql__infof(ev_ctx *c, const promql_node *pos, const char *fmt, ...) __at
 /* Records a forced-monotonicity fix of histogram_quantile at time t (merged into one info). */
 void promql__mono_info(ev_ctx *c, const promql_node *pos, const char *metric, int64_t t, double min_bucket,
 		       double max_bucket, double max_diff);
+/* -1 with the canceled/timeout error when the query's deadline passed or it was canceled. */
+int promql__check_deadline(ev_ctx *c);
 /* Accounts n more samples held in this step; -1 with the too-many-samples error when over. */
 int promql__account(ev_ctx *c, size_t n);
 

@@ -321,6 +321,8 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 				      n->call.func->name);
 	bool keep_name = id == PROMQL_FN_LAST_OVER_TIME || id == PROMQL_FN_FIRST_OVER_TIME;
 	for (size_t i = 0; i < m->n; i++) {
+		if ((i & 1023) == 1023 && promql__check_deadline(c) < 0)
+			return -1;
 		const ev_series *s = &m->s[i];
 		ev_series streamed;
 		if (!s->pts && s->ref) {
@@ -631,6 +633,8 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 	size_t total = 0;
 	int64_t lo_all = rc->g_start - off - range - back, hi_all = rc->g_end - off + fwd;
 	for (size_t i = 0; i < sc->n; i++) {
+		if ((i & 255) == 255 && promql__check_deadline(c) < 0)
+			goto out;
 		long np = promql__read_series(c, sc->refs[i], lo_all, hi_all);
 		if (np < 0)
 			goto out;
