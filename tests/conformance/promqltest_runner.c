@@ -3,21 +3,30 @@
  * against slod's engine and an in-memory tsdb.
  *
  * File format (as Prometheus's promqltest reads it): lines are trimmed, `#` lines are blank;
- * commands are `clear`, `load[_with_nhcb] <interval>` followed by series lines until a blank line,
- * and `eval[_fail|_warn|_info|_ordered] instant at <t> <expr>` / `eval[...] range from <t> to <t>
- * step <d> <expr>` followed by `expect ...` lines and expected results until a blank line. Series
- * values use the expanding notation (`a+bxN`, `a-bxN`, `axN`, `_`, `_xN`, `stale`, Inf, NaN);
- * native histograms (`{{...}}`) are not supported by slod, so an eval touching a metric loaded
- * with histograms (or expecting one) is counted "not applicable", as are all evals of files
- * outside the core set.
+ * commands are `clear`, `load[_with_nhcb] <interval>` followed by series lines until a blank line
+ * (a later definition of the same series replaces an earlier one; `@st` start-timestamp lines are
+ * skipped), and `eval[_fail|_warn|_info|_ordered] instant at <t> <expr>` / `eval[...] range from
+ * <t> to <t> step <d> <expr>` followed by `expect ...` lines and expected results until a blank
+ * line. Series values use the expanding notation (`a+bxN`, `a-bxN`, `axN`, `_`, `_xN`, `stale`,
+ * Inf, NaN).
+ *
+ * Applicability: slod stores floats only, so an eval expecting a native histogram (`{{...}}`) is
+ * not applicable, and an eval over series the file loads as native histograms (a mentioned
+ * metric name, or a selector without a literal name while such data is loaded) counts as passed
+ * when it passes and as not applicable when it fails. Core files are judged; the experimental
+ * files in experimental_run[] are run with their features enabled (failures not applicable);
+ * other files are not applicable. Queries using a function the parser does not enable are not
+ * applicable.
  *
  * Like Prometheus's runner, an instant eval that is not expected to fail is re-run as a range
- * query from t-1m to t+1m step 1m and the middle step must give the same result.
+ * query from t-1m to t+1m step 1m (middle step compared), and every instant eval is re-run with
+ * `@ t` added to all selectors (printed back with promql_format) at -10t, 0, t/5, t, 10t unless
+ * it uses a time-dependent function (--no-at disables this).
  *
  * Output: one line per file `file: P passed, F failed, N not applicable`, failures with reasons
  * when --verbose, and a closing line `N passed, M failed`. --min-pass N makes the exit status
  * non-zero when fewer than N evals pass (the floor CI enforces); --report FILE writes the
- * markdown list of failing evals (docs/conformance.md).
+ * markdown report (docs/conformance.md); --max-samples N sets the engine's sample limit.
  *
  * Usage: promqltest_runner [--min-pass N] [--verbose] [--report FILE] [--only NAME] [--no-at]
  *                          [--max-samples N] DIR
