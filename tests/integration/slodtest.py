@@ -110,3 +110,20 @@ def start_slod(group, binary, port, datadir, *extra, name="slod"):
     args = [os.path.abspath(binary), "serve", "--web.listen-address=127.0.0.1:%d" % port, "--storage.path=" + datadir,
             "--log.level=info"] + list(extra)
     return group.spawn(args, name)
+
+
+def stop_clean(group, p, timeout=30):
+    """Stops a slod with SIGTERM and checks that it shut down cleanly: exit status 0 and no
+    sanitizer report (ASan/LSan/UBSan) anywhere in its log. Raises AssertionError otherwise."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise AssertionError("slod did not stop within %ss of SIGTERM" % timeout)
+    with open(p.log_path, "rb") as f:
+        log = f.read().decode(errors="replace")
+    for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        i = log.find(marker)
+        assert i < 0, "sanitizer report in the slod log:\n" + log[max(0, i - 200):i + 3000]
+    assert rc == 0, "slod exited with status %s after SIGTERM:\n%s" % (rc, log[-3000:])

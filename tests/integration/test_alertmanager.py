@@ -233,6 +233,7 @@ receivers:
         assert sent and int(sent.group(1)) >= 2, m[-1500:]
         assert re.search(r'^slod_alerting_notifications_failed_total\{target="alertmanager-0"\} 0$', m, re.M)
         print("slod: %s notifications delivered to Alertmanager" % sent.group(1))
+        st.stop_clean(g, sp)
         recv.shutdown()
     print("OK")
     return 0

@@ -302,6 +302,7 @@ def main():
               "error %.3g (%s)" % (compared, skipped, worst[0], worst[1] or "all exact"))
         print("window ratios at the last evaluation: " +
               ", ".join("%s=%.6g" % (w, vals[w]) for w in WINDOWS))
+        st.stop_clean(g, sp)
     print("OK")
     return 0
 

@@ -207,6 +207,7 @@ def main():
         print("delivered after restart: %s (queued before the kill), %s (RestartB, which stopped firing "
               "while slod was down, resolved), then %s (RestartSlow fired %.2f s after activeAt, %.1f s after "
               "the restart); none twice" % (pending_ids, b_nid, nid, fired - a0, fired - restarted_at))
+        st.stop_clean(g, sp2)
         recv.shutdown()
     print("OK")
     return 0

@@ -262,6 +262,7 @@ def main():
         assert metric(m, "slod_alerting_notifications_dropped_total", "hook") == 0, m
         assert metric(m, "slod_alerting_queue_oldest_timestamp_seconds", "hook") == 0, m
         print("/metrics: sent %d, retried %d, failed 0, dropped 0, queue 0" % (2 * len(NAMES), FAILS))
+        st.stop_clean(g, sp)
         recv.shutdown()
     print("OK")
     return 0
