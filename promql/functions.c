@@ -912,12 +912,63 @@ static bool valid_label_name(const char *s, size_t n)
 	return n > 0 && utf8_valid(s, n);
 }
 
+/* A small open-addressing index from label-set hash to element index (in the step arena). */
+typedef struct lindex {
+	uint64_t *h;
+	uint32_t *v; /* index + 1; 0 empty */
+	size_t cap;
+} lindex;
+
+static int lindex_init(ev_ctx *c, lindex *x, size_t n)
+{
+	x->cap = 16;
+	while (x->cap < 2 * n + 2)
+		x->cap *= 2;
+	x->h = arena_alloc(c->sa, x->cap * sizeof *x->h);
+	x->v = arena_calloc(c->sa, x->cap, sizeof *x->v);
+	if (!x->h || !x->v)
+		return promql__oom(c);
+	return 0;
+}
+
+/* The slot for hash h whose element equals ls (eq(idx) decides), or the empty slot to fill. */
+static uint32_t *lindex_slot(lindex *x, uint64_t h, bool (*eq)(const void *ctx, size_t idx), const void *ctx)
+{
+	size_t i = (size_t)(h ^ (h >> 33)) & (x->cap - 1);
+	while (x->v[i]) {
+		if (x->h[i] == h && eq(ctx, x->v[i] - 1))
+			break;
+		i = (i + 1) & (x->cap - 1);
+	}
+	x->h[i] = h;
+	return &x->v[i];
+}
+
+typedef struct vec_eq_ctx {
+	const ev_vector *v;
+	const slod_labels *ls;
+} vec_eq_ctx;
+
+static bool vec_eq(const void *ctx, size_t idx)
+{
+	const vec_eq_ctx *e = ctx;
+	return labels_equal(&e->v->s[idx].ls, e->ls);
+}
+
 static int dup_check(ev_ctx *c, const ev_vector *v)
 {
-	for (size_t i = 0; i < v->n; i++)
-		for (size_t j = i + 1; j < v->n; j++)
-			if (labels_equal(&v->s[i].ls, &v->s[j].ls))
-				return promql__errorf(c, "vector cannot contain metrics with the same labelset");
+	if (v->n < 2)
+		return 0;
+	lindex x;
+	if (lindex_init(c, &x, v->n) < 0)
+		return -1;
+	for (size_t i = 0; i < v->n; i++) {
+		vec_eq_ctx e = {v, &v->s[i].ls};
+		uint32_t *slot = lindex_slot(&x, labels_hash(&v->s[i].ls), vec_eq, &e);
+		if (*slot)
+			return promql__errorf(c, "vector cannot contain metrics with the same labelset");
+		*slot = (uint32_t)i + 1;
+	}
 	return 0;
 }
 
@@ -1099,6 +1150,17 @@ typedef struct hgroup {
 	size_t n, cap;
 } hgroup;
 
+typedef struct hg_eq_ctx {
+	const hgroup *g;
+	const slod_labels *ls;
+} hg_eq_ctx;
+
+static bool hg_eq(const void *ctx, size_t idx)
+{
+	const hg_eq_ctx *e = ctx;
+	return labels_equal(&e->g[idx].ls, e->ls);
+}
+
 static int cmp_bucket(const void *a, const void *b)
 {
 	double x = ((const bucket *)a)->ub, y = ((const bucket *)b)->ub;
@@ -1278,6 +1340,9 @@ static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const e
 	hgroup *g = arena_alloc(c->sa, (in->n ? in->n : 1) * sizeof *g);
 	if (!g)
 		return promql__oom(c);
+	lindex gx;
+	if (lindex_init(c, &gx, in->n) < 0)
+		return -1;
 	size_t ng = 0;
 	const char *le_name = "le";
 	for (size_t i = 0; i < in->n; i++) {
@@ -1316,15 +1381,13 @@ static int classic_histogram(ev_ctx *c, const promql_node *n, int64_t t, const e
 		if (!wo.v)
 			return promql__oom(c);
 		uint64_t sig = labels_hash(&wo);
-		size_t k;
-		for (k = 0; k < ng; k++)
-			if (g[k].sig == sig && labels_equal(&g[k].ls, &wo))
-				break;
-		if (k == ng) {
+		hg_eq_ctx e = {g, &wo};
+		uint32_t *slot = lindex_slot(&gx, sig, hg_eq, &e);
+		if (!*slot) {
 			g[ng] = (hgroup){wo, sig, NULL, 0, 0};
-			ng++;
+			*slot = (uint32_t)++ng;
 		}
-		hgroup *h = &g[k];
+		hgroup *h = &g[*slot - 1];
 		if (h->n == h->cap) {
 			size_t nc = h->cap ? h->cap * 2 : 8;
 			bucket *nb = arena_alloc(c->sa, nc * sizeof *nb);
