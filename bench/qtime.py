@@ -91,7 +91,7 @@ def pct(xs, p):
 
 def agree(ref, got):
     """Largest relative difference over common points, and points only in one of them."""
-    worst, only, common = 0.0, 0, 0
+    worst, only, common, at = 0.0, 0, 0, None
     for key in set(ref) | set(got):
         a, b = ref.get(key, {}), got.get(key, {})
         for t in set(a) | set(b):
@@ -104,11 +104,12 @@ def agree(ref, got):
                 continue
             if math.isnan(x) or math.isnan(y) or math.isinf(x) or math.isinf(y):
                 if x != y:
-                    worst = math.inf
+                    worst, at = math.inf, (key, t, x, y)
                 continue
             d = abs(x - y) / max(abs(x), abs(y), 1e-300)
-            worst = max(worst, d)
-    return {"maxRelDiff": worst, "common": common, "onlyOne": only}
+            if d > worst:
+                worst, at = d, (key, t, x, y)
+    return {"maxRelDiff": worst, "common": common, "onlyOne": only, "worst": at}
 
 
 def cmd_compare(a):

@@ -199,8 +199,11 @@ for q in sorted(cmp):
         elif not v:
             cells.append("n/a")
         else:
-            cells.append("%.2g (%d only-one)" % (v["maxRelDiff"], v["onlyOne"]))
+            w = v.get("worst")
+            at = "" if not w or v["maxRelDiff"] < 1e-9 else ", worst %.6g vs %.6g" % (w[2], w[3])
+            cells.append("%.2g (%d only-one%s)" % (v["maxRelDiff"], v["onlyOne"], at))
     print("| %s | %d | %s |" % (q, cmp[q].get(ref, {}).get("points", 0), " | ".join(cells)))
 EOF
 } >"$OUT"
+cp "$BENCH_TMP/cmp.json" "${OUT%.md}.json"
 cat "$OUT"
