@@ -207,6 +207,11 @@ async function main() {
       assert.strictEqual(await page.textContent('#burn tbody tr:first-child td:nth-child(7)'), '14.4×');
       assert.strictEqual(await page.textContent('#burn-now'), '60.0×');
       assert.ok((await page.textContent('#spec')).includes('CheckoutHighErrorRate'));
+      // hovering the error chart near its right end shows the latest value (30 % errors)
+      const box = await page.$eval('#chart-errors svg', el => { const r = el.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; });
+      await page.mouse.move(box[0] + box[2] - 12, box[1] + box[3] / 2);
+      await page.waitForSelector('#chart-errors .tip:not([hidden])');
+      assert.match(await page.textContent('#chart-errors .tip'), /\s30%$/);
     });
 
     await check('detail: a firing notification shows as delivered', async () => {
