@@ -888,21 +888,38 @@ static int cmp_by_label(const sort_item *x, const sort_item *y, const char **lb,
 	return labels_cmp(&x->s.ls, &y->s.ls);
 }
 
-static void sort_by_label(sort_item *it, size_t n, const char **lb, size_t nl, bool desc)
+/* Stable merge sort of it[0..n) by the labels lb (natural order), then the whole label set;
+ * tmp has room for n items. O(n log n) comparisons. */
+static void sort_by_label_rec(sort_item *it, sort_item *tmp, size_t n, const char **lb, size_t nl, bool desc)
 {
-	/* insertion sort (stable, no global state); vectors to sort are small */
-	for (size_t i = 1; i < n; i++) {
-		sort_item x = it[i];
-		size_t j = i;
-		while (j > 0) {
-			int r = cmp_by_label(&it[j - 1], &x, lb, nl);
-			if (desc ? r >= 0 : r <= 0)
-				break;
-			it[j] = it[j - 1];
-			j--;
-		}
-		it[j] = x;
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	sort_by_label_rec(it, tmp, h, lb, nl, desc);
+	sort_by_label_rec(it + h, tmp, n - h, lb, nl, desc);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n) {
+		int r = cmp_by_label(&it[i], &it[j], lb, nl);
+		/* take from the right only when it sorts strictly before the left (stability) */
+		if (desc ? r < 0 : r > 0)
+			tmp[k++] = it[j++];
+		else
+			tmp[k++] = it[i++];
 	}
+	while (i < h)
+		tmp[k++] = it[i++];
+	while (j < n)
+		tmp[k++] = it[j++];
+	memcpy(it, tmp, n * sizeof *it);
+}
+
+static int sort_by_label(ev_ctx *c, sort_item *it, size_t n, const char **lb, size_t nl, bool desc)
+{
+	sort_item *tmp = arena_alloc(c->sa, (n ? n : 1) * sizeof *tmp);
+	if (!tmp)
+		return promql__oom(c);
+	sort_by_label_rec(it, tmp, n, lb, nl, desc);
+	return 0;
 }
 
 /* ---- label_replace / label_join ---- */
@@ -1929,7 +1946,8 @@ int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 				return promql__oom(c);
 			for (size_t k = 0; k < nl; k++)
 				lb[k] = args[1 + k].str;
-			sort_by_label(it, nv, lb, nl, id == PROMQL_FN_SORT_BY_LABEL_DESC);
+			if (sort_by_label(c, it, nv, lb, nl, id == PROMQL_FN_SORT_BY_LABEL_DESC) < 0)
+				return -1;
 		}
 		for (size_t i = 0; i < nv; i++) {
 			it[i].s.t = t;
