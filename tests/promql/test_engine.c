@@ -286,6 +286,98 @@ static void test_range_matches_instant(void **state)
 	}
 }
 
+/* Range queries use dedicated paths (series-by-series rows for selectors and range functions,
+ * whole-range subquery caches, step-invariant caching); instant queries evaluate one step
+ * directly. On irregular data (gaps, stale markers, unaligned timestamps) both must agree at
+ * every step, for many expression shapes. */
+static void add_irregular(tsdb_appender *a, const char *name, const char *v, double start, double inc, int every_stale,
+			  int gap, int64_t shift)
+{
+	slod_label lv[2] = {{SLOD_METRIC_NAME, name}, {"instance", v}};
+	slod_labels ls = {lv, 2};
+	double st = stale();
+	for (int i = 0; i < 80; i++) {
+		if (gap && i % gap == 0)
+			continue;
+		double x = start + inc * i;
+		if (every_stale && i % every_stale == every_stale - 1)
+			x = st;
+		assert_true(tsdb_appender_add(a, &ls, (int64_t)i * 30000 + shift, x, NULL) >= 0);
+	}
+}
+
+static void test_range_paths_differential(void **state)
+{
+	(void)state;
+	tsdb_options o;
+	tsdb_options_default(&o);
+	o.dir = NULL;
+	o.retention_ms = 0;
+	tsdb *db;
+	char err[128];
+	assert_int_equal(tsdb_open(&o, &db, err, sizeof err), 0);
+	tsdb_appender *a = tsdb_appender_new(db);
+	add_irregular(a, "c_total", "a", 0, 5, 0, 0, 7000);
+	add_irregular(a, "c_total", "b", 100, -3, 0, 7, 0);
+	add_irregular(a, "g", "a", 1, 0.5, 7, 0, 0);
+	add_irregular(a, "g", "b", 3, 0, 0, 5, 13000);
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_appender_free(a);
+	promql_engine_opts eo;
+	promql_engine_opts_default(&eo);
+	eo.enable_extended_range_selectors = true;
+	promql_engine *e = promql_engine_new(&eo);
+	const char *qs[] = {
+		"rate(c_total[2m])", "increase(c_total[3m] offset 1m)", "irate(c_total[1m])", "deriv(g[5m])",
+		"predict_linear(g[5m], 120)", "changes(g[4m])", "resets(c_total[10m])", "avg_over_time(g[3m])",
+		"quantile_over_time(0.3, g[5m])", "last_over_time(g[2m])", "g", "g offset 2m", "timestamp(g)",
+		"g * 2 + c_total", "sum by (instance) (rate(c_total[2m]))", "max_over_time(rate(c_total[2m])[5m:1m])",
+		"avg_over_time(g[5m:30s])", "sum_over_time(sum(g)[10m:2m])", "last_over_time(g[3m:1m] offset 1m)",
+		"increase(c_total[2m] anchored)", "rate(c_total[2m] smoothed)", "g smoothed",
+		"quantile_over_time(scalar(g{instance=\"b\"}) / 10, g[5m])", "count_over_time(c_total[2m] @ 600)",
+		"min_over_time(max_over_time(g[2m:30s])[4m:1m])", "g and on(instance) rate(c_total[2m]) > 0",
+	};
+	const int64_t steps[] = {15000, 60000, 110000, 600000};
+	for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
+		for (size_t si = 0; si < 4; si++) {
+			int64_t st = 60000, en = 2400000, step = steps[si];
+			promql_result *rr = promql_query_range(e, db, qs[qi], st, en, step, NULL);
+			assert_int_equal(rr->err_type, PROMQL_ERRTYPE_NONE);
+			size_t rpts = 0, ipts = 0;
+			for (size_t j = 0; j < rr->n_series; j++)
+				rpts += rr->series[j].n_points;
+			for (int64_t t = st; t <= en; t += step) {
+				promql_result *ri = promql_query_instant(e, db, qs[qi], t, NULL);
+				assert_int_equal(ri->err_type, PROMQL_ERRTYPE_NONE);
+				for (size_t k = 0; k < ri->n_series; k++) {
+					ipts++;
+					const promql_series *m = NULL;
+					for (size_t j = 0; j < rr->n_series; j++)
+						if (labels_equal(&rr->series[j].labels, &ri->series[k].labels))
+							m = &rr->series[j];
+					assert_non_null(m);
+					bool found = false;
+					for (size_t p = 0; p < m->n_points; p++) {
+						if (m->points[p].t != t)
+							continue;
+						found = true;
+						double x = m->points[p].v, y = ri->series[k].points[0].v;
+						if (!(x == y || (isnan(x) && isnan(y)) || fabs(x - y) <= 1e-9 * fabs(y)))
+							fail_msg("%s step %ld t=%ld: range %g, instant %g", qs[qi], (long)step,
+								 (long)t, x, y);
+					}
+					assert_true(found);
+				}
+				promql_result_free(ri);
+			}
+			assert_int_equal(rpts, ipts);
+			promql_result_free(rr);
+		}
+	}
+	promql_engine_free(e);
+	tsdb_close(db);
+}
+
 static void test_offset_and_at(void **state)
 {
 	fixture *f = *state;
@@ -690,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_subquery_alignment),
 		cmocka_unit_test(test_offset_and_at),
 		cmocka_unit_test(test_range_matches_instant),
+		cmocka_unit_test(test_range_paths_differential),
 		cmocka_unit_test(test_binop_matching),
 		cmocka_unit_test(test_aggregations),
 		cmocka_unit_test(test_functions),
