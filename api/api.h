@@ -33,6 +33,8 @@ typedef struct api_options {
 	const char *listen_address;  /* "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces); port 0 =
 					ephemeral (see api_server_port) */
 	size_t max_body_bytes;       /* request bodies larger than this get 413; 0 = default */
+	size_t body_budget_bytes;    /* all request bodies held at once; past it 503 (retryable);
+					0 = max(256 MiB, 4 x max_body_bytes) */
 	unsigned threads;            /* HTTP worker threads; 0 = 2 x online cores (4..64) */
 	const char *version;         /* for /api/v1/status/buildinfo; borrowed, must outlive the server */
 	const char *revision;        /* may be NULL */

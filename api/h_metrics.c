@@ -130,6 +130,11 @@ static void http_metrics(buf *b, const api_server *s)
 	metric_u(b, "slod_http_request_body_too_large_total", "counter",
 		 "Requests refused with 413 because the body exceeded --web.max-body-bytes.",
 		 atomic_load_explicit(&s->metrics.body_too_large, memory_order_relaxed));
+	metric_u(b, "slod_http_request_body_budget_exceeded_total", "counter",
+		 "Requests refused with 503 because all request bodies in flight exceeded the server's budget.",
+		 atomic_load_explicit(&s->metrics.body_budget_exceeded, memory_order_relaxed));
+	metric_u(b, "slod_http_request_body_bytes_buffered", "gauge", "Bytes of request bodies held right now.",
+		 (uint64_t)atomic_load_explicit(&s->buffered, memory_order_relaxed));
 }
 
 /* Writes a label value escaped as the text format wants (backslash, double quote, newline). */

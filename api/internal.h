@@ -76,6 +76,7 @@ typedef struct api_metrics {
 	_Atomic uint64_t samples_stored;    /* committed through this server */
 	_Atomic uint64_t rejected[8];       /* samples refused, by API_REJ_* reason */
 	_Atomic uint64_t body_too_large;
+	_Atomic uint64_t body_budget_exceeded;
 	int64_t start_ms;
 } api_metrics;
 
@@ -90,6 +91,7 @@ enum {
 };
 
 #define API_INGEST_POOL 64
+#define API_BODY_BUDGET_MIN ((size_t)256 * 1024 * 1024)
 
 /* A query in flight (inflight.c): lives on the handler's stack while the engine runs. */
 typedef struct api_inflight {
@@ -105,6 +107,8 @@ struct api_server {
 	uint16_t port;
 	atomic_bool ready;
 	_Atomic int active;                /* requests between dispatch and queued answer */
+	_Atomic size_t buffered;           /* bytes of request-body buffers (capacity) held now */
+	size_t body_budget;                /* bound on buffered; past it bodies get 503 */
 	api_backend backend;               /* valid once ready is true (release/acquire) */
 	ingest_limits ingest_limits;       /* copy, set with the backend */
 	pthread_mutex_t pool_lock;         /* guards pool/npool */
@@ -143,6 +147,8 @@ struct api_req {
 	/* request body (bounded by max_body_bytes) */
 	buf body;
 	bool body_too_large;
+	bool over_budget;                 /* the server-wide body budget was exhausted */
+	size_t charged;                   /* body capacity counted in srv->buffered */
 	/* GET query and form-encoded POST parameters, in arrival order (query first, then body) */
 	api_param *params;
 	size_t n_params, cap_params;

@@ -6,6 +6,8 @@
  *   1st call   allocate api_req (its arena, body buf bounded by max_body_bytes); if Content-Length
  *              already exceeds the limit, answer 413 at once (MHD closes the connection).
  *   data calls append to r->body; past the limit the body is dropped and body_too_large is set.
+ *              All bodies together are bounded too (body_budget = max(256 MiB, 4 x max_body_bytes),
+ *              counted by capacity in `buffered`): past it a request gets a retryable 503.
  *   last call  collect query parameters, api__dispatch() (route lookup, form body, readiness,
  *              handler), queue r->out as the response, count it in the metrics.
  *   completion on_completed frees the api_req.
@@ -180,11 +182,37 @@ static enum MHD_Result queue_reply(struct MHD_Connection *c, api_req *r)
 	return rc;
 }
 
+/* Brings the server-wide count of buffered body bytes in line with r's body capacity. */
+static void charge(api_req *r)
+{
+	api_server *s = r->srv;
+	size_t cap = r->body.cap;
+	if (cap > r->charged)
+		atomic_fetch_add_explicit(&s->buffered, cap - r->charged, memory_order_relaxed);
+	else if (cap < r->charged)
+		atomic_fetch_sub_explicit(&s->buffered, r->charged - cap, memory_order_relaxed);
+	r->charged = cap;
+}
+
+/* True if `more` bytes of request bodies still fit the server-wide budget. */
+static bool budget_ok(api_server *s, size_t more)
+{
+	return atomic_load_explicit(&s->buffered, memory_order_relaxed) + more <= s->body_budget;
+}
+
+static void reply_busy(api_req *r)
+{
+	atomic_fetch_add_explicit(&r->srv->metrics.body_budget_exceeded, 1, memory_order_relaxed);
+	api__reply_text(r, 503, "too many request bodies in flight (%zu bytes buffered); retry later",
+			(size_t)atomic_load_explicit(&r->srv->buffered, memory_order_relaxed));
+}
+
 static void req_free(api_req *r)
 {
 	if (!r)
 		return;
 	buf_deinit(&r->body);
+	charge(r);
 	buf_deinit(&r->out);
 	arena_deinit(&r->arena);
 	free(r);
@@ -220,8 +248,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 			api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
 			return queue_reply(c, r);
 		}
-		if (announced)
+		if (announced && !budget_ok(s, (size_t)announced)) {
+			r->over_budget = true;
+			reply_busy(r);
+			return queue_reply(c, r);
+		}
+		if (announced) {
 			buf_reserve(&r->body, (size_t)announced); /* one allocation; failure just means growth later */
+			charge(r);
+		}
 		return MHD_YES;
 	}
 	if (r->replied) {
@@ -230,14 +265,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!r->body_too_large && buf_append(&r->body, upload_data, *upload_data_size) != 0) {
-			r->body_too_large = true;
-			buf_deinit(&r->body);
+		size_t n = *upload_data_size;
+		if (!r->body_too_large && !r->over_budget) {
+			bool grows = r->body.len + n + 1 > r->body.cap;
+			if (grows && !budget_ok(s, n > r->body.cap ? n : r->body.cap)) {
+				r->over_budget = true;
+				buf_deinit(&r->body);
+			} else if (buf_append(&r->body, upload_data, n) != 0) {
+				r->body_too_large = true;
+				buf_deinit(&r->body);
+			}
+			charge(r);
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (r->body_too_large) {
+	if (r->over_budget) {
+		reply_busy(r);
+	} else if (r->body_too_large) {
 		atomic_fetch_add_explicit(&s->metrics.body_too_large, 1, memory_order_relaxed);
 		api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
 	} else {
@@ -298,6 +343,12 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 	s->opt.revision = s->revision;
 	s->opt.listen_address = NULL; /* not kept: borrowed only during start */
 	s->metrics.start_ms = slod_clock_now(&s->opt.clock);
+	s->body_budget = s->opt.body_budget_bytes;
+	if (!s->body_budget) {
+		s->body_budget = s->opt.max_body_bytes * 4;
+		if (s->body_budget < API_BODY_BUDGET_MIN)
+			s->body_budget = API_BODY_BUDGET_MIN;
+	}
 	s->metrics.http = calloc((api__n_routes + 1) * API_N_CODES, sizeof *s->metrics.http);
 	s->metrics.http_us = calloc(api__n_routes + 1, sizeof *s->metrics.http_us);
 	atomic_init(&s->ready, false);

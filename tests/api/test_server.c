@@ -11,7 +11,11 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "http_client.h"
@@ -441,6 +445,82 @@ static void test_stop_cancels_queries(void **state)
 	free(r);
 }
 
+/* Opens a connection and sends a POST's headers announcing len body bytes plus `part` of them. */
+static int start_upload(uint16_t port, size_t len, size_t part)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	char head[256];
+	int n = snprintf(head, sizeof head,
+			 "POST /api/v1/import/prometheus HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+			 "Content-Length: %zu\r\n\r\n",
+			 len);
+	assert_int_equal(send(fd, head, (size_t)n, 0), n);
+	char *body = malloc(part);
+	memset(body, '#', part); /* comment lines: a valid text body */
+	for (size_t i = 99; i < part; i += 100)
+		body[i] = '\n';
+	assert_int_equal(send(fd, body, part, 0), (ssize_t)part);
+	free(body);
+	return fd;
+}
+
+static int finish_upload(int fd, size_t rest)
+{
+	char *body = malloc(rest + 1);
+	memset(body, '\n', rest);
+	assert_int_equal(send(fd, body, rest, 0), (ssize_t)rest);
+	free(body);
+	char resp[512];
+	ssize_t got = recv(fd, resp, sizeof resp - 1, MSG_WAITALL);
+	close(fd);
+	resp[got > 0 ? got : 0] = '\0';
+	int status = 0;
+	sscanf(resp, "HTTP/1.%*d %d", &status);
+	return status;
+}
+
+static void test_body_budget(void **state)
+{
+	/* a server-wide budget bounds all request bodies held at once: past it, 503 (retryable) */
+	fixture *f = *state;
+	api_server_stop(f->srv);
+	api_options o;
+	api_options_default(&o);
+	o.listen_address = "127.0.0.1:0";
+	o.max_body_bytes = 64 * 1024;
+	o.body_budget_bytes = 100 * 1024;
+	char err[256];
+	assert_int_equal(api_server_start(&o, &f->srv, err, sizeof err), 0);
+	f->port = api_server_port(f->srv);
+	make_ready(f);
+
+	int a = start_upload(f->port, 60000, 1000);   /* holds 60000 bytes of budget */
+	struct timespec ts = {0, 100 * 1000000L};
+	nanosleep(&ts, NULL);
+	http_resp b = req(f, "POST", "/api/v1/import/prometheus", NULL, "x 1\n", 4); /* small: fits */
+	assert_int_equal(b.status, 204);
+	http_resp_free(&b);
+	size_t big = 50000;
+	char *body = malloc(big);
+	memset(body, '\n', big);
+	b = req(f, "POST", "/api/v1/import/prometheus", NULL, body, big); /* 60000 + 50000 > 100 KiB */
+	assert_int_equal(b.status, 503);
+	assert_non_null(strstr(b.body, "too many request bodies in flight"));
+	http_resp_free(&b);
+	assert_int_equal(finish_upload(a, 59000), 204);
+	b = req(f, "POST", "/api/v1/import/prometheus", NULL, body, big); /* budget free again */
+	assert_int_equal(b.status, 204);
+	http_resp_free(&b);
+	free(body);
+	http_resp m = get(f, "/metrics");
+	assert_non_null(strstr(m.body, "slod_http_request_body_budget_exceeded_total 1\n"));
+	assert_non_null(strstr(m.body, "slod_http_request_body_bytes_buffered 0\n"));
+	http_resp_free(&m);
+}
+
 static void test_federate(void **state)
 {
 	fixture *f = *state;
@@ -512,6 +592,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_federate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_cancels_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_budget, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
