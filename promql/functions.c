@@ -1579,6 +1579,59 @@ int promql__info_matchers(arena *a, const promql_node *call, tsdb_matcher **out,
 	return 0;
 }
 
+static uint64_t str_hash(const char *v)
+{
+	slod_label l = {"", v};
+	slod_labels ls = {&l, 1};
+	return labels_hash(&ls);
+}
+
+typedef struct str_eq_ctx {
+	const char **strs;
+	const char *v;
+} str_eq_ctx;
+
+static bool str_eq(const void *ctx, size_t idx)
+{
+	const str_eq_ctx *e = ctx;
+	return strcmp(e->strs[idx], e->v) == 0;
+}
+
+/* Hash of the identifying labels of ls (and its name when with_name). */
+static uint64_t info_key_hash(const slod_labels *ls, bool with_name)
+{
+	slod_label l[3];
+	size_t n = 0;
+	const char *nm = labels_get(ls, NAME);
+	if (with_name)
+		l[n++] = (slod_label){NAME, nm ? nm : ""};
+	for (size_t k = 0; k < 2; k++) {
+		const char *v = labels_get(ls, id_labels[k]);
+		l[n++] = (slod_label){id_labels[k], v ? v : ""};
+	}
+	slod_labels x = {l, n};
+	return labels_hash(&x);
+}
+
+typedef struct info_eq_ctx {
+	const slod_labels **info;
+	const slod_labels *ls;
+	bool with_name;
+} info_eq_ctx;
+
+static bool same_info_sig(const slod_labels *a, const slod_labels *b);
+
+static bool info_eq(const void *ctx, size_t idx)
+{
+	const info_eq_ctx *e = ctx;
+	if (!same_info_sig(e->info[idx], e->ls))
+		return false;
+	if (!e->with_name)
+		return true;
+	const char *x = labels_get(e->info[idx], NAME), *y = labels_get(e->ls, NAME);
+	return strcmp(x ? x : "", y ? y : "") == 0;
+}
+
 /* The info-metric signature: name + the identifying labels of ls. */
 static bool same_info_sig(const slod_labels *a, const slod_labels *b)
 {
@@ -1624,6 +1677,30 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 				any_id |= v && *v;
 			}
 	}
+	/* identifying-label values present in the (non-info) base vector, per label */
+	lindex vals[2];
+	const char **vstr[2];
+	size_t nv[2] = {0, 0};
+	for (size_t k = 0; k < 2; k++) {
+		vstr[k] = arena_alloc(c->sa, base.vec.n * sizeof *vstr[k]);
+		if (!vstr[k] || lindex_init(c, &vals[k], base.vec.n) < 0)
+			return promql__oom(c);
+	}
+	for (size_t b = 0; b < base.vec.n; b++) {
+		if (ignore[b])
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			const char *bv = labels_get(&base.vec.s[b].ls, id_labels[k]);
+			if (!bv || !*bv)
+				continue;
+			str_eq_ctx e = {vstr[k], bv};
+			uint32_t *slot = lindex_slot(&vals[k], str_hash(bv), str_eq, &e);
+			if (!*slot) {
+				vstr[k][nv[k]] = bv;
+				*slot = (uint32_t)++nv[k];
+			}
+		}
+	}
 	/* the info samples at this step: newest per (name, identifying labels) */
 	promql_at at = {0};
 	int64_t off = 0;
@@ -1632,25 +1709,24 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 	size_t ni = 0;
 	const slod_labels **info = arena_alloc(c->sa, (sc->n ? sc->n : 1) * sizeof *info);
 	int64_t *info_t = arena_alloc(c->sa, (sc->n ? sc->n : 1) * sizeof *info_t);
-	if (!info || !info_t)
+	uint32_t *chain = arena_alloc(c->sa, (sc->n ? sc->n : 1) * sizeof *chain); /* next with same ids */
+	lindex by_key, by_ids;
+	if (!info || !info_t || !chain || lindex_init(c, &by_key, sc->n) < 0 || lindex_init(c, &by_ids, sc->n) < 0)
 		return promql__oom(c);
 	for (size_t i = 0; any_id && i < sc->n; i++) {
 		const slod_labels *il = &sc->ls[i];
 		/* only info series whose identifying labels occur in the base vector qualify */
 		bool eligible = true;
 		for (size_t k = 0; k < 2 && eligible; k++) {
-			bool used = false, found = false;
+			if (nv[k] == 0)
+				continue;
 			const char *iv = labels_get(il, id_labels[k]);
-			for (size_t b = 0; b < base.vec.n && !found; b++) {
-				if (ignore[b])
-					continue;
-				const char *bv = labels_get(&base.vec.s[b].ls, id_labels[k]);
-				if (bv && *bv) {
-					used = true;
-					found = iv && strcmp(iv, bv) == 0;
-				}
+			if (!iv) {
+				eligible = false;
+				break;
 			}
-			eligible = !used || found;
+			str_eq_ctx e = {vstr[k], iv};
+			eligible = *lindex_slot(&vals[k], str_hash(iv), str_eq, &e) != 0;
 		}
 		if (!eligible)
 			continue;
@@ -1660,12 +1736,10 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 		const tsdb_sample *p = &sc->pts[i][kk - 1];
 		if (p->t <= ts - c->lookback || promql__is_stale(p->v))
 			continue;
-		const char *iname = labels_get(il, NAME);
-		size_t j;
-		for (j = 0; j < ni; j++)
-			if (strcmp(labels_get(info[j], NAME), iname) == 0 && same_info_sig(info[j], il))
-				break;
-		if (j < ni) {
+		info_eq_ctx ke = {info, il, true};
+		uint32_t *slot = lindex_slot(&by_key, info_key_hash(il, true), info_eq, &ke);
+		if (*slot) {
+			size_t j = *slot - 1;
 			if (info_t[j] < p->t) {
 				info[j] = il;
 				info_t[j] = p->t;
@@ -1684,7 +1758,14 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 			continue;
 		}
 		info[ni] = il;
-		info_t[ni++] = p->t;
+		info_t[ni] = p->t;
+		*slot = (uint32_t)ni + 1;
+		/* chain the entries that share the identifying labels (one per info metric name) */
+		info_eq_ctx ie = {info, il, false};
+		uint32_t *head = lindex_slot(&by_ids, info_key_hash(il, false), info_eq, &ie);
+		chain[ni] = *head;
+		*head = (uint32_t)ni + 1;
+		ni++;
 	}
 	/* data-label matchers without __name__ decide which labels are added */
 	size_t ndl = 0;
@@ -1703,16 +1784,20 @@ static int eval_info(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 			continue;
 		}
 		size_t addcap = 1;
-		for (size_t j = 0; j < ni; j++)
-			addcap += info[j]->n;
+		for (uint32_t jj = ni ? *lindex_slot(&by_ids, info_key_hash(&s.ls, false), info_eq,
+						      &(info_eq_ctx){info, &s.ls, false})
+				      : 0;
+		     jj; jj = chain[jj - 1])
+			addcap += info[jj - 1]->n;
 		slod_labels add = {0};
 		add.v = arena_alloc(c->sa, addcap * sizeof(slod_label));
 		if (!add.v)
 			return promql__oom(c);
 		bool seen = false;
-		for (size_t j = 0; j < ni; j++) {
-			if (!same_info_sig(info[j], &s.ls))
-				continue;
+		info_eq_ctx be = {info, &s.ls, false};
+		uint32_t head = ni ? *lindex_slot(&by_ids, info_key_hash(&s.ls, false), info_eq, &be) : 0;
+		for (uint32_t jj = head; jj; jj = chain[jj - 1]) {
+			size_t j = jj - 1;
 			seen = true;
 			for (size_t l = 0; l < info[j]->n; l++) {
 				const slod_label *il = &info[j]->v[l];
