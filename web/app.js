@@ -222,6 +222,8 @@ async function showList(view) {
   const had = state.list;
   state.list = data;
   const slos = data.slos || [];
+  const firing = slos.filter(s => worstState(s) === 'firing').length;
+  document.title = (firing ? `(${firing} firing) ` : '') + 'slod — SLOs';
   if (!slos.length) { $('#app').innerHTML = emptyNoSlos(); return; }
   if (!had || !$('#slos')) renderListShell(data);
   else $('#nodata-slot').innerHTML = slos.every(s => !hasData(s)) ? noDataBox() : '';
@@ -450,7 +452,6 @@ async function route(fromNav) {
       await showDetail(decodeURIComponent(m[1]), view);
     } else {
       if (fromNav) { state.list = null; readQuery(); }
-      document.title = 'slod — SLOs';
       await showList(view);
     }
   } catch (e) {

@@ -105,6 +105,7 @@ async function main() {
     await check('list: exhausted budget is a red bar, firing tiers show as firing', async () => {
       const row = '#slos tr[data-id="checkout-requests-availability"]';
       assert.strictEqual(await page.getAttribute(row, 'data-state'), 'firing');
+      assert.strictEqual(await page.title(), '(1 firing) slod — SLOs');
       assert.ok(await page.$(`${row} .bar.exhausted`), 'exhausted bar');
       const color = await page.$eval(`${row} .bar.exhausted`, el => getComputedStyle(el).backgroundColor);
       const [r, g, b] = color.match(/\d+/g).map(Number);
