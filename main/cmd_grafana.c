@@ -27,27 +27,27 @@
 #include "web/assets.h"
 
 typedef struct dash {
-	const char *name;   /* --dashboard value */
-	const char *file;   /* file name in examples/grafana/ and under --output */
-	const char *asset;  /* web asset path */
+	const char *name;  /* --dashboard value */
+	const char *file;  /* file name in examples/grafana/ and under --output */
+	const char *asset; /* web asset path */
 } dash;
 
 static const dash dashes[] = {
-	{"overview", "slo-overview.json", "/ui/grafana/slo-overview.json"},
-	{"detail", "slo-detail.json", "/ui/grafana/slo-detail.json"},
+    {"overview", "slo-overview.json", "/ui/grafana/slo-overview.json"},
+    {"detail", "slo-detail.json", "/ui/grafana/slo-detail.json"},
 };
 #define N_DASHES (sizeof dashes / sizeof dashes[0])
 
 static const char usage[] =
-	"usage: slod grafana-dashboard [--dashboard overview|detail|all] [-o|--output DIR]\n"
-	"\n"
-	"Writes slod's Grafana dashboards (an SLO overview and a per-SLO detail). Import them in Grafana\n"
-	"and pick the data source in the `datasource` variable: slod itself (a Prometheus data source\n"
-	"pointing at slod's address) or a Prometheus that runs the rules `slod generate` exports.\n"
-	"\n"
-	"  --dashboard NAME   overview, detail or all (default: overview on stdout, all with --output)\n"
-	"  -o, --output DIR   write <DIR>/slo-overview.json and/or <DIR>/slo-detail.json (DIR is created)\n"
-	"  -h, --help         show this help\n";
+    "usage: slod grafana-dashboard [--dashboard overview|detail|all] [-o|--output DIR]\n"
+    "\n"
+    "Writes slod's Grafana dashboards (an SLO overview and a per-SLO detail). Import them in Grafana\n"
+    "and pick the data source in the `datasource` variable: slod itself (a Prometheus data source\n"
+    "pointing at slod's address) or a Prometheus that runs the rules `slod generate` exports.\n"
+    "\n"
+    "  --dashboard NAME   overview, detail or all (default: overview on stdout, all with --output)\n"
+    "  -o, --output DIR   write <DIR>/slo-overview.json and/or <DIR>/slo-detail.json (DIR is created)\n"
+    "  -h, --help         show this help\n";
 
 /* Writes one asset to dir/file via dir/.file.tmp + rename. Returns 0 or -1 (message on err). */
 static int write_one(const char *dir, const dash *d, FILE *out, FILE *err)
@@ -124,13 +124,18 @@ int main_cmd_grafana(int argc, char **argv, FILE *out, FILE *err)
 			return 0;
 		} else if (flag_value(argc, argv, &i, "--output", "-o", &v)) {
 			if (!v || !*v) {
-				fprintf(err, "slod grafana-dashboard: --output needs a directory\n\n%s", usage);
+				fprintf(err, "slod grafana-dashboard: --output needs a directory\n\n%s",
+					usage);
 				return 2;
 			}
 			dir = v;
 		} else if (flag_value(argc, argv, &i, "--dashboard", NULL, &v)) {
-			if (!v || (strcmp(v, "all") != 0 && strcmp(v, "overview") != 0 && strcmp(v, "detail") != 0)) {
-				fprintf(err, "slod grafana-dashboard: --dashboard must be overview, detail or all\n\n%s", usage);
+			if (!v || (strcmp(v, "all") != 0 && strcmp(v, "overview") != 0 &&
+				   strcmp(v, "detail") != 0)) {
+				fprintf(err,
+					"slod grafana-dashboard: --dashboard must be overview, detail or "
+					"all\n\n%s",
+					usage);
 				return 2;
 			}
 			which = v;
@@ -141,7 +146,8 @@ int main_cmd_grafana(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (!dir) {
 		if (which && strcmp(which, "all") == 0) {
-			fprintf(err, "slod grafana-dashboard: --dashboard=all needs --output DIR\n\n%s", usage);
+			fprintf(err, "slod grafana-dashboard: --dashboard=all needs --output DIR\n\n%s",
+				usage);
 			return 2;
 		}
 		const dash *d = &dashes[which && strcmp(which, "detail") == 0 ? 1 : 0];

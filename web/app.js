@@ -68,7 +68,12 @@ function exhaustionText(s) {
 }
 function budgetBar(s) {
   const r = remaining(s);
-  if (r == null) return '<span class="muted">no data</span>';
+  if (r == null) {
+    // windows already have samples, the period's first 5-minute bucket is not complete yet
+    const some = (s.windows || []).some(w => finite(w.errorRatio));
+    return some ? '<span class="muted" title="The first samples are in; the period is counted in 5-minute buckets, the first one completes within 5 minutes.">collecting…</span>'
+      : '<span class="muted">no data</span>';
+  }
   const w = Math.max(0, Math.min(1, r)) * 100;
   const cls = r <= 0 ? 'exhausted' : r < 0.25 ? 'low' : '';
   return `<span class="bar ${cls}" role="meter" aria-valuenow="${(r * 100).toFixed(1)}" title="${pct(r)} of the error budget left"><span style="width:${w.toFixed(1)}%"></span></span><span class="barnum ${r <= 0 ? 'bad' : ''}">${pct(r, 1)}</span>`;

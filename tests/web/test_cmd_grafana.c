@@ -196,10 +196,10 @@ static void test_io_error(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stdout_is_the_example),
-		cmocka_unit_test(test_output_dir),
-		cmocka_unit_test(test_usage_errors),
-		cmocka_unit_test(test_io_error),
+	    cmocka_unit_test(test_stdout_is_the_example),
+	    cmocka_unit_test(test_output_dir),
+	    cmocka_unit_test(test_usage_errors),
+	    cmocka_unit_test(test_io_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
