@@ -285,6 +285,24 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 	m->n_groups = n;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->mu);
+	/* A group that had alerting rules and has none now (removed, renamed, or its alert rules
+	 * deleted) is never evaluated with them again: hand over its empty alert set once, so the
+	 * notifier resolves what it had notified instead of tracking it forever. */
+	for (size_t o = 0; m->on_alerts && o < old_n; o++) {
+		const r__group *og = &old[o];
+		bool had = false, has = false;
+		for (size_t k = 0; k < og->n_rules; k++)
+			had |= og->rules[k].kind == RULES_ALERT;
+		for (size_t i = 0; had && i < n; i++)
+			if (strcmp(gs[i].name, og->name) == 0 && strcmp(gs[i].file, og->file) == 0)
+				for (size_t k = 0; k < gs[i].n_rules; k++)
+					has |= gs[i].rules[k].kind == RULES_ALERT;
+		if (had && !has) {
+			char key[1024];
+			snprintf(key, sizeof key, "%s;%s", og->file, og->name);
+			m->on_alerts(m->on_alerts_ud, key, NULL, 0);
+		}
+	}
 	groups_free(old, old_n);
 	slod_log(&m->logger, SLOD_LOG_INFO, "rules", "loaded %zu rule groups", n);
 	return 0;

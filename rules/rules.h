@@ -26,7 +26,9 @@
  *
  * Evaluation does not deliver: after every evaluation of a group with alerting rules, the manager
  * calls opts.on_alerts with that group's firing and recently resolved alerts; main connects it to
- * the alerting module.
+ * the alerting module. When rules_manager_update() leaves a group that had alerting rules without
+ * any (removed, renamed, or its alert rules deleted), it calls on_alerts once for the old group key
+ * with an empty set (alerts NULL, n 0), so the notifier resolves what it had notified.
  *
  * Thread-safety: rules_manager_* functions may be called from any thread.
  */

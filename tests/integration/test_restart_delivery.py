@@ -13,7 +13,8 @@ and a pending alert keeps its `for` clock across the restart.
      notification is sent (with the startsAt of the firing one), although the restarted rules engine
      never saw it fire
   -> the receiver comes up: every notification queued before the kill arrives exactly once (by
-     X-Slod-Notification-Id), new ones get new ids, nothing is sent twice.
+     X-Slod-Notification-Id), new ones get new ids, nothing is sent twice
+  -> a reload that removes the rule group resolves its firing alerts at the webhook.
 usage: test_restart_delivery.py SLOD_BINARY
 """
 import datetime
@@ -207,6 +208,26 @@ def main():
         print("delivered after restart: %s (queued before the kill), %s (RestartB, which stopped firing "
               "while slod was down, resolved), then %s (RestartSlow fired %.2f s after activeAt, %.1f s after "
               "the restart); none twice" % (pending_ids, b_nid, nid, fired - a0, fired - restarted_at))
+
+        # --- a reload that removes the rule group: the webhook is told its alerts resolved
+        with open(rules, "w") as f:
+            f.write("groups: []\n")
+        status, body = st.http("POST", S + "/-/reload", b"")
+        assert status == 200, body
+
+        def removed_resolved():
+            with Receiver.lock:
+                got = {al["labels"]["alertname"]: k for k, bodies in Receiver.accepted.items()
+                       for b in bodies for al in b["alerts"] if al["status"] == "resolved"}
+            return got if {"RestartA", "RestartSlow"} <= set(got) else None
+        got = st.wait_for(removed_resolved, 10, "resolved notifications for the removed group's alerts")
+        time.sleep(1.5)
+        with Receiver.lock:
+            dup = {k: len(v) for k, v in Receiver.accepted.items() if len(v) != 1}
+        assert not dup, dup
+        assert st.get_json(S + "/api/v1/alerts")["data"]["alerts"] == []
+        print("reload removing the group: RestartA and RestartSlow notified resolved (%s, %s)"
+              % (got["RestartA"], got["RestartSlow"]))
         st.stop_clean(g, sp2)
         recv.shutdown()
     print("OK")

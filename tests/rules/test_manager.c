@@ -27,12 +27,13 @@ typedef struct fx {
 	size_t n_alerts;
 	rules_alert_state states[8];
 	char summary[8][128];
+	char group[256];
 } fx;
 
 static void on_alerts(void *ud, const char *group, const rules_alert *a, size_t n)
 {
 	fx *f = ud;
-	(void)group;
+	snprintf(f->group, sizeof f->group, "%s", group);
 	f->calls++;
 	f->n_alerts = n;
 	for (size_t i = 0; i < n && i < 8; i++) {
@@ -275,6 +276,39 @@ static void test_reload_is_atomic(void **state)
 	rules_manager_free(m);
 }
 
+/* A group whose alerting rules disappear in a reload hands its empty alert set to on_alerts once,
+ * so the notifier can resolve what it notified; groups that keep alerting rules do not. */
+static void test_reload_removing_alerts_hands_over_empty_set(void **state)
+{
+	fx *f = *state;
+	rules_manager *m = make(f);
+	rules_rule_def al = {.kind = RULES_ALERT, .name = "Always", .expr = "vector(1)"};
+	rules_rule_def rec = {.kind = RULES_RECORD, .name = "a:b", .expr = "vector(1)"};
+	rules_group_def gs[2] = {{.name = "ga", .file = "t.yml", .rules = &al, .n_rules = 1},
+				 {.name = "gk", .file = "t.yml", .rules = &al, .n_rules = 1}};
+	char err[256];
+	assert_int_equal(rules_manager_update(m, gs, 2, err, sizeof err), 0);
+	rules_manager_tick(m);
+	assert_int_equal(f->calls, 2);
+	assert_int_equal(f->n_alerts, 1);
+	assert_int_equal(f->states[0], RULES_ALERT_FIRING);
+	/* same groups again: nothing handed over by the reload itself */
+	assert_int_equal(rules_manager_update(m, gs, 2, err, sizeof err), 0);
+	assert_int_equal(f->calls, 2);
+	/* ga keeps its name but loses its alerting rule; gk stays: one empty hand-over, for ga */
+	rules_group_def gs2[2] = {{.name = "ga", .file = "t.yml", .rules = &rec, .n_rules = 1}, gs[1]};
+	assert_int_equal(rules_manager_update(m, gs2, 2, err, sizeof err), 0);
+	assert_int_equal(f->calls, 3);
+	assert_string_equal(f->group, "t.yml;ga");
+	assert_int_equal(f->n_alerts, 0);
+	/* gk removed: its empty set too */
+	assert_int_equal(rules_manager_update(m, gs2, 1, err, sizeof err), 0);
+	assert_int_equal(f->calls, 4);
+	assert_string_equal(f->group, "t.yml;gk");
+	assert_int_equal(f->n_alerts, 0);
+	rules_manager_free(m);
+}
+
 static void test_missed_evaluations(void **state)
 {
 	fx *f = *state;
@@ -303,6 +337,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_firing_for, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_for_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_is_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_removing_alerts_hands_over_empty_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missed_evaluations, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
