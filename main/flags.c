@@ -43,6 +43,7 @@ const char main_usage[] =
 	"  --query.lookback-delta DURATION    how far back an instant selector looks (default 5m)\n"
 	"  --alerting.webhook-url URL         send alert notifications to this webhook; repeatable\n"
 	"  --alerting.alertmanager-url URL    send alerts to this Alertmanager (base URL); repeatable\n"
+	"                                     (also --notifier.webhook-url and --alertmanager.url)\n"
 	"  -h, --help                         show this help\n"
 	"  --version                          print the version\n";
 
@@ -147,6 +148,9 @@ static const flag_def flags[] = {
 	{"query.lookback-delta", K_DURATION, MAIN_SET_QUERY_LOOKBACK, offsetof(main_settings, query_lookback_ms)},
 	{"alerting.webhook-url", K_WEBHOOK, MAIN_SET_TARGETS, 0},
 	{"alerting.alertmanager-url", K_AM, MAIN_SET_TARGETS, 0},
+	/* the names the product brief and Prometheus users reach for */
+	{"notifier.webhook-url", K_WEBHOOK, MAIN_SET_TARGETS, 0},
+	{"alertmanager.url", K_AM, MAIN_SET_TARGETS, 0},
 };
 
 bool main_valid_listen(const char *v)

@@ -172,6 +172,15 @@ static void test_config_file(void **state)
 	free(p);
 	assert_int_equal(parse(&s, err, 1, "--alerting.webhook-url=ftp://x"), -1);
 
+	/* the aliases the Prometheus world uses */
+	main_settings_default(&s);
+	assert_int_equal(parse(&s, err, 2, "--notifier.webhook-url=http://hook/", "--alertmanager.url=http://am:9093"), 0);
+	assert_int_equal(s.n_targets, 2);
+	assert_false(s.targets[0].alertmanager);
+	assert_string_equal(s.targets[0].url, "http://hook/");
+	assert_true(s.targets[1].alertmanager);
+	assert_string_equal(s.targets[1].url, "http://am:9093");
+
 	p = write_tmp("alerting:\n  webhooks:\n    - name: x\n");
 	assert_int_equal(main_config_load(p, &s, err, sizeof err), -1);
 	assert_non_null(strstr(err, "url is required"));
