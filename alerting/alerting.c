@@ -32,6 +32,9 @@
 #include "util/fmt.h"
 
 #define RESOLVED_KEEP_MS (15 * 60 * 1000)
+/* A restored alert whose source (rule group) has not reported this long after the start is taken
+ * as resolved: the group was removed while slod was down. Longer than any sane rule interval. */
+#define ORPHAN_AFTER_MS (60 * 60 * 1000)
 
 static int64_t now_ms(alerting *a)
 {
@@ -150,6 +153,7 @@ static int tracked_upsert(alert__target *t, const char *source, const alerting_a
 		x->resolved_notified = false;
 	}
 	x->seen = true;
+	x->awaiting_source = false;
 	(void)now;
 	return 0;
 }
@@ -181,6 +185,7 @@ int alert__tracked_restore(alert__target *t, char *source, slod_labels *labels, 
 	x->resolved_at_ms = resolved_at_ms;
 	x->firing_notified = true;
 	x->restored = true;
+	x->awaiting_source = true;
 	*labels = (slod_labels){0};
 	*annotations = (slod_labels){0};
 	source = NULL;
@@ -562,14 +567,25 @@ int alerting_send(alerting *a, const char *source, const alerting_alert *alerts,
 	for (size_t ti = 0; ti < a->n_targets && rc == 0; ti++) {
 		alert__target *t = &a->targets[ti];
 		for (size_t i = 0; i < t->n_alerts; i++)
-			if (t->alerts[i].source && strcmp(t->alerts[i].source, source) == 0)
+			if (t->alerts[i].source && strcmp(t->alerts[i].source, source) == 0) {
 				t->alerts[i].seen = false;
+				t->alerts[i].awaiting_source = false;
+			}
 		for (size_t i = 0; i < n && rc == 0; i++)
 			rc = tracked_upsert(t, source, &alerts[i], now);
 		for (size_t i = 0; i < t->n_alerts; i++) {
 			alert__tracked *x = &t->alerts[i];
 			if (x->source && strcmp(x->source, source) == 0 && !x->seen && !x->resolved_at_ms)
 				x->resolved_at_ms = now;
+			if (x->awaiting_source && now - a->started_ms >= ORPHAN_AFTER_MS) {
+				x->awaiting_source = false;
+				if (!x->resolved_at_ms)
+					x->resolved_at_ms = now;
+				slod_log(&a->logger, SLOD_LOG_INFO, "alerting",
+					 "target %s: alert restored from the state file resolved: its rule group %s "
+					 "has not reported since the start",
+					 t->cfg.name, x->source ? x->source : "?");
+			}
 		}
 		if (rc == 0)
 			rc = t->cfg.kind == ALERTING_WEBHOOK ? webhook_step(a, t, now) : alertmanager_step(a, t, now);
@@ -741,6 +757,7 @@ int alerting_new(const alerting_options *opt, alerting **out, char *err, size_t 
 	a->give_up_ms = opt->give_up_ms ? opt->give_up_ms : 24LL * 3600 * 1000;
 	a->resend_delay_ms = opt->resend_delay_ms ? opt->resend_delay_ms : 60000;
 	a->rng = 0x2545F4914F6CDD1DULL ^ (uint64_t)slod_monotonic_ms();
+	a->started_ms = now_ms(a);
 	if (opt->external_url && !(a->external_url = strdup(opt->external_url)))
 		goto oom;
 	if (opt->state_dir && !(a->state_dir = strdup(opt->state_dir)))

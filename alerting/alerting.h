@@ -25,7 +25,8 @@
  * the set of its alerts or their status changes, and again every repeat_interval while any alert in it
  * fires. Resolved alerts are notified once, then forgotten. The alerts a webhook was told fire are
  * kept in the state file with the queue, so one that stops firing while slod is down is still
- * notified resolved after the restart (when its source next reports). Built-in tier inhibition: an
+ * notified resolved after the restart (when its source next reports, or an hour after the start
+ * if the source never does: its rule group is gone). Built-in tier inhibition: an
  * alert whose `sloth_severity` (or `severity`) is "ticket" is held back while an alert with "page"
  * for the same `sloth_id` (or `slo_id`) fires.
  *

@@ -34,6 +34,7 @@ typedef struct alert__tracked {
 	bool resolved_notified;   /* webhook: the resolved notification was queued */
 	bool seen;                /* present in the current alerting_send() set */
 	bool restored;            /* read from the state file (notified before a restart) */
+	bool awaiting_source;     /* restored, and its source has not reported since the start */
 } alert__tracked;
 
 typedef struct alert__group {
@@ -69,6 +70,7 @@ struct alerting {
 	char *external_url;
 	char *state_dir;
 	uint64_t rng;
+	int64_t started_ms;          /* clock at alerting_new (for restored alerts whose source is gone) */
 	slod_clock clock;
 	slod_logger logger;
 	alerting_notification recent[ALERTING_RECENT_MAX]; /* ring (recent.c), guarded by mu */

@@ -16,7 +16,8 @@
  *
  * "alert" records are the tracked alerts a webhook receiver was told fire and has not been told
  * resolved yet (resolved_ms != 0: the resolution is still to be notified). Restored, they resolve
- * when their source's next alerting_send() no longer has them.
+ * when their source's next alerting_send() no longer has them, or an hour after the start if their
+ * source never reports (its rule group is gone).
  *
  * Written as <file>.tmp, fsynced, renamed over the old file, so a crash leaves the old or the new
  * state, never a torn one. A file without the final "end" line is reported and what was read up to

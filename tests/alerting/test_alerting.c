@@ -401,6 +401,48 @@ static void test_restart_resolves_what_stopped_firing(void **state)
 	alerting_free(c);
 }
 
+/* A restored alert whose rule group never reports after the restart (removed while slod was down)
+ * is resolved an hour after the start, when any other source reports. */
+static void test_restored_alert_of_a_vanished_group(void **state)
+{
+	fixture *f = *state;
+	alerting *a = make(f, ALERTING_WEBHOOK, f->dir, NULL);
+	slod_label l[] = {{"alertname", "Gone"}};
+	alerting_alert x = mk_alert(l, 1, NULL, 0, f->now - 5000);
+	alerting_send(a, "old;group", &x, 1);
+	assert_int_equal(alerting_process(a), 1);
+	alerting_free(a);
+
+	f->now += 60000;
+	alerting *b = make(f, ALERTING_WEBHOOK, f->dir, NULL);
+	f->now += 30 * 60000; /* half an hour: the group may just be slow */
+	alerting_send(b, "other;group", NULL, 0);
+	assert_int_equal(alerting_process(b), 0);
+	f->now += 30 * 60000; /* an hour after the start */
+	alerting_send(b, "other;group", NULL, 0);
+	assert_int_equal(alerting_process(b), 1);
+	assert_non_null(strstr(f->r->bodies[1], "\"status\":\"resolved\""));
+	assert_non_null(strstr(f->r->bodies[1], "\"alertname\":\"Gone\""));
+	f->now += 60000;
+	alerting_send(b, "other;group", NULL, 0);
+	assert_int_equal(alerting_process(b), 0);
+	alerting_free(b);
+
+	/* a restored alert whose group does report is not touched by the hour */
+	alerting *c = make(f, ALERTING_WEBHOOK, f->dir, NULL);
+	slod_label l2[] = {{"alertname", "Stays"}};
+	alerting_alert y = mk_alert(l2, 1, NULL, 0, f->now);
+	alerting_send(c, "g2", &y, 1);
+	assert_int_equal(alerting_process(c), 1);
+	alerting_free(c);
+	alerting *d = make(f, ALERTING_WEBHOOK, f->dir, NULL);
+	alerting_send(d, "g2", &y, 1);
+	f->now += 2 * 3600 * 1000;
+	alerting_send(d, "other;group", NULL, 0);
+	assert_int_equal(alerting_process(d), 0);
+	alerting_free(d);
+}
+
 static void test_ticket_inhibited_by_page(void **state)
 {
 	fixture *f = *state;
@@ -499,6 +541,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_give_up_counts_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence_across_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_resolves_what_stopped_firing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restored_alert_of_a_vanished_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_inhibited_by_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeat_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alertmanager_shape, setup, teardown),
