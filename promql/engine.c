@@ -1331,9 +1331,15 @@ static int eval_subquery(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 		return promql__account(c, total);
 	}
 
+	/* per outer step: inner steps run in a scratch arena (their temporaries are dropped at once);
+	 * the collected points and labels go to the step arena */
 	collector co = {.a = c->sa};
 	size_t total = 0;
-	if (sub_collect(c, n, sub_first(ts, range, step), ts, step, &co, false, NULL, &total) < 0)
+	arena scratch;
+	arena_init(&scratch, 0);
+	int src = sub_collect(c, n, sub_first(ts, range, step), ts, step, &co, true, &scratch, &total);
+	arena_deinit(&scratch);
+	if (src < 0)
 		return -1;
 	out->mat.s = arena_alloc(c->sa, (co.n ? co.n : 1) * sizeof(ev_series));
 	if (!out->mat.s)
