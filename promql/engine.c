@@ -812,7 +812,8 @@ int promql__check_deadline(ev_ctx *c)
 
 static int check_deadline(ev_ctx *c)
 {
-	if (c->cancel && *c->cancel) {
+	/* the flag is written by another thread (the HTTP server's watchdog or shutdown) */
+	if (c->cancel && __atomic_load_n((const int *)c->cancel, __ATOMIC_RELAXED)) {
 		c->errtype = PROMQL_ERRTYPE_CANCELED;
 		snprintf(c->err, sizeof c->err, "query was canceled in expression evaluation");
 		return -1;
