@@ -28,6 +28,12 @@
  *   slo_snapshot        immutable, refcounted, one arena: per-SLO status arrays. Strings point
  *                       into the engine's arena (stable for the engine's life).
  *
+ * Late data: a tsdb write watch (tsdb_watch_take at the start of each cycle) gives the oldest
+ * sample timestamp committed since the last cycle; rings whose evaluated buckets reach it get
+ * dirty_from = that bucket and are recomputed oldest first within a per-cycle budget
+ * (E_REPAIR_SLO_BUCKETS per SLO, E_REPAIR_CYCLE_BUCKETS in all); the fast path forgets its
+ * summaries from there (slo__fast_invalidate).
+ *
  * Invariants: ring sums equal the sum of their slots up to rounding; they are recomputed from the
  * slots every n slot updates, so drift stays bounded. Buckets are only ever evaluated once they
  * have ended (k·B ≤ now − bucket_delay). The published snapshot pointer is replaced under mu.
@@ -58,7 +64,8 @@
 #define E_RANGE_CHUNK 10000 /* steps per range query (the engine allows 11,000) */
 #define E_SPEC_MAX_BYTES (4u << 20)
 #define E_HISTORY_MAX_BUCKETS 2000000
-#define E_REFILL_MS (5 * 60 * 1000)
+#define E_REPAIR_SLO_BUCKETS 2016      /* buckets recomputed per SLO per cycle (a week of 5m) */
+#define E_REPAIR_CYCLE_BUCKETS 200000  /* ... and over all SLOs per cycle */
 
 typedef struct e__ring {
 	int64_t n;        /* slots */
@@ -100,7 +107,7 @@ typedef struct e__slo {
 	e__ring ring;
 	slo__fast *fast;          /* incremental long windows (NULL: all rules with the manager) */
 	int64_t fast_t;           /* timestamp of the last fast-path evaluation */
-	int64_t rebuilt_ms;       /* when the ring was last refilled for lack of data */
+	int64_t dirty_from;       /* oldest ring bucket to recompute (late data); INT64_MAX: none */
 } e__slo;
 
 struct slo_engine {
@@ -125,6 +132,8 @@ struct slo_engine {
 	/* scratch for sample reads (under eval_mu) */
 	tsdb_sample *sbuf;
 	size_t scap;
+	tsdb_watch *watch;        /* oldest sample written since the last cycle (NULL: none left) */
+	size_t repair_next;       /* first SLO to repair next cycle (fairness under the budget) */
 };
 
 typedef struct e__snap_priv {
@@ -357,6 +366,7 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 	s->ring.err = calloc((size_t)s->ring.n, sizeof(double));
 	s->ring.tot = calloc((size_t)s->ring.n, sizeof(double));
 	s->ring.last = INT64_MIN;
+	s->dirty_from = INT64_MAX;
 	if (!s->ring.err || !s->ring.tot)
 		return -1;
 	return 0;
@@ -520,6 +530,10 @@ int slo_engine_new(const slo_engine_options *o, slo_engine **out, char *err, siz
 	qsort_r(e->by_group, e->n_slos, sizeof(size_t), cmp_group_idx, e);
 	if (hand_over(e, o->user_groups, o->n_user_groups, err, errlen) != 0)
 		goto fail;
+	e->watch = tsdb_watch_new(o->db);
+	if (!e->watch)
+		slod_log(&e->o.logger, SLOD_LOG_WARN, "slo",
+			 "no tsdb write watch left: samples written into the past after start are not counted in the exact budget");
 	e->cur = build_snapshot(e, 0, false, NULL, NULL);
 	if (!e->cur) {
 		snprintf(err, errlen, "out of memory");
@@ -561,6 +575,7 @@ void slo_engine_free(slo_engine *e)
 	free(e->slos);
 	free(e->by_group);
 	free(e->sbuf);
+	tsdb_watch_free(e->watch);
 	arena_deinit(&e->a);
 	pthread_mutex_destroy(&e->mu);
 	pthread_mutex_destroy(&e->eval_mu);
@@ -640,16 +655,18 @@ static void ring_resum(e__ring *r)
 	r->updates = 0;
 }
 
-/* Brings s's ring up to bucket `target`. Returns 0 or -1 (a query failed; the ring is unchanged). */
-static int ring_advance(slo_engine *e, e__slo *s, int64_t target)
+/* Evaluates the buckets [first, last] of s's ring (clamped to the ring's span ending at
+ * max(ring.last, last)) and stores them in their slots, keeping the sums. Returns 0 or -1 (a query
+ * failed; the ring is unchanged). Cost: two range queries over the buckets' samples. */
+static int ring_fill(slo_engine *e, e__slo *s, int64_t first, int64_t last)
 {
 	e__ring *r = &s->ring;
-	int64_t first = r->last == INT64_MIN ? target - r->n + 1 : r->last + 1;
-	if (first < target - r->n + 1)
-		first = target - r->n + 1;
-	if (first > target)
+	int64_t top = r->last != INT64_MIN && r->last > last ? r->last : last;
+	if (first < top - r->n + 1)
+		first = top - r->n + 1;
+	if (first > last)
 		return 0;
-	size_t cnt = (size_t)(target - first + 1);
+	size_t cnt = (size_t)(last - first + 1);
 	double *ve = calloc(cnt, sizeof(double)), *vt = calloc(cnt, sizeof(double));
 	bool *has = calloc(cnt, sizeof(bool));
 	char err[512];
@@ -658,14 +675,14 @@ static int ring_advance(slo_engine *e, e__slo *s, int64_t target)
 	if (!ve || !vt || !has)
 		goto out;
 	if (s->q_ratio) {
-		if (range_sum(e, s->q_ratio, first, target, B, 1.0, ve, has, err, sizeof err) != 0)
+		if (range_sum(e, s->q_ratio, first, last, B, 1.0, ve, has, err, sizeof err) != 0)
 			goto qfail;
 		for (size_t i = 0; i < cnt; i++)
 			vt[i] = has[i] ? 1.0 : 0.0;
 	} else {
 		double scale = (double)B / 1000.0;
-		if (range_sum(e, s->q_err, first, target, B, scale, ve, NULL, err, sizeof err) != 0 ||
-		    range_sum(e, s->q_tot, first, target, B, scale, vt, NULL, err, sizeof err) != 0)
+		if (range_sum(e, s->q_err, first, last, B, scale, ve, NULL, err, sizeof err) != 0 ||
+		    range_sum(e, s->q_tot, first, last, B, scale, vt, NULL, err, sizeof err) != 0)
 			goto qfail;
 	}
 	for (size_t i = 0; i < cnt; i++) {
@@ -677,7 +694,10 @@ static int ring_advance(slo_engine *e, e__slo *s, int64_t target)
 		r->tot[slot] = vt[i];
 	}
 	r->updates += (int64_t)cnt;
-	r->last = target;
+	if (r->last == INT64_MIN || last > r->last) {
+		/* slots between the old last and first (skipped: older than the new span) are stale */
+		r->last = last;
+	}
 	if (r->updates >= r->n)
 		ring_resum(r);
 	rc = 0;
@@ -689,6 +709,46 @@ out:
 	free(vt);
 	free(has);
 	return rc;
+}
+
+/* Brings s's ring up to bucket `target` (first call: the whole period). Returns 0 or -1. */
+static int ring_advance(slo_engine *e, e__slo *s, int64_t target)
+{
+	const e__ring *r = &s->ring;
+	int64_t first = r->last == INT64_MIN ? target - r->n + 1 : r->last + 1;
+	return ring_fill(e, s, first, target);
+}
+
+/* Late data: marks every ring that already evaluated buckets holding t_min (the oldest sample
+ * committed since the last cycle) to recompute from there, and makes the fast path re-summarise. */
+static void mark_late(slo_engine *e, int64_t t_min)
+{
+	if (t_min == INT64_MAX)
+		return;
+	int64_t k0 = floor_div(t_min - 1, e->o.bucket_ms) + 1; /* bucket ((k0 − 1)·B, k0·B] */
+	for (size_t i = 0; i < e->n_slos; i++) {
+		e__slo *s = &e->slos[i];
+		if (s->fast)
+			slo__fast_invalidate(s->fast, t_min);
+		if (s->ring.last != INT64_MIN && k0 <= s->ring.last && k0 < s->dirty_from)
+			s->dirty_from = k0;
+	}
+}
+
+/* Recomputes dirty buckets oldest first: at most E_REPAIR_SLO_BUCKETS for s, fewer when *budget
+ * (buckets left this cycle) is smaller. */
+static void ring_repair(slo_engine *e, e__slo *s, int64_t *budget)
+{
+	e__ring *r = &s->ring;
+	if (s->dirty_from == INT64_MAX || r->last == INT64_MIN || *budget <= 0)
+		return;
+	int64_t lo = s->dirty_from > r->last - r->n + 1 ? s->dirty_from : r->last - r->n + 1;
+	int64_t n = E_REPAIR_SLO_BUCKETS < *budget ? E_REPAIR_SLO_BUCKETS : *budget;
+	int64_t hi = lo + n - 1 < r->last ? lo + n - 1 : r->last;
+	if (ring_fill(e, s, lo, hi) != 0)
+		return; /* stays dirty; retried next cycle */
+	*budget -= hi - lo + 1;
+	s->dirty_from = hi < r->last ? hi + 1 : INT64_MAX;
 }
 
 /* ---- reading recorded series ---------------------------------------------------------------- */
@@ -821,6 +881,17 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, 
 		q = tsdb_querier_open(e->o.db, now - e->o.lookback_ms, now);
 	}
 	int64_t target = floor_div(now - e->o.bucket_delay_ms, e->o.bucket_ms);
+	if (evaluated && e->n_slos) {
+		/* late data first (a bounded share per cycle, rotating between SLOs), then new buckets */
+		int64_t budget = E_REPAIR_CYCLE_BUCKETS;
+		size_t i0 = e->repair_next % e->n_slos;
+		for (size_t k = 0; k < e->n_slos && budget > 0; k++) {
+			e__slo *s = &e->slos[(i0 + k) % e->n_slos];
+			ring_repair(e, s, &budget);
+			if (s->dirty_from != INT64_MAX && budget <= 0)
+				e->repair_next = (i0 + k) % e->n_slos;
+		}
+	}
 	for (size_t i = 0; i < e->n_slos; i++) {
 		e__slo *s = &e->slos[i];
 		const slo_spec *sp = s->spec;
@@ -862,17 +933,6 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, 
 			}
 		}
 		if (evaluated) {
-			/* Data written after its buckets were evaluated (a backfill, an import, a sender
-			 * catching up) is invisible to the ring. While the ring is empty but the windows
-			 * have data, refill it from history, at most every 5 minutes. */
-			bool any = false;
-			for (size_t w = 0; w < s->n_win; w++)
-				any |= st->windows[w].has_data;
-			if (any && s->ring.last != INT64_MIN && s->ring.sum_tot == 0 &&
-			    now - s->rebuilt_ms >= E_REFILL_MS) {
-				s->ring.last = INT64_MIN;
-				s->rebuilt_ms = now;
-			}
 			ring_advance(e, s, target);
 			double v;
 			if (q && read_latest(e, q, s->period_rec, sp->id, now, &v)) {
@@ -987,6 +1047,10 @@ int slo_engine_evaluate(slo_engine *e)
 	if (states && sli_t) {
 		if (scan_rules(e, states, sli_t) != 0)
 			slod_log(&e->o.logger, SLOD_LOG_WARN, "slo", "no rules snapshot (out of memory): alert states unknown");
+		/* before any read of this cycle: everything committed after the take is either seen
+		 * by this cycle's queries or reported by the next take */
+		if (e->watch)
+			mark_late(e, tsdb_watch_take(e->watch));
 		fast_pass(e, now, sli_t);
 		s = build_snapshot(e, now, true, states, sli_t);
 	}
@@ -1112,7 +1176,8 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		snprintf(err, errlen, "invalid range: end before start or non-positive step");
 		return SLO_ERR_ARG;
 	}
-	if ((end - start) / step + 1 > SLO_HISTORY_MAX_POINTS) {
+	/* end >= start: the unsigned difference is exact even across the whole int64 range */
+	if (((uint64_t)end - (uint64_t)start) / (uint64_t)step + 1 > SLO_HISTORY_MAX_POINTS) {
 		snprintf(err, errlen,
 			 "exceeded maximum resolution of %d points per timeseries. Try decreasing the query resolution (?step=XX)",
 			 SLO_HISTORY_MAX_POINTS);

@@ -436,6 +436,41 @@ static void ser_advance(slo__fast *f, f__sel *s, f__ser *x, tsdb_querier *q, int
 	x->final = jf;
 }
 
+/* Forgets the summaries of x from bucket j0 on (see slo__fast_invalidate). */
+static void ser_rollback(const f__sel *s, f__ser *x, int64_t j0)
+{
+	if (x->final == INT64_MIN || j0 > x->final)
+		return;
+	if (j0 <= x->base || j0 <= x->final - s->nb + 1) {
+		x->final = INT64_MIN; /* older than the ring: rebuild */
+		return;
+	}
+	x->final = j0 - 1;
+	if (s->gauge)
+		return;
+	/* the reset check of the next summarised sample compares with the newest sample kept */
+	x->has_prev = false;
+	for (int64_t j = x->final; j >= x->base && j > x->final - s->nb + 1; j--) {
+		const f__cb *b = &((const f__cb *)x->ring)[slot_of(s, j)];
+		if (b->n) {
+			x->prev_v = b->v_last;
+			x->has_prev = true;
+			break;
+		}
+	}
+}
+
+void slo__fast_invalidate(slo__fast *f, int64_t t_min)
+{
+	if (t_min == INT64_MAX)
+		return;
+	int64_t j0 = floor_div64(t_min - 1, f->B) + 1; /* bucket ((j0 − 1)·B, j0·B] holds t_min */
+	f__sel *sels[3] = {&f->err, &f->tot, &f->rec};
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < sels[k]->n; i++)
+			ser_rollback(sels[k], &sels[k]->s[i], j0);
+}
+
 /* Joins the window (t − w, t] of series x into a. */
 static void ser_window(slo__fast *f, const f__sel *s, const f__ser *x, tsdb_querier *q, int64_t t, int64_t w, f__acc *a)
 {

@@ -39,4 +39,11 @@ int64_t slo__fast_horizon(const slo__fast *f, int64_t now, bool period);
  * or -1. */
 int slo__fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_appender *app, int64_t now);
 
+/* Samples with timestamps >= t_min were committed after some buckets that cover them had been
+ * summarised (a backfill or import; see tsdb_watch_take). Every series whose summaries reach
+ * t_min forgets the buckets from the one holding t_min on; the next slo__fast_eval summarises them
+ * again from the stored samples (a full rebuild of that series when t_min is older than its ring).
+ * Cost: O(series) now, O(samples since t_min, at most the ring) at the next evaluation. */
+void slo__fast_invalidate(slo__fast *f, int64_t t_min);
+
 #endif

@@ -100,6 +100,34 @@ int tsdb_appender_commit(tsdb_appender *a);
 void tsdb_appender_rollback(tsdb_appender *a);
 void tsdb_appender_free(tsdb_appender *a);
 
+/* ---- write watches: learning that samples were written into the past ---- */
+
+/* A consumer that keeps results derived from stored samples (e.g. per-bucket sums) needs to know
+ * when samples land in time ranges it has already read: a backfill, an import with timestamps, a
+ * sender catching up, the out-of-order window. A watch is a cursor the caller owns: it remembers
+ * the smallest sample timestamp committed since its owner last took it. Watches are independent
+ * (any number of consumers up to TSDB_MAX_WATCHES, each sees every commit). Cost: a commit does one
+ * relaxed load of the registration mask and one atomic min per registered watch (none without
+ * watches); nothing per sample. */
+#define TSDB_MAX_WATCHES 16
+
+typedef struct tsdb_watch tsdb_watch;
+
+/* Registers a watch; it sees samples committed after this call. Returns NULL when
+ * TSDB_MAX_WATCHES watches are registered or out of memory. Free with tsdb_watch_free before
+ * tsdb_close. */
+tsdb_watch *tsdb_watch_new(tsdb *db);
+/* Returns the smallest timestamp of the samples committed (accepted: appended in order or into
+ * the out-of-order window; duplicates and rejects do not count) since the previous call (or the
+ * creation), and starts a new interval; INT64_MAX when there were none. Guarantee: every sample
+ * a later call would report as new is visible to a querier opened after this call returns, so a
+ * caller that recomputes from the returned time with a new querier misses nothing. It may report
+ * a timestamp earlier than needed (a commit racing with the call is reported by both), never a
+ * later one. One caller at a time per watch. */
+int64_t tsdb_watch_take(tsdb_watch *w);
+/* Unregisters and frees. NULL is a no-op. */
+void tsdb_watch_free(tsdb_watch *w);
+
 /* ---- querying ---- */
 
 typedef enum tsdb_match_type {

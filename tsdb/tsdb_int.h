@@ -169,6 +169,11 @@ struct tsdb {
 	_Atomic uint64_t st_appended, st_ooo, st_too_old, st_dup, st_chunks, st_chunk_bytes, st_chunk_samples;
 	_Atomic int64_t st_min_t, st_max_t;
 
+	/* write watches (tsdb_watch_*): bit i of watch_used = slot i registered; watch_min[i] = the
+	 * smallest sample timestamp applied since its owner last took it (INT64_MAX: none) */
+	_Atomic uint32_t watch_used;
+	_Atomic int64_t watch_min[TSDB_MAX_WATCHES];
+
 	/* WAL (wal.c) */
 	pthread_mutex_t wal_mu;
 	int wal_fd;

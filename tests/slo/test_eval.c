@@ -81,6 +81,7 @@ typedef struct fx {
 
 static fx *F;
 static int64_t fast_min; /* slo_engine_options.fast_min_window_ms of the next setup */
+static int64_t ooo_ms;   /* tsdb out-of-order window of the next setup */
 
 /* ---- reference: Prometheus's extrapolated increase over (lo, hi] of samples ---------------- */
 
@@ -249,6 +250,7 @@ static int setup(void **state)
 	tsdb_options to;
 	tsdb_options_default(&to);
 	to.retention_ms = 0;
+	to.ooo_window_ms = ooo_ms;
 	assert_int_equal(tsdb_open(&to, &F->db, err, sizeof err), 0);
 	F->pe = promql_engine_new(NULL);
 	assert_non_null(F->pe);
@@ -282,12 +284,21 @@ static int setup(void **state)
 static int setup_fast(void **state)
 {
 	fast_min = 0;
+	ooo_ms = 0;
+	return setup(state);
+}
+
+static int setup_fast_ooo(void **state)
+{
+	fast_min = 0;
+	ooo_ms = 3 * 3600 * 1000;
 	return setup(state);
 }
 
 static int setup_slow(void **state)
 {
 	fast_min = -1;
+	ooo_ms = 0;
 	return setup(state);
 }
 
@@ -620,8 +631,8 @@ static void test_history(void **state)
 }
 
 /* Data that arrives after its buckets were evaluated (a backfill) still reaches the exact budget:
- * the empty ring is refilled from history once windows show data. History reads raw data, so it
- * covers the backfilled past too. */
+ * the tsdb write watch reports the oldest timestamp written and the next cycle recomputes the
+ * buckets from there. History reads raw data, so it covers the backfilled past too. */
 static void test_backfill(void **state)
 {
 	(void)state;
@@ -658,6 +669,147 @@ static void test_backfill(void **state)
 		assert_close(h.points[i].request_rate, 10.0, 1e-9);
 	}
 	slo_history_free(&h);
+}
+
+/* The exact-method status of st equals that of a new engine that rebuilds its ring from the stored
+ * history at the same time (what a reload used to be needed for). */
+static void check_like_fresh(const slo_status *st)
+{
+	char err[512];
+	slo_engine *e2;
+	slo_engine_options eo = {.set = F->set, .rules = F->rm, .db = F->db, .engine = F->pe, .clock = F->clock,
+				 .fast_min_window_ms = fast_min, .bucket_delay_ms = -1};
+	assert_int_equal(slo_engine_new(&eo, &e2, err, sizeof err), 0);
+	assert_int_equal(slo_engine_evaluate(e2), 0);
+	slo_snapshot *s2 = slo_engine_acquire(e2);
+	const slo_status *f = slo_snapshot_find(s2, st->id);
+	assert_true(f->exact_has_data);
+	assert_close(st->total_events, f->total_events, 1e-12);
+	assert_close(st->error_events, f->error_events, 1e-12);
+	assert_close(st->exact_error_ratio, f->exact_error_ratio, 1e-12);
+	slo_snapshot_release(s2);
+	slo_engine_free(e2);
+	/* the manager's groups were replaced by e2's (same rules): hand ours back */
+	assert_int_equal(slo_engine_set_user_groups(F->e, NULL, 0, err, sizeof err), 0);
+}
+
+/* The fast-path windows (>= 1h) equal the PromQL engine's answer for Sloth's expression over
+ * all stored samples at the SLO's evaluation time. */
+static void check_fast_vs_promql(const slo_status *st)
+{
+	for (size_t i = 2; i < st->n_windows; i++) {
+		const slo_window_status *w = &st->windows[i];
+		char q[256];
+		snprintf(q, sizeof q, "(sum(rate(req_errors_total[%s])))\n/\n(sum(rate(req_total[%s])))\n", w->window,
+			 w->window);
+		promql_result *r = promql_query_instant(F->pe, F->db, q, st->evaluated_at_ms, NULL);
+		assert_non_null(r);
+		assert_int_equal(r->n_series, 1);
+		assert_true(w->has_data);
+		assert_close(w->error_ratio, r->series[0].points[0].v, 1e-12);
+		promql_result_free(r);
+	}
+}
+
+/* Live traffic with a hole: the samples of (1800, 3600] s arrive late (out-of-order window), and
+ * they hold an error burst (5 err/s over 2000..3000) and a counter reset (2700). Once they are
+ * stored, the next cycle counts them: exact buckets (as a fresh rebuild and the reference), and
+ * the fast-path windows (the reset inside the hole changes their rate). Then ten days of another
+ * instance are imported into the past: the ring catches up by at most 2016 buckets per cycle,
+ * oldest first, with hand-computed counts (20 req/s, 0.2 err/s, samples every minute: 6000 and
+ * 60 per 5-minute bucket). */
+static void test_backfill_live(void **state)
+{
+	(void)state;
+	double tv = 1e6, ev = 5e3;
+	int64_t held[600][2];
+	double held_v[600][2];
+	size_t nh = 0;
+	for (int64_t x = 0; x <= 7200; x += STEP_S) {
+		if (x == 2700) {
+			tv = 75;
+			ev = 0.375;
+		} else if (x > 0) {
+			tv += 10.0 * STEP_S;
+			ev += (x > 2000 && x <= 3000 ? 5.0 : 0.05) * STEP_S;
+		}
+		int64_t t = T0_MS + x * 1000;
+		record(&F->tot, t, tv);
+		record(&F->err, t, ev);
+		if (x > 1800 && x <= 3600) {
+			held[nh][0] = held[nh][1] = t;
+			held_v[nh][0] = tv;
+			held_v[nh][1] = ev;
+			nh++;
+		} else {
+			append("req_total", t, tv);
+			append("req_errors_total", t, ev);
+		}
+		F->now = t;
+		rules_manager_tick(F->rm);
+		if (x % 30 == 0)
+			assert_int_equal(slo_engine_evaluate(F->e), 0);
+	}
+	slo_snapshot *s = slo_engine_acquire(F->e);
+	const slo_status *st = slo_snapshot_find(s, "svc-avail");
+	double before_2h = st->windows[3].error_ratio, before_exact = st->exact_error_ratio;
+	slo_snapshot_release(s);
+	/* the hole arrives */
+	for (size_t i = 0; i < nh; i++) {
+		append("req_total", held[i][0], held_v[i][0]);
+		append("req_errors_total", held[i][1], held_v[i][1]);
+	}
+	F->now += 30000;
+	rules_manager_tick(F->rm);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	s = slo_engine_acquire(F->e);
+	st = slo_snapshot_find(s, "svc-avail");
+	double pr;
+	check_exact_period(st, &pr);
+	check_windows(st, 1e-9);
+	assert_true(fabs(st->exact_error_ratio - before_exact) > 0.1 * before_exact);
+	assert_true(fabs(st->windows[3].error_ratio - before_2h) > 0.1 * before_2h);
+	check_like_fresh(st);
+	double tot0 = st->total_events, err0 = st->error_events;
+	slo_snapshot_release(s);
+
+	/* ten days of instance "old" before T0, imported at once */
+	slod_label l[2] = {{SLOD_METRIC_NAME, "req_total"}, {"instance", "old"}};
+	slod_labels ls = {l, 2};
+	tsdb_appender *a = tsdb_appender_new(F->db);
+	const int64_t days10 = 10 * 86400;
+	for (int64_t j = 1; j < days10 / 60; j++) {
+		int64_t t = T0_MS - days10 * 1000 + j * 60000;
+		l[0].value = "req_total";
+		assert_int_equal(tsdb_appender_add(a, &ls, t, 1200.0 * (double)j, NULL), 0);
+		l[0].value = "req_errors_total";
+		assert_int_equal(tsdb_appender_add(a, &ls, t, 12.0 * (double)j, NULL), 0);
+		if (j % 1000 == 0)
+			assert_int_equal(tsdb_appender_commit(a), 0);
+	}
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_appender_free(a);
+	/* 2880 buckets of 6000 requests, 60 errors; the cycle takes the oldest 2016 */
+	F->now += 30000;
+	rules_manager_tick(F->rm);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	s = slo_engine_acquire(F->e);
+	st = slo_snapshot_find(s, "svc-avail");
+	assert_close(st->total_events - tot0, 2016 * 6000.0, 1e-9);
+	assert_close(st->error_events - err0, 2016 * 60.0, 1e-9);
+	check_fast_vs_promql(st);
+	slo_snapshot_release(s);
+	F->now += 30000;
+	rules_manager_tick(F->rm);
+	assert_int_equal(slo_engine_evaluate(F->e), 0);
+	s = slo_engine_acquire(F->e);
+	st = slo_snapshot_find(s, "svc-avail");
+	assert_close(st->total_events - tot0, 2880 * 6000.0, 1e-9);
+	assert_close(st->error_events - err0, 2880 * 60.0, 1e-9);
+	assert_close(st->exact_error_ratio, (err0 + 2880 * 60.0) / (tot0 + 2880 * 6000.0), 1e-9);
+	check_like_fresh(st);
+	check_fast_vs_promql(st);
+	slo_snapshot_release(s);
 }
 
 /* User rule groups go to the rules manager together with the SLO groups, and replacing them keeps
@@ -747,6 +899,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_user_groups, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_backfill, setup_fast, teardown),
+		cmocka_unit_test_setup_teardown(test_backfill_live, setup_fast_ooo, teardown),
 		cmocka_unit_test_setup_teardown(test_thread, setup_fast, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
