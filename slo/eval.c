@@ -22,7 +22,9 @@
  *                       width, the bucket ring of the exact method and its fast-path state.
  *   e__ring             n = period / bucket slots; slot (k mod n) holds bucket k, the interval
  *                       ((k−1)·B, k·B]: err[] and tot[] are the increases of the error and total
- *                       queries (rate(...[B]) × B evaluated at k·B); for raw SLIs err[] holds the
+ *                       queries evaluated at k·B with window B, times scale_err/scale_tot from
+ *                       the query's shape (sli_shape: rate × B, increase × 1; unknown: × 1 and
+ *                       no event counts); for raw SLIs err[] holds the
  *                       error ratio and tot[] 1 (0 when the ratio had no value). sum_err/sum_tot
  *                       are the sums over the ring; `last` is the newest bucket number.
  *   slo_snapshot        immutable, refcounted, one arena: per-SLO status arrays. Strings point
@@ -54,6 +56,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "promql/promql.h"
 #include "slo/eval_fast.h"
 #include "slo/rulefile.h"
 #include "slo/slo_int.h"
@@ -104,6 +107,12 @@ typedef struct e__slo {
 	char *q_tot_short;        /* total query with the shortest window (history request rate) */
 	char *q_ratio_short;      /* the SLI ratio over the shortest window, from raw data (history) */
 	char *q_period_rec;       /* max(slo:sli_error:ratio_rate<period>{sloth_id="..."}) */
+	/* events SLIs: what one evaluation of the error/total query at a bucket's end means
+	 * (sli_shape): scale_* turns it into the bucket's event count; counts is false when a
+	 * query's shape is unknown (then scale 1 for both: the ratio assumes they share a shape) */
+	double scale_err, scale_tot;
+	bool counts;
+	double short_per_s;       /* total query with the shortest window -> events per second */
 	e__ring ring;
 	slo__fast *fast;          /* incremental long windows (NULL: all rules with the manager) */
 	int64_t fast_t;           /* timestamp of the last fast-path evaluation */
@@ -180,7 +189,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* A PromQL double-quoted string literal of s. */
-static char *promql_quote(arena *a, const char *s)
+static char *e_quote(arena *a, const char *s)
 {
 	buf b;
 	buf_init(&b, 0);
@@ -259,6 +268,94 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* ---- SLI shape -------------------------------------------------------------------------------- */
+
+enum { E_SHAPE_RATE = 1, E_SHAPE_COUNT = 2, E_SHAPE_OTHER = 4 };
+
+/* What the windowed terms of n are: a bit set of E_SHAPE_*; 0 when n has none (a constant such as
+ * the vector(0) of `... or vector(0)`). rate/irate of a selector are per second; increase,
+ * sum_over_time and count_over_time over exactly the window w are counts per window; sums,
+ * sums of terms, set operations, filters and scaling by a constant keep the shape; anything else
+ * that involves samples (a gauge, a product of windowed terms, max, a subquery, ...) is OTHER. */
+static unsigned shape_walk(const promql_node *n, int64_t w)
+{
+	if (!n)
+		return 0;
+	switch (n->kind) {
+	case PROMQL_NODE_NUMBER:
+	case PROMQL_NODE_STRING:
+		return 0;
+	case PROMQL_NODE_PAREN:
+		return shape_walk(n->paren.expr, w);
+	case PROMQL_NODE_UNARY:
+		return shape_walk(n->unary.expr, w);
+	case PROMQL_NODE_AGGREGATE: {
+		unsigned x = shape_walk(n->aggregate.expr, w);
+		return n->aggregate.op == PROMQL_AGG_SUM || !x ? x : E_SHAPE_OTHER;
+	}
+	case PROMQL_NODE_BINARY: {
+		unsigned l = shape_walk(n->binary.lhs, w), r = shape_walk(n->binary.rhs, w);
+		switch (n->binary.op) {
+		case PROMQL_OP_ADD:
+		case PROMQL_OP_SUB:
+		case PROMQL_OP_OR:
+		case PROMQL_OP_AND:
+		case PROMQL_OP_UNLESS:
+			return l | r;
+		case PROMQL_OP_MUL:
+			return !l || !r ? l | r : E_SHAPE_OTHER;
+		case PROMQL_OP_DIV:
+			return !r ? l : E_SHAPE_OTHER;
+		default: /* comparisons filter (bool: 0/1 values, not events), %, ^, atan2 */
+			if (promql_binop_is_comparison(n->binary.op) && !n->binary.return_bool)
+				return l | r;
+			return l | r ? E_SHAPE_OTHER : 0;
+		}
+	}
+	case PROMQL_NODE_CALL: {
+		const promql_node *a0 = n->call.n_args ? n->call.args[0] : NULL;
+		bool sel = a0 && a0->kind == PROMQL_NODE_MATRIX_SELECTOR;
+		switch (n->call.func->id) {
+		case PROMQL_FN_RATE:
+		case PROMQL_FN_IRATE:
+			return sel ? E_SHAPE_RATE : E_SHAPE_OTHER;
+		case PROMQL_FN_INCREASE:
+		case PROMQL_FN_SUM_OVER_TIME:
+		case PROMQL_FN_COUNT_OVER_TIME:
+			return sel && a0->matrix.range_ms == w ? E_SHAPE_COUNT : E_SHAPE_OTHER;
+		case PROMQL_FN_LABEL_REPLACE:
+		case PROMQL_FN_LABEL_JOIN:
+		case PROMQL_FN_SORT:
+		case PROMQL_FN_SORT_DESC:
+		case PROMQL_FN_SORT_BY_LABEL:
+		case PROMQL_FN_SORT_BY_LABEL_DESC:
+			return shape_walk(a0, w);
+		default: {
+			unsigned x = 0;
+			for (size_t i = 0; i < n->call.n_args; i++)
+				x |= shape_walk(n->call.args[i], w);
+			return x ? E_SHAPE_OTHER : 0;
+		}
+		}
+	}
+	default: /* selectors outside rate/increase/..., subqueries */
+		return E_SHAPE_OTHER;
+	}
+}
+
+/* The shape of a rendered SLI query whose windows are w: E_SHAPE_RATE (per second),
+ * E_SHAPE_COUNT (events per window) or E_SHAPE_OTHER (unknown, also when it does not parse). */
+static unsigned sli_shape(const char *q, int64_t w)
+{
+	promql_expr *x = NULL;
+	promql_error perr;
+	if (promql_parse(q, strlen(q), NULL, &x, &perr) != 0)
+		return E_SHAPE_OTHER;
+	unsigned sh = shape_walk(x->root, w);
+	promql_expr_free(x);
+	return sh == E_SHAPE_RATE || sh == E_SHAPE_COUNT ? sh : E_SHAPE_OTHER;
+}
+
 static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e__slo *s, char *err, size_t errlen)
 {
 	arena *a = &e->a;
@@ -335,7 +432,7 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 	/* queries */
 	char bw[24];
 	slo__dur(bw, sizeof bw, e->o.bucket_ms);
-	const char *qid = promql_quote(a, sp->id);
+	const char *qid = e_quote(a, sp->id);
 	if (!s->period_rec || !s->alert_group || !s->source || !s->spec_text || !qid)
 		return -1;
 	if (sp->sli_kind == SLO_SLI_EVENTS) {
@@ -351,6 +448,13 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 		s->q_ratio_short = arena_sprintf(a, "sum(%s)\n/\nsum(%s)", qes, qts);
 		if (!s->q_err || !s->q_tot || !s->q_tot_short || !s->q_ratio_short)
 			return -1;
+		unsigned she = sli_shape(s->q_err, e->o.bucket_ms), sht = sli_shape(s->q_tot, e->o.bucket_ms);
+		s->counts = she != E_SHAPE_OTHER && sht != E_SHAPE_OTHER;
+		s->scale_err = s->counts && she == E_SHAPE_RATE ? (double)e->o.bucket_ms / 1000.0 : 1.0;
+		s->scale_tot = s->counts && sht == E_SHAPE_RATE ? (double)e->o.bucket_ms / 1000.0 : 1.0;
+		/* request rate in the history: the total query over the shortest window */
+		unsigned shs = sli_shape(s->q_tot_short, s->win_ms[0]);
+		s->short_per_s = shs == E_SHAPE_RATE ? 1.0 : shs == E_SHAPE_COUNT ? 1000.0 / (double)s->win_ms[0] : NAN;
 	} else {
 		const char *qr = slo__query_render(a, sp->error_ratio_query.text, bw, NULL);
 		const char *qrs = slo__query_render(a, sp->error_ratio_query.text, s->win_s[0], NULL);
@@ -680,9 +784,8 @@ static int ring_fill(slo_engine *e, e__slo *s, int64_t first, int64_t last)
 		for (size_t i = 0; i < cnt; i++)
 			vt[i] = has[i] ? 1.0 : 0.0;
 	} else {
-		double scale = (double)B / 1000.0;
-		if (range_sum(e, s->q_err, first, last, B, scale, ve, NULL, err, sizeof err) != 0 ||
-		    range_sum(e, s->q_tot, first, last, B, scale, vt, NULL, err, sizeof err) != 0)
+		if (range_sum(e, s->q_err, first, last, B, s->scale_err, ve, NULL, err, sizeof err) != 0 ||
+		    range_sum(e, s->q_tot, first, last, B, s->scale_tot, vt, NULL, err, sizeof err) != 0)
 			goto qfail;
 	}
 	for (size_t i = 0; i < cnt; i++) {
@@ -943,7 +1046,7 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, 
 			if (r->last != INT64_MIN && r->sum_tot > 0) {
 				st->exact_has_data = true;
 				st->exact_error_ratio = r->sum_err / r->sum_tot;
-				if (st->events) {
+				if (st->events && s->counts) {
 					st->error_events = r->sum_err;
 					st->total_events = r->sum_tot;
 				}
@@ -1238,10 +1341,9 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 			for (int64_t i = 0; i < nb; i++)
 				bt[i] = has[i] ? 1.0 : 0.0;
 		} else {
-			double scale = (double)B / 1000.0;
-			qrc = range_sum(e, s->q_err, k_first, k_end, B, scale, be, NULL, err, errlen);
+			qrc = range_sum(e, s->q_err, k_first, k_end, B, s->scale_err, be, NULL, err, errlen);
 			if (qrc == 0)
-				qrc = range_sum(e, s->q_tot, k_first, k_end, B, scale, bt, NULL, err, errlen);
+				qrc = range_sum(e, s->q_tot, k_first, k_end, B, s->scale_tot, bt, NULL, err, errlen);
 		}
 		free(has);
 		if (qrc != 0)
@@ -1270,7 +1372,7 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		pt->t = start + (int64_t)i * step;
 		pt->error_ratio = er[i];
 		pt->burn_rate = isnan(er[i]) ? nan_() : er[i] / s->budget;
-		pt->request_rate = rq[i];
+		pt->request_rate = s->q_tot_short ? rq[i] * s->short_per_s : nan_();
 		pt->budget_remaining = isnan(per[i]) ? nan_() : 1 - per[i] / s->budget;
 	}
 	out->n_points = n;

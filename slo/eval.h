@@ -98,8 +98,9 @@ typedef struct slo_status {
 	slo_eval_method method;
 	bool period_has_data;
 	double period_error_ratio, period_burn_rate;   /* of `method` */
-	bool events;                     /* event SLI: the event counts below are meaningful */
-	double error_events, total_events;             /* exact buckets (events SLIs) */
+	bool events;                     /* event SLI (error/total queries) */
+	double error_events, total_events;             /* exact buckets (events SLIs); NaN when a
+							  query's shape is not a count of events */
 	bool exact_has_data, sloth_has_data;
 	double exact_error_ratio, sloth_error_ratio;   /* both methods, for comparison */
 	/* budget */
@@ -159,7 +160,8 @@ typedef struct slo_history_point {
 	int64_t t;
 	double error_ratio, burn_rate;   /* shortest alert window; NaN: null */
 	double budget_remaining;         /* over the period ending at t (the engine's method); NaN: null */
-	double request_rate;             /* total query per second (events SLIs); NaN: null */
+	double request_rate;             /* total query per second (events SLIs; rate or increase
+					    shapes); NaN: null */
 } slo_history_point;
 
 typedef struct slo_history {

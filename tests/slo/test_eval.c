@@ -812,6 +812,114 @@ static void test_backfill_live(void **state)
 	slo_snapshot_release(s);
 }
 
+/* Event counts do not depend on the SLI's shape: increase() queries count events per window,
+ * rate() per second. Two hours of a batch counter sampled every minute, 1 job/s and 0.005
+ * failed/s from 0 at T0: every 5-minute bucket (k·300 s, samples 60 s apart, extrapolated to the
+ * bucket's edges) holds exactly 300 jobs and 1.5 failures, so the 24 buckets hold 7200 and 36. */
+static const char shapes_yaml[] =
+	"version: \"prometheus/v1\"\n"
+	"service: \"batch\"\n"
+	"slos:\n"
+	"  - name: \"inc\"\n"
+	"    objective: 99\n"
+	"    sli:\n"
+	"      events:\n"
+	"        error_query: sum(increase(jobs_failed_total[{{.window}}]))\n"
+	"        total_query: sum(increase(jobs_total[{{.window}}]))\n"
+	"    alerting:\n"
+	"      page_alert:\n"
+	"        disable: true\n"
+	"      ticket_alert:\n"
+	"        disable: true\n"
+	"  - name: \"mixed\"\n"
+	"    objective: 99\n"
+	"    sli:\n"
+	"      events:\n"
+	"        error_query: (sum(rate(jobs_failed_total[{{.window}}])) or vector(0)) * 1\n"
+	"        total_query: sum by (job) (increase(jobs_total[{{.window}}]))\n"
+	"    alerting:\n"
+	"      page_alert:\n"
+	"        disable: true\n"
+	"      ticket_alert:\n"
+	"        disable: true\n"
+	"  - name: \"opaque\"\n"
+	"    objective: 99\n"
+	"    sli:\n"
+	"      events:\n"
+	"        error_query: max(increase(jobs_failed_total[{{.window}}]))\n"
+	"        total_query: max(increase(jobs_total[{{.window}}]))\n"
+	"    alerting:\n"
+	"      page_alert:\n"
+	"        disable: true\n"
+	"      ticket_alert:\n"
+	"        disable: true\n";
+
+static void test_increase_sli(void **state)
+{
+	(void)state;
+	char err[1024], path[256];
+	snprintf(path, sizeof path, "/tmp/slo_eval_shapes_%d.yaml", (int)getpid());
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(shapes_yaml, fp);
+	fclose(fp);
+	slo_set *set = slo_set_new();
+	assert_int_equal(slo_load_path(set, path), 0);
+	unlink(path);
+	slo_gen_options go = {0};
+	assert_int_equal(slo_validate(set, &go), 0);
+	rules_manager *rm;
+	rules_options ro = {.db = F->db, .engine = F->pe, .default_interval_ms = 30000, .clock = F->clock};
+	assert_int_equal(rules_manager_new(&ro, &rm, err, sizeof err), 0);
+	slo_engine *e;
+	slo_engine_options eo = {.set = set, .rules = rm, .db = F->db, .engine = F->pe, .clock = F->clock,
+				 .bucket_delay_ms = -1};
+	assert_int_equal(slo_engine_new(&eo, &e, err, sizeof err), 0);
+	for (int64_t x = 0; x <= 7200; x += 60) {
+		append("jobs_total", T0_MS + x * 1000, (double)x);
+		append("jobs_failed_total", T0_MS + x * 1000, 0.005 * (double)x);
+	}
+	F->now = T0_MS + 7200 * 1000;
+	assert_int_equal(slo_engine_evaluate(e), 0);
+	slo_snapshot *s = slo_engine_acquire(e);
+	const char *ids[3] = {"batch-inc", "batch-mixed", "batch-opaque"};
+	for (int i = 0; i < 3; i++) {
+		const slo_status *st = slo_snapshot_find(s, ids[i]);
+		assert_non_null(st);
+		assert_true(st->events);
+		assert_true(st->exact_has_data);
+		assert_close(st->exact_error_ratio, 0.005, 1e-12);
+		assert_close(st->remaining, 0.5, 1e-9);
+		if (i < 2) {
+			assert_close(st->total_events, 7200, 1e-12);
+			assert_close(st->error_events, 36, 1e-12);
+		} else {
+			/* max(): not a count of events; the ratio holds (one series), counts are null */
+			assert_true(isnan(st->total_events));
+			assert_true(isnan(st->error_events));
+		}
+	}
+	slo_snapshot_release(s);
+	/* history: per-second request rate (increase over the shortest window ÷ its seconds) and
+	 * the budget from the same buckets */
+	slo_history h;
+	assert_int_equal(slo_engine_history(e, "batch-inc", F->now - 3600000, F->now, 600000, &h, err, sizeof err), 0);
+	assert_int_equal(h.n_points, 7);
+	for (size_t i = 0; i < h.n_points; i++) {
+		assert_close(h.points[i].request_rate, 1.0, 1e-12);
+		assert_close(h.points[i].error_ratio, 0.005, 1e-12);
+	}
+	assert_close(h.points[6].budget_remaining, 0.5, 1e-9);
+	slo_history_free(&h);
+	assert_int_equal(slo_engine_history(e, "batch-opaque", F->now - 600000, F->now, 600000, &h, err, sizeof err), 0);
+	assert_true(isnan(h.points[1].request_rate));
+	assert_close(h.points[1].budget_remaining, 0.5, 1e-9);
+	slo_history_free(&h);
+	slo_engine_free(e);
+	rules_manager_free(rm);
+	slo_set_free(set);
+}
+
 /* User rule groups go to the rules manager together with the SLO groups, and replacing them keeps
  * the SLO groups. */
 static void test_user_groups(void **state)
@@ -900,6 +1008,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_user_groups, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_backfill, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_backfill_live, setup_fast_ooo, teardown),
+		cmocka_unit_test_setup_teardown(test_increase_sli, setup_fast, teardown),
 		cmocka_unit_test_setup_teardown(test_thread, setup_fast, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
