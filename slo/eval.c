@@ -1317,9 +1317,11 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		if (range_points(e, s->q_period_rec, start, end, step, per, n, err, errlen) != 0)
 			goto out;
 	} else {
-		/* buckets covering (start − period, end], then a sliding sum per point */
-		int64_t B = e->o.bucket_ms, N = s->ring.n;
-		int64_t k_end = floor_div(end, B), k_first = floor_div(start, B) - N + 1;
+		/* buckets covering (start − period, end], then a sliding sum per point; a point at t
+		 * uses the period the engine would use at t: ending at the newest bucket complete at
+		 * t − bucket_delay (so the last point matches the live status) */
+		int64_t B = e->o.bucket_ms, N = s->ring.n, D = e->o.bucket_delay_ms;
+		int64_t k_end = floor_div(end - D, B), k_first = floor_div(start - D, B) - N + 1;
 		int64_t nb = k_end - k_first + 1;
 		if (nb > E_HISTORY_MAX_BUCKETS) {
 			rc = SLO_ERR_ARG;
@@ -1359,7 +1361,7 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		}
 		for (size_t i = 0; i < n; i++) {
 			int64_t t = start + (int64_t)i * step;
-			int64_t hi = floor_div(t, B) - k_first + 1; /* exclusive */
+			int64_t hi = floor_div(t - D, B) - k_first + 1; /* exclusive */
 			int64_t lo = hi - N;
 			if (lo < 0)
 				lo = 0;

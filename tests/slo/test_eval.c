@@ -783,20 +783,20 @@ static void test_backfill_live(void **state)
 		l[0].value = "req_total";
 		assert_int_equal(tsdb_appender_add(a, &ls, t, 1200.0 * (double)j, NULL), 0);
 		l[0].value = "req_errors_total";
-		assert_int_equal(tsdb_appender_add(a, &ls, t, 12.0 * (double)j, NULL), 0);
+		assert_int_equal(tsdb_appender_add(a, &ls, t, 6.0 * (double)j, NULL), 0);
 		if (j % 1000 == 0)
 			assert_int_equal(tsdb_appender_commit(a), 0);
 	}
 	assert_int_equal(tsdb_appender_commit(a), 0);
 	tsdb_appender_free(a);
-	/* 2880 buckets of 6000 requests, 60 errors; the cycle takes the oldest 2016 */
+	/* 2880 buckets of 6000 requests, 30 errors; the cycle takes the oldest 2016 */
 	F->now += 30000;
 	rules_manager_tick(F->rm);
 	assert_int_equal(slo_engine_evaluate(F->e), 0);
 	s = slo_engine_acquire(F->e);
 	st = slo_snapshot_find(s, "svc-avail");
 	assert_close(st->total_events - tot0, 2016 * 6000.0, 1e-9);
-	assert_close(st->error_events - err0, 2016 * 60.0, 1e-9);
+	assert_close(st->error_events - err0, 2016 * 30.0, 1e-9);
 	check_fast_vs_promql(st);
 	slo_snapshot_release(s);
 	F->now += 30000;
@@ -805,10 +805,27 @@ static void test_backfill_live(void **state)
 	s = slo_engine_acquire(F->e);
 	st = slo_snapshot_find(s, "svc-avail");
 	assert_close(st->total_events - tot0, 2880 * 6000.0, 1e-9);
-	assert_close(st->error_events - err0, 2880 * 60.0, 1e-9);
-	assert_close(st->exact_error_ratio, (err0 + 2880 * 60.0) / (tot0 + 2880 * 6000.0), 1e-9);
+	assert_close(st->error_events - err0, 2880 * 30.0, 1e-9);
+	assert_close(st->exact_error_ratio, (err0 + 2880 * 30.0) / (tot0 + 2880 * 6000.0), 1e-9);
 	check_like_fresh(st);
 	check_fast_vs_promql(st);
+	/* history over the imported past, where no recorded series exist: the SLI from raw data (20
+	 * req/s, ratio 0.005), the budget over the period ending at each point from the same buckets
+	 * as the ring (0.5 left while only the old instance ran), and at now the live status */
+	slo_history h;
+	char err[256];
+	int64_t hs = T0_MS - 9 * 86400000LL;
+	assert_int_equal(slo_engine_history(F->e, "svc-avail", hs, F->now, 3600000, &h, err, sizeof err), 0);
+	assert_int_equal(h.n_points, 9 * 24 + 3);
+	for (size_t i = 0; i < 9 * 24; i++) {
+		assert_close(h.points[i].error_ratio, 0.005, 1e-9);
+		assert_close(h.points[i].burn_rate, 0.5, 1e-9);
+		assert_close(h.points[i].request_rate, 20.0, 1e-9);
+		assert_close(h.points[i].budget_remaining, 0.5, 1e-9);
+	}
+	assert_true(F->now - h.points[h.n_points - 1].t < 300000);
+	assert_close(h.points[h.n_points - 1].budget_remaining, st->remaining, 1e-9);
+	slo_history_free(&h);
 	slo_snapshot_release(s);
 }
 
