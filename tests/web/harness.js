@@ -145,7 +145,12 @@ class Harness {
       const co = d.slos.find(s => s.id === 'checkout-requests-availability');
       const ready = d.slos.length && d.slos.every(s => s.periodWindow.errorRatio != null) &&
         (!co || co.alerts.filter(a => a.severity === 'page').every(a => a.state === 'firing'));
-      return ready ? d : null;
+      if (!ready) return null;
+      // Sloth's meta recordings (slo:period_burn_rate:ratio, ...) come from a rule group of their own,
+      // evaluated at its own slot: after a reload they can trail the SLO engine by one interval.
+      const q = await this.api('/api/v1/query?query=' + encodeURIComponent('count(slo:period_burn_rate:ratio)'));
+      const n = q.result.length ? Number(q.result[0].value[1]) : 0;
+      return n >= d.slos.length ? d : null;
     }, 60000, 'every SLO to be evaluated and one alert to fire');
   }
 
