@@ -31,6 +31,8 @@ typedef struct api_json {
 void api_json_init(api_json *j, buf *b);
 bool api_json_failed(const api_json *j);
 
+/* Open/close an object or array. Opening past API_JSON_MAX_DEPTH, closing at depth 0 or right
+ * after a key sets the sticky failure (see api_json_failed); nothing is written then. */
 void api_json_obj_begin(api_json *j);
 void api_json_obj_end(api_json *j);
 void api_json_arr_begin(api_json *j);

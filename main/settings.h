@@ -79,6 +79,8 @@ typedef struct main_settings {
 /* Results of main_flags_parse besides 0 (run) and -1 (error). */
 enum { MAIN_FLAGS_HELP = 1, MAIN_FLAGS_VERSION = 2 };
 
+/* Overwrites *s with slod's defaults (listen 127.0.0.1:9099, ./slod-data, 35d retention, fsync
+ * always, 30s evaluation, ...; see the help text in flags.c). Never fails. */
 void main_settings_default(main_settings *s);
 /* Parses argv[0..argc) (flags only, no program name or subcommand): "--name=value", "--name value",
  * "-h"/"--help", "--version". Returns 0, MAIN_FLAGS_HELP, MAIN_FLAGS_VERSION, or -1 with err set

@@ -103,7 +103,10 @@ typedef enum promql_aggop {
 	PROMQL_AGG_LIMIT_RATIO,
 } promql_aggop;
 
+/* The operator's PromQL keyword ("sum", "count_values", ...); a static string. */
 const char *promql_aggop_name(promql_aggop op);
+/* True for the aggregators that take a parameter (topk, bottomk, quantile, count_values, limitk,
+ * limit_ratio). */
 bool promql_aggop_has_param(promql_aggop op);
 
 typedef enum promql_at_kind {

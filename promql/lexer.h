@@ -122,10 +122,13 @@ typedef struct promql_lexer {
 	char err[200];
 } promql_lexer;
 
+/* Starts lexing in[0..len) (borrowed: must outlive the lexer; need not be NUL-terminated) in the
+ * top-level state. Allocates nothing. */
 void promql_lexer_init(promql_lexer *l, const char *in, size_t len);
 /* Scans the next token (comments included). */
 promql_token promql_lexer_next(promql_lexer *l);
 
+/* Token classes, as Prometheus's lexer groups them (binary operators, aggregators, keywords). */
 bool promql_tok_is_operator(promql_tok t);
 bool promql_tok_is_aggregator(promql_tok t);
 bool promql_tok_is_keyword(promql_tok t);

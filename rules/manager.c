@@ -12,7 +12,11 @@
  * slots are counted as missed and logged, and evaluation resumes at the latest slot.
  *
  * Cost of one group evaluation: one PromQL evaluation per rule, plus one append per produced series
- * and per vanished series (stale marker); all appends of a group share one WAL commit.
+ * and per vanished series (stale marker); the appender is committed after each rule (one WAL
+ * commit per rule), so later rules of the group read what earlier ones recorded.
+ *
+ * Locking: mu is held for the whole evaluation of a group, including on_alerts (so the callee's
+ * locks come after mu: rules.mu -> alerting.mu in slod); update and snapshot wait for it.
  */
 #include <math.h>
 #include <stdio.h>

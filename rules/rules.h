@@ -109,6 +109,9 @@ typedef struct rules_options {
 
 typedef struct rules_manager rules_manager;
 
+/* Creates a manager with no groups and no thread (see rules_manager_update, rules_manager_start).
+ * opt is copied (external labels and URL duplicated); db and engine are borrowed and must outlive
+ * the manager. Returns 0 with *out owned by the caller, or -1 with *out NULL and err filled. */
 int rules_manager_new(const rules_options *opt, rules_manager **out, char *err, size_t errlen);
 /* Stops the scheduler (if running) and frees everything. NULL is a no-op. */
 void rules_manager_free(rules_manager *m);

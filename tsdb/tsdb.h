@@ -163,7 +163,11 @@ typedef struct tsdb_series {
 	const slod_labels *labels;  /* borrowed; valid until the querier closes */
 } tsdb_series;
 
+/* Opens a querier over [mint, maxt] (inclusive ms) and pins the current epoch. Returns an owned
+ * querier, or NULL when out of memory. Cost: one small allocation and the pin mutex. */
 tsdb_querier *tsdb_querier_open(tsdb *db, int64_t mint, int64_t maxt);
+/* Releases the pin and everything the querier handed out (series arrays, labels, samples).
+ * NULL is a no-op. */
 void tsdb_querier_close(tsdb_querier *q);
 /* Series matching all matchers with at least one sample in [mint, maxt] of the querier, sorted by
  * labels_cmp. *out is owned by the querier (freed at close). Returns 0 or a negative code. */
@@ -206,6 +210,8 @@ typedef struct tsdb_stats {
 	int64_t min_time, max_time;      /* over all samples; INT64_MAX/INT64_MIN when empty */
 } tsdb_stats;
 
+/* Fills *st (fully overwritten) with counters read atomically one by one (no global snapshot:
+ * two fields may straddle a concurrent commit). Takes the index read lock briefly. Never fails. */
 void tsdb_get_stats(tsdb *db, tsdb_stats *st);
 
 /* Cardinality for /api/v1/status/tsdb: the top `limit` entries of each list. Caller frees with
@@ -222,7 +228,11 @@ typedef struct tsdb_cardinality {
 	tsdb_card_entry *memory_by_label;       size_t n_memory_by_label;
 } tsdb_cardinality;
 
+/* Fills *out (zeroed first) with the top `limit` entries of each list, largest first; the lists
+ * and their names are owned by *out. Holds the index read lock while walking every label value.
+ * Returns 0, or TSDB_ERR_NOMEM with *out left empty. */
 int tsdb_get_cardinality(tsdb *db, size_t limit, tsdb_cardinality *out);
+/* Frees what tsdb_get_cardinality put into *c and zeroes it. NULL is a no-op. */
 void tsdb_cardinality_free(tsdb_cardinality *c);
 
 #endif

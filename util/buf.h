@@ -18,7 +18,10 @@ typedef struct buf {
 	size_t max;   /* 0 = unlimited */
 } buf;
 
+/* Initialises caller storage as an empty buffer that never grows past max bytes (0 = no limit).
+ * Allocates nothing until the first append. */
 void buf_init(buf *b, size_t max);
+/* Frees the data; the buffer is empty (and reusable) afterwards. */
 void buf_deinit(buf *b);
 void buf_reset(buf *b);                         /* len = 0, keeps memory */
 int buf_reserve(buf *b, size_t extra);          /* 0 or -1 */
