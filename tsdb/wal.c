@@ -583,34 +583,44 @@ static int replay_samples_rec(replay *r, const uint8_t *p, const uint8_t *end)
 	return 0;
 }
 
+/* Reads the whole file into a malloc'ed buffer (*out, owned by the caller; *len may be less than
+ * the size fstat reported if the file shrank meanwhile). Returns 0, or -1 with errno set and
+ * nothing allocated: a read error must not look like a short (torn) segment, which replay would
+ * "repair" by truncating good records. */
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
+	int rc = -1, saved = 0;
+	uint8_t *b = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return -1;
-	}
+	if (fstat(fd, &st) < 0)
+		goto out;
 	size_t n = (size_t)st.st_size, got = 0;
-	uint8_t *b = malloc(n ? n : 1);
-	if (!b) {
-		close(fd);
-		return -1;
-	}
+	b = malloc(n ? n : 1);
+	if (!b)
+		goto out;
 	while (got < n) {
 		ssize_t r = read(fd, b + got, n - got);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0)
+			goto out;
+		if (r == 0)
 			break;
 		got += (size_t)r;
 	}
-	close(fd);
 	*out = b;
 	*len = got;
-	return 0;
+	b = NULL;
+	rc = 0;
+out:
+	saved = errno;
+	free(b);
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 /* Replays one segment. Returns the offset of the first bad byte (== len if the whole segment is
