@@ -42,8 +42,9 @@ static void point(api_json *j, int64_t t, double v)
 
 static void reply_result(api_req *r, const promql_result *res)
 {
-	if (res->err_type == PROMQL_ERRTYPE_BAD_DATA) {
-		/* parse and type errors: Prometheus wraps them as a bad "query" parameter */
+	if (res->err_type == PROMQL_ERRTYPE_BAD_DATA && res->err && strstr(res->err, "parse error")) {
+		/* parse and type errors: Prometheus wraps them as a bad "query" parameter (others, such
+		 * as `invalid expression type "range vector" for range query`, are not wrapped) */
 		api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"query\": %s", res->err ? res->err : "bad query");
 		return;
 	}
@@ -211,7 +212,8 @@ void api__h_query_range(api_req *r)
 				 "Try a positive integer");
 		return;
 	}
-	if ((end - start) / step > PROMQL_MAX_POINTS_PER_SERIES) {
+	/* end >= start, so the unsigned difference is exact even across the whole int64 range */
+	if (((uint64_t)end - (uint64_t)start) / (uint64_t)step > PROMQL_MAX_POINTS_PER_SERIES) {
 		api__reply_error(r, API_ERR_BAD_DATA,
 				 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
 				 "resolution (?step=XX)");

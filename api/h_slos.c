@@ -225,7 +225,7 @@ static void h_slo_history_locked(api_req *r, slo_engine *eng)
 		return;
 	}
 	if (!step) {
-		step = (end - start) / 250;
+		step = end > start ? (int64_t)(((uint64_t)end - (uint64_t)start) / 250) : 0; /* exact, no overflow */
 		if (step < 15000)
 			step = 15000;
 	}

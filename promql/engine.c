@@ -442,12 +442,19 @@ uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, s
 
 /* ---- selector ranges (pre-pass) ---- */
 
+/* Evaluation times, steps and the lookback stay within +-EV_MAX_ABS_MS (2^61 ms, ~73 million
+ * years), so t +- step, lookback, offsets and ranges (each at most ~292y, the parser's duration
+ * bound) never overflow int64. promql_eval rejects start/end/step/lookback beyond it; an @
+ * timestamp (the parser allows the whole int64 range, as Prometheus) is clamped to it. */
+#define EV_MAX_ABS_MS (INT64_C(1) << 61)
+
 static int64_t resolve_at(const ev_ctx *c, const promql_at *at)
 {
 	switch (at->kind) {
 	case PROMQL_AT_START: return c->start;
 	case PROMQL_AT_END: return c->end;
-	default: return at->ts_ms;
+	default:
+		return at->ts_ms > EV_MAX_ABS_MS ? EV_MAX_ABS_MS : at->ts_ms < -EV_MAX_ABS_MS ? -EV_MAX_ABS_MS : at->ts_ms;
 	}
 }
 
@@ -1715,10 +1722,14 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	if (!is_range)
 		end = start;
 	r->t = start;
+	if (start < -EV_MAX_ABS_MS || start > EV_MAX_ABS_MS || end < -EV_MAX_ABS_MS || end > EV_MAX_ABS_MS ||
+	    step > EV_MAX_ABS_MS || (qo && qo->lookback_delta_ms > EV_MAX_ABS_MS))
+		return result_error(r, PROMQL_ERRTYPE_BAD_DATA,
+				    "time, step or lookback delta out of range (at most 2^61 ms from 1970)");
 	if (is_range) {
 		if (end < start)
 			return result_error(r, PROMQL_ERRTYPE_BAD_DATA, "end timestamp must not be before start time");
-		if ((end - start) / step > PROMQL_MAX_POINTS_PER_SERIES)
+		if (((uint64_t)end - (uint64_t)start) / (uint64_t)step > PROMQL_MAX_POINTS_PER_SERIES) /* exact */
 			return result_error(r, PROMQL_ERRTYPE_BAD_DATA,
 					    "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
 		if (root->type != PROMQL_TYPE_SCALAR && root->type != PROMQL_TYPE_VECTOR) {
@@ -1945,7 +1956,7 @@ static promql_result *query(promql_engine *e, tsdb *db, const char *q, int64_t s
 	}
 	if (ex->duration_vars) {
 		char derr[256];
-		if (promql_resolve_durations(ex->root, step, end - start, derr, sizeof derr) < 0) {
+		if (promql_resolve_durations(ex->root, step, (int64_t)((uint64_t)end - (uint64_t)start), derr, sizeof derr) < 0) {
 			promql_expr_free(ex);
 			promql_result *r = result_new();
 			if (!r)

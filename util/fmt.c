@@ -233,13 +233,17 @@ int parse_api_duration_ms(const char *s, int64_t *out_ms)
 	if (!s || !*s)
 		return -1;
 	double f = strtod(s, &end);
+	/* Prometheus parses these as Go durations (int64 nanoseconds): at most ~292 years */
+	const double max_s = 9223372036.854775807;
 	if (*end == '\0') {
-		if (!isfinite(f) || f > 9.2e15 || f < -9.2e15)
+		if (!isfinite(f) || f > max_s || f < -max_s)
 			return -1;
 		*out_ms = (int64_t)llround(f * 1000.0);
 		return 0;
 	}
-	return parse_duration_ms(s, strlen(s), out_ms);
+	if (parse_duration_ms(s, strlen(s), out_ms) != 0 || *out_ms > (int64_t)(max_s * 1000.0))
+		return -1;
+	return 0;
 }
 
 size_t fmt_rfc3339_ms(char *out, size_t cap, int64_t ms)

@@ -26,7 +26,8 @@ size_t fmt_duration_ms(char *out, size_t cap, int64_t ms);
 /* Parses an API time: unix seconds with optional fraction ("1700000000.123"), or RFC3339
  * ("2023-01-02T03:04:05.678Z" or with ±hh:mm). Returns 0 and milliseconds, or -1. */
 int parse_time_ms(const char *s, int64_t *out_ms);
-/* Parses a duration for API parameters: a Prometheus duration or a float number of seconds. */
+/* Parses a duration for API parameters: a Prometheus duration or a float number of seconds, at
+ * most ~292 years (Go's time.Duration range, as Prometheus). Returns 0 and milliseconds, or -1. */
 int parse_api_duration_ms(const char *s, int64_t *out_ms);
 /* Formats milliseconds as RFC3339 UTC with millisecond precision when non-zero
  * ("2023-01-02T03:04:05.678Z"). */

@@ -73,6 +73,16 @@ static void test_duration(void **state)
 	assert_int_equal(parse_duration_ms("1.5h", 4, &ms), -1);
 	assert_int_equal(parse_duration_ms("", 0, &ms), -1);
 	assert_int_equal(parse_duration_ms("5", 1, &ms), -1);
+	/* API durations: float seconds or a duration, at most Go's time.Duration range (~292y) */
+	assert_int_equal(parse_api_duration_ms("1.5", &ms), 0);
+	assert_int_equal(ms, 1500);
+	assert_int_equal(parse_api_duration_ms("15s", &ms), 0);
+	assert_int_equal(ms, 15000);
+	assert_int_equal(parse_api_duration_ms("9223372036", &ms), 0);
+	assert_int_equal(parse_api_duration_ms("9e15", &ms), -1);
+	assert_int_equal(parse_api_duration_ms("292y", &ms), 0);
+	assert_int_equal(parse_api_duration_ms("293y", &ms), -1);
+	assert_int_equal(parse_api_duration_ms("NaN", &ms), -1);
 	char out[64];
 	fmt_duration_ms(out, sizeof out, 30LL * 86400000);
 	assert_string_equal(out, "30d");
