@@ -182,41 +182,7 @@ static int fsync_path(const char *path)
 /* Lists snapshot sequence numbers in dir (sorted ascending). */
 static long list_snapshots(const char *dir, uint32_t **out)
 {
-	DIR *d = opendir(dir);
-	*out = NULL;
-	if (!d)
-		return -1;
-	size_t n = 0, cap = 0;
-	uint32_t *v = NULL;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		const char *s = e->d_name;
-		if (strncmp(s, "snapshot.", 9) != 0 || strlen(s) != 17 || strspn(s + 9, "0123456789") != 8)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			uint32_t *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -1;
-			}
-			v = nv;
-		}
-		v[n++] = (uint32_t)strtoul(s + 9, NULL, 10);
-	}
-	closedir(d);
-	for (size_t i = 1; i < n; i++) { /* few files: insertion sort */
-		uint32_t x = v[i];
-		size_t j = i;
-		while (j > 0 && v[j - 1] > x) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
-	*out = v;
-	return (long)n;
+	return tsdb__list_numbered(dir, "snapshot.", out);
 }
 
 int tsdb__snapshot_write(tsdb *db, uint32_t wal_seq, char *err, size_t errlen)

@@ -247,6 +247,10 @@ void tsdb__wal_close(tsdb *db);
 /* Rotates to a new segment under wal_mu. Returns 0 and the new segment number. */
 int tsdb__wal_rotate(tsdb *db, uint32_t *new_seg);
 void tsdb__wal_remove_before(tsdb *db, uint32_t seg);
+/* Lists the numbers N of the files of dir named prefix + exactly 8 decimal digits (WAL segments:
+ * prefix ""; snapshots: "snapshot."), sorted ascending, into *out (malloc'ed, owned by the caller;
+ * NULL when none). Returns the count, or -1 (dir unreadable, out of memory) with *out NULL. */
+long tsdb__list_numbered(const char *dir, const char *prefix, uint32_t **out);
 int tsdb__bg_start(tsdb *db);
 void tsdb__bg_stop(tsdb *db);
 

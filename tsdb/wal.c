@@ -286,40 +286,46 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+long tsdb__list_numbered(const char *dir, const char *prefix, uint32_t **out)
+{
+	size_t pl = strlen(prefix), n = 0, cap = 0;
+	uint32_t *v = NULL;
+	long rc = -1;
+	*out = NULL;
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *s = e->d_name;
+		if (strncmp(s, prefix, pl) != 0 || strlen(s) != pl + 8 || strspn(s + pl, "0123456789") != 8)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			uint32_t *nv = realloc(v, cap * sizeof(*nv));
+			if (!nv)
+				goto out;
+			v = nv;
+		}
+		v[n++] = (uint32_t)strtoul(s + pl, NULL, 10);
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_u32);
+	*out = v;
+	v = NULL;
+	rc = (long)n;
+out:
+	free(v);
+	closedir(d);
+	return rc;
+}
+
 /* Lists segment numbers in DIR/wal, sorted. Returns count or -1. */
 static long list_segments(const tsdb *db, uint32_t **out)
 {
 	char wdir[4096];
 	snprintf(wdir, sizeof(wdir), "%s/wal", db->dir);
-	DIR *d = opendir(wdir);
-	*out = NULL;
-	if (!d)
-		return -1;
-	size_t n = 0, cap = 0;
-	uint32_t *v = NULL;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		const char *s = e->d_name;
-		size_t l = strlen(s);
-		if (l != 8 || strspn(s, "0123456789") != 8)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			uint32_t *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -1;
-			}
-			v = nv;
-		}
-		v[n++] = (uint32_t)strtoul(s, NULL, 10);
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_u32);
-	*out = v;
-	return (long)n;
+	return tsdb__list_numbered(wdir, "", out);
 }
 
 void tsdb__wal_remove_before(tsdb *db, uint32_t seg)
