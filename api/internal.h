@@ -271,6 +271,8 @@ void api__h_ui(api_req *r);               /* h_ui.c: the embedded web page */
 void api__h_query(api_req *r);            /* h_query.c */
 void api__h_query_range(api_req *r);      /* h_query.c */
 void api__h_metadata(api_req *r);         /* h_compat.c */
+void api__h_format_query(api_req *r);
+void api__h_parse_query(api_req *r);
 void api__h_query_exemplars(api_req *r);  /* h_compat.c */
 void api__h_rules(api_req *r);            /* h_rules.c */
 void api__h_alerts(api_req *r);           /* h_rules.c */

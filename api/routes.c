@@ -12,6 +12,8 @@ const api_route api__routes[] = {
 	{API_GET | API_POST, "/api/v1/query", api__h_query, true},
 	{API_GET | API_POST, "/api/v1/query_range", api__h_query_range, true},
 	{API_GET | API_POST, "/api/v1/query_exemplars", api__h_query_exemplars, true},
+	{API_GET | API_POST, "/api/v1/format_query", api__h_format_query, false},
+	{API_GET | API_POST, "/api/v1/parse_query", api__h_parse_query, false},
 	{API_GET, "/api/v1/metadata", api__h_metadata, true},
 	{API_GET | API_POST, "/api/v1/series", api__h_series, true},
 	{API_GET | API_POST, "/api/v1/labels", api__h_labels, true},
