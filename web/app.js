@@ -405,7 +405,7 @@ async function showDetail(id, view) {
     ${hasData(s) ? '' : `<div class="empty" id="nodata"><h2>No data yet</h2><p>No samples for this SLO's queries have arrived. Point remote-write at slod:</p>${remoteWriteHint()}</div>`}
     <div class="cards">
       <div class="card"><div class="k">Objective</div><div class="v">${esc(s.objective)}%</div><div class="k">over ${esc(s.period)}</div></div>
-      <div class="card"><div class="k">SLI over the period</div><div class="v" id="sli">${pct(sli(s))}</div><div class="k">${s.periodWindow && finite(s.periodWindow.totalEvents) && !/\bincrease\s*\(/.test(s.sli && s.sli.totalQuery || '') ? Math.round(s.periodWindow.totalEvents).toLocaleString() + ' events' : esc(s.sli && s.sli.kind === 'raw' ? 'time average of the ratio' : '')}</div></div>
+      <div class="card"><div class="k">SLI over the period</div><div class="v" id="sli">${pct(sli(s))}</div><div class="k">${s.periodWindow && finite(s.periodWindow.totalEvents) ? Math.round(s.periodWindow.totalEvents).toLocaleString() + ' events' : esc(s.sli && s.sli.kind === 'raw' ? 'time average of the ratio' : '')}</div></div>
       <div class="card"><div class="k">Error budget left</div><div class="v ${rem != null && rem <= 0 ? 'bad' : ''}" id="budget-left">${pct(rem, 1)}</div>${budgetBar(s)}</div>
       <div class="card"><div class="k">Burn rate now</div><div class="v ${finite(burnNow(s)) && burnNow(s) > 1 ? 'warn' : ''}" id="burn-now">${burn(burnNow(s))}</div><div class="k">1× spends the budget in exactly ${esc(s.period)}</div></div>
       <div class="card"><div class="k">Budget gone in</div><div class="v" id="exhaustion">${exhaustionText(s)}</div>
