@@ -70,7 +70,7 @@ void api__h_rules(api_req *r)
 		else if (strcmp(type, "record") == 0)
 			want_alert = false;
 		else {
-			api__reply_error(r, API_ERR_BAD_DATA, "invalid query parameter type='%s'", type);
+			api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"type\": not supported value \"%s\"", type);
 			return;
 		}
 	}

@@ -153,6 +153,7 @@ struct api_req {
 	api_param *params;
 	size_t n_params, cap_params;
 	bool params_oom;                  /* a query parameter could not be stored */
+	const char *nul_param;            /* name of the first parameter holding a NUL byte (%00), or NULL */
 	/* response */
 	int status;
 	const char *content_type;
@@ -169,7 +170,8 @@ const char *api__header(api_req *r, const char *name);
 const char *api__param(api_req *r, const char *name);
 /* All values of a parameter in order; *out is arena memory. Returns the count. */
 size_t api__param_all(api_req *r, const char *name, const char ***out);
-/* Adds one decoded parameter (strings copied into the arena). 0 or -1 (out of memory). */
+/* Adds one decoded parameter (strings copied into the arena). 0 or -1 (out of memory). A name or
+ * value holding a NUL byte is stored (cut at the NUL) and recorded in r->nul_param. */
 int api__param_add(api_req *r, const char *name, size_t nlen, const char *value, size_t vlen);
 /* Parses application/x-www-form-urlencoded text (a=b&c=%20d+e) and adds each pair. Returns 0 or -1
  * when a %-escape is malformed or memory runs out. */

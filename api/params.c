@@ -67,6 +67,9 @@ int api__param_add(api_req *r, const char *name, size_t nlen, const char *value,
 	r->params[r->n_params].name = n;
 	r->params[r->n_params].value = v;
 	r->n_params++;
+	/* values are used as C strings: a NUL would silently cut them (api__dispatch answers 400) */
+	if (!r->nul_param && (memchr(name, '\0', nlen) || memchr(value, '\0', vlen)))
+		r->nul_param = n;
 	return 0;
 }
 

@@ -124,6 +124,10 @@ void api__dispatch(api_req *r)
 			return;
 		}
 	}
+	if (r->nul_param) {
+		api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"%s\": NUL byte (%%00) not allowed", r->nul_param);
+		return;
+	}
 	if (hit->needs_backend) {
 		if (!atomic_load_explicit(&r->srv->ready, memory_order_acquire)) {
 			api__reply_text(r, 503, "Service Unavailable");
@@ -136,13 +140,16 @@ void api__dispatch(api_req *r)
 		api__reply_text(r, 500, "handler produced no reply");
 }
 
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				    const char *value, size_t value_size)
 {
 	api_req *r = cls;
 	(void)kind;
-	if (!value)
+	if (!value) {
 		value = "";
-	if (api__param_add(r, key, strlen(key), value, strlen(value)) != 0) {
+		value_size = 0;
+	}
+	if (api__param_add(r, key, key_size, value, value_size) != 0) {
 		r->params_oom = true;
 		return MHD_NO;
 	}
@@ -286,7 +293,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		atomic_fetch_add_explicit(&s->metrics.body_too_large, 1, memory_order_relaxed);
 		api__reply_text(r, 413, "request body too large (limit %zu bytes)", s->opt.max_body_bytes);
 	} else {
-		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+		MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 		atomic_fetch_add_explicit(&s->active, 1, memory_order_acq_rel);
 		if (r->params_oom)
 			api__reply_text(r, 503, "out of memory");

@@ -146,12 +146,28 @@ static void test_time_param(void **state)
 	req_deinit(&r);
 }
 
+/* A %00 in a parameter must not silently cut a query: the request records it (dispatch: 400). */
+static void test_nul_param(void **state)
+{
+	(void)state;
+	api_req r;
+	req_init(&r);
+	assert_int_equal(api__form_parse(&r, "a=1&query=up%00%7B%7D", 21), 0);
+	assert_non_null(r.nul_param);
+	assert_string_equal(r.nul_param, "query");
+	req_deinit(&r);
+	req_init(&r);
+	assert_int_equal(api__form_parse(&r, "a=1&query=up", 12), 0);
+	assert_null(r.nul_param);
+	req_deinit(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_decode),  cmocka_unit_test(test_form_and_repeated),
 		cmocka_unit_test(test_route_match), cmocka_unit_test(test_hostport),
-		cmocka_unit_test(test_time_param),
+		cmocka_unit_test(test_time_param), cmocka_unit_test(test_nul_param),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
