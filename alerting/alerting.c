@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fmt.h"
 
 #define RESOLVED_KEEP_MS (15 * 60 * 1000)
@@ -723,14 +724,7 @@ static void *worker_main(void *arg)
 		int64_t wait = due == INT64_MAX ? 1000 : due - now;
 		if (wait > 1000)
 			wait = 1000;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (wait % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		struct timespec ts = slod_deadline_in_ms(CLOCK_REALTIME, wait);
 		pthread_cond_timedwait(&a->cond, &a->mu, &ts);
 	}
 	pthread_mutex_unlock(&a->mu);

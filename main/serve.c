@@ -59,15 +59,7 @@ static void *maint_main(void *arg)
 		int64_t now = slod_monotonic_ms();
 		int64_t wake = next_retention < next_checkpoint ? next_retention : next_checkpoint;
 		if (now < wake) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			int64_t wait = wake - now;
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = slod_deadline_in_ms(CLOCK_MONOTONIC, wake - now);
 			pthread_cond_timedwait(&m->cond, &m->lock, &ts);
 			continue;
 		}

@@ -27,6 +27,7 @@
 
 #include "rules/rules_int.h"
 #include "util/arena.h"
+#include "util/clock.h"
 
 #define STALE_NAN_BITS 0x7ff0000000000002ULL
 
@@ -556,14 +557,7 @@ static void *scheduler_main(void *arg)
 			continue;
 		if (wait > 1000)
 			wait = 1000;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (wait % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		struct timespec ts = slod_deadline_in_ms(CLOCK_REALTIME, wait);
 		pthread_cond_timedwait(&m->cond, &m->mu, &ts);
 	}
 	pthread_mutex_unlock(&m->mu);

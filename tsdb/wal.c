@@ -928,15 +928,8 @@ static void *bg_main(void *arg)
 	tsdb *db = arg;
 	pthread_mutex_lock(&db->bg_mu);
 	while (!db->bg_stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
 		int64_t ms = db->opt.fsync_policy == TSDB_FSYNC_INTERVAL ? db->opt.fsync_interval_ms : 1000;
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		struct timespec ts = slod_deadline_in_ms(CLOCK_REALTIME, ms);
 		if (!db->bg_ckpt_wanted)
 			pthread_cond_timedwait(&db->bg_cond, &db->bg_mu, &ts);
 		if (db->bg_stop)

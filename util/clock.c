@@ -30,6 +30,21 @@ slod_clock slod_clock_manual(int64_t *ms_cell)
 	return c;
 }
 
+struct timespec slod_deadline_in_ms(clockid_t clock_id, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(clock_id, &ts);
+	if (ms < 0)
+		ms = 0;
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 int64_t slod_monotonic_ms(void)
 {
 	struct timespec ts;

@@ -6,6 +6,7 @@
 #define SLOD_UTIL_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 typedef struct slod_clock {
 	int64_t (*now_ms)(void *ud); /* wall-clock milliseconds since the Unix epoch */
@@ -22,5 +23,9 @@ static inline int64_t slod_clock_now(const slod_clock *c)
 }
 /* Monotonic milliseconds for measuring durations. */
 int64_t slod_monotonic_ms(void);
+/* The absolute time ms milliseconds from now on clock_id (CLOCK_REALTIME for a default condition
+ * variable, CLOCK_MONOTONIC for one created with pthread_condattr_setclock), normalised
+ * (0 <= tv_nsec < 1e9), for pthread_cond_timedwait. ms < 0 counts as 0. Never fails. */
+struct timespec slod_deadline_in_ms(clockid_t clock_id, int64_t ms);
 
 #endif
