@@ -14,38 +14,7 @@
 
 #include "tests/tsdb/tsdb_testutil.h"
 
-typedef struct logcap {
-	pthread_mutex_t mu;
-	char text[16384];
-} logcap;
-
-static void log_fn(void *ud, int level, const char *component, const char *msg)
-{
-	logcap *c = ud;
-	(void)level;
-	(void)component;
-	pthread_mutex_lock(&c->mu);
-	size_t l = strlen(c->text);
-	snprintf(c->text + l, sizeof(c->text) - l, "%s\n", msg);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static char *mkdir_tmp(void)
-{
-	char tmpl[] = "/tmp/slod-tsdb-snap-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-static tsdb *open_opts(const char *dir, int64_t ooo, uint64_t ckpt_bytes, logcap *lc)
+static tsdb *open_opts(const char *dir, int64_t ooo, uint64_t ckpt_bytes, tu_logcap *lc)
 {
 	tsdb_options o;
 	tsdb_options_default(&o);
@@ -55,7 +24,7 @@ static tsdb *open_opts(const char *dir, int64_t ooo, uint64_t ckpt_bytes, logcap
 	o.fsync_policy = TSDB_FSYNC_NEVER;
 	o.checkpoint_wal_bytes = ckpt_bytes;
 	if (lc) {
-		o.logger.fn = log_fn;
+		o.logger.fn = tu_log_fn;
 		o.logger.ud = lc;
 	}
 	tsdb *db = NULL;
@@ -111,7 +80,7 @@ static void check_series(tsdb *db, tsdb_ref ref, int k, int n)
 static void test_checkpoint_roundtrip(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("snap");
 	char wdir[512];
 	snprintf(wdir, sizeof(wdir), "%s/wal", dir);
 	enum { K = 50 };
@@ -149,7 +118,7 @@ static void test_checkpoint_roundtrip(void **state)
 	tsdb_appender_free(a);
 	tsdb_close(db);
 
-	logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+	tu_logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
 	db = open_opts(dir, 1000, 0, &lc);
 	assert_non_null(strstr(lc.text, "loaded"));
 	tsdb_stats st;
@@ -189,14 +158,14 @@ static void test_checkpoint_roundtrip(void **state)
 	char out[8192];
 	assert_int_equal(tu_select(db, INT64_MIN, INT64_MAX, &m, 1, out, sizeof(out)), (K + 1) / 3);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
 static void test_corrupt_snapshot(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("snap");
 	tsdb *db = open_opts(dir, 0, 0, NULL);
 	tsdb_appender *a = tsdb_appender_new(db);
 	tsdb_ref r;
@@ -227,7 +196,7 @@ static void test_corrupt_snapshot(void **state)
 	fseek(f, 30, SEEK_SET);
 	fputc(c ^ 1, f);
 	fclose(f);
-	logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+	tu_logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
 	db = open_opts(dir, 0, 0, &lc);
 	assert_non_null(strstr(lc.text, "checksum"));
 	/* the WAL after the snapshot still replays: samples 10..19 of a series whose SERIES record
@@ -245,14 +214,14 @@ static void test_corrupt_snapshot(void **state)
 	fclose(f);
 	db = open_opts(dir, 0, 0, NULL);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
 static void test_auto_checkpoint(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("snap");
 	tsdb *db = open_opts(dir, 0, 64 * 1024, NULL);
 	tsdb_appender *a = tsdb_appender_new(db);
 	enum { K = 100, N = 200 };
@@ -274,7 +243,7 @@ static void test_auto_checkpoint(void **state)
 	for (int k = 0; k < K; k++)
 		check_series(db, refs[k], k, N);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -290,7 +259,7 @@ static double now_s(void)
 static void test_restart_speed(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("snap");
 	enum { K = 20000, N = 120 };
 	tsdb *db = open_opts(dir, 0, UINT64_MAX, NULL);
 	tsdb_appender *a = tsdb_appender_new(db);
@@ -343,7 +312,7 @@ static void test_restart_speed(void **state)
 	assert_true(replay < 5.0);
 #endif
 	free(refs);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -585,7 +554,7 @@ static void *stress_querier(void *p)
 static void test_checkpoint_concurrent(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("snap");
 	tsdb *db = open_opts(dir, 0, 0, NULL);
 	_Atomic int stop = 0;
 	stress ap[2] = {{db, 0, 300, 0, &stop}, {db, 1, 300, 0, &stop}}, ck = {db, 0, 0, 0, &stop}, qu = {db, 0, 0, 0, &stop};
@@ -608,7 +577,7 @@ static void test_checkpoint_concurrent(void **state)
 	assert_int_equal(st.series, 100);
 	assert_int_equal(st.chunk_samples, 100 * 300);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 

@@ -17,38 +17,7 @@
 
 /* ---- helpers ---- */
 
-typedef struct logcap {
-	pthread_mutex_t mu;
-	char text[16384];
-} logcap;
-
-static void log_fn(void *ud, int level, const char *component, const char *msg)
-{
-	logcap *c = ud;
-	(void)level;
-	(void)component;
-	pthread_mutex_lock(&c->mu);
-	size_t l = strlen(c->text);
-	snprintf(c->text + l, sizeof(c->text) - l, "%s\n", msg);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static char *mkdir_tmp(void)
-{
-	char tmpl[] = "/tmp/slod-tsdb-wal-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-static tsdb *open_dir(const char *dir, tsdb_fsync_policy pol, logcap *lc)
+static tsdb *open_dir(const char *dir, tsdb_fsync_policy pol, tu_logcap *lc)
 {
 	tsdb_options o;
 	tsdb_options_default(&o);
@@ -57,7 +26,7 @@ static tsdb *open_dir(const char *dir, tsdb_fsync_policy pol, logcap *lc)
 	o.fsync_policy = pol;
 	o.fsync_interval_ms = 20;
 	if (lc) {
-		o.logger.fn = log_fn;
+		o.logger.fn = tu_log_fn;
 		o.logger.ud = lc;
 		o.logger.min_level = SLOD_LOG_DEBUG;
 	}
@@ -154,8 +123,8 @@ static int add(tsdb_appender *a, int k, int i, tsdb_ref *ref)
 static void test_replay_roundtrip(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
-	logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+	char *dir = tu_mkdtemp("wal");
+	tu_logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
 	tsdb *db = open_dir(dir, TSDB_FSYNC_NEVER, NULL);
 	tsdb_appender *a = tsdb_appender_new(db);
 	tsdb_ref refs[5];
@@ -211,14 +180,14 @@ static void test_replay_roundtrip(void **state)
 	assert_int_equal(r2, refs[3]);
 	tsdb_appender_free(a);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
 static void test_torn_tail(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("wal");
 	char seg[512];
 	seg_name(dir, 0, seg, sizeof(seg));
 	tsdb *db = open_dir(dir, TSDB_FSYNC_NEVER, NULL);
@@ -242,13 +211,13 @@ static void test_torn_tail(void **state)
 	int clean_cuts = 0;
 	long series_end = -1;
 	for (size_t cut = (size_t)before; cut <= len; cut++) {
-		rm_rf(dir);
+		tu_rm_rf(dir);
 		assert_int_equal(mkdir(dir, 0755), 0);
 		char wdir[512];
 		snprintf(wdir, sizeof(wdir), "%s/wal", dir);
 		assert_int_equal(mkdir(wdir, 0755), 0);
 		spit(seg, orig, cut);
-		logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+		tu_logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
 		db = open_dir(dir, TSDB_FSYNC_NEVER, &lc);
 		bool whole = cut == len;
 		for (int k = 1; k < 3; k++)
@@ -281,14 +250,14 @@ static void test_torn_tail(void **state)
 	}
 	assert_int_equal(clean_cuts, 1);
 	free(orig);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
 static void test_corrupt_middle(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("wal");
 	char seg[512];
 	seg_name(dir, 0, seg, sizeof(seg));
 	tsdb *db = open_dir(dir, TSDB_FSYNC_NEVER, NULL);
@@ -307,7 +276,7 @@ static void test_corrupt_middle(void **state)
 	b[sizes[4] + 10] ^= 0x40;
 	spit(seg, b, len);
 	free(b);
-	logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+	tu_logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
 	db = open_dir(dir, TSDB_FSYNC_NEVER, &lc);
 	assert_non_null(strstr(lc.text, "checksum mismatch"));
 	check_series(db, 0, 5);
@@ -328,7 +297,7 @@ static void test_corrupt_middle(void **state)
 	db = open_dir(dir, TSDB_FSYNC_NEVER, NULL);
 	check_series(db, 0, 0);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -353,7 +322,7 @@ static void *group_commit_thread(void *p)
 static void test_fsync_policies(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("wal");
 	/* ALWAYS with concurrent committers: every commit is covered by some fsync */
 	tsdb *db = open_dir(dir, TSDB_FSYNC_ALWAYS, NULL);
 	pthread_t th[4];
@@ -387,7 +356,7 @@ static void test_fsync_policies(void **state)
 	assert_true(st.wal_fsyncs > 0);
 	tsdb_appender_free(a);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -396,7 +365,7 @@ static void test_fsync_policies(void **state)
 static void test_kill9(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("wal");
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	pid_t pid = fork();
@@ -459,7 +428,7 @@ static void test_kill9(void **state)
 		tsdb_querier_close(q);
 	}
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -485,7 +454,7 @@ static void *race_thread(void *p)
 static void test_series_record_order(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("wal");
 	tsdb *db = open_dir(dir, TSDB_FSYNC_NEVER, NULL);
 	pthread_t th[3];
 	gc_arg ga[3];
@@ -501,14 +470,14 @@ static void test_series_record_order(void **state)
 	tsdb_get_stats(db, &st);
 	uint64_t appended = st.samples_appended;
 	tsdb_close(db);
-	logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+	tu_logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
 	db = open_dir(dir, TSDB_FSYNC_NEVER, &lc);
 	assert_null(strstr(lc.text, "unknown series"));
 	tsdb_get_stats(db, &st);
 	assert_int_equal(st.series, 200);
 	assert_true(st.samples_appended >= appended);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -517,7 +486,7 @@ static void test_series_record_order(void **state)
 static void test_replay_identical(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("wal");
 	tsdb_options o;
 	tsdb_options_default(&o);
 	o.dir = dir;
@@ -569,7 +538,7 @@ static void test_replay_identical(void **state)
 	}
 	assert_true(total > 1000);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -597,7 +566,7 @@ static void test_crc32c(void **state)
 static void test_write_failure(void **state)
 {
 	(void)state;
-	char *dir = mkdir_tmp();
+	char *dir = tu_mkdtemp("wal");
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	pid_t pid = fork();
@@ -651,12 +620,12 @@ static void test_write_failure(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_true(acked > 10);
-	logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
+	tu_logcap lc = {PTHREAD_MUTEX_INITIALIZER, ""};
 	tsdb *db = open_dir(dir, TSDB_FSYNC_NEVER, &lc);
 	assert_null(strstr(lc.text, "truncating")); /* the failed write left no torn record */
 	check_series(db, 0, acked);
 	tsdb_close(db);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 

@@ -1,7 +1,8 @@
-/* Helpers shared by the tsdb tests (header-only, static functions). */
+/* Helpers shared by the tsdb tests (header-only, static functions). Include after <cmocka.h>. */
 #ifndef SLOD_TESTS_TSDB_TESTUTIL_H
 #define SLOD_TESTS_TSDB_TESTUTIL_H
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,41 @@ static inline size_t tu_select(tsdb *db, int64_t mint, int64_t maxt, const tsdb_
 	buf_deinit(&b);
 	tsdb_querier_close(q);
 	return n;
+}
+
+/* A logger sink that appends every message (one per line) to text, for checking what the storage
+ * logged (torn tails, replay progress). Zero-initialise, then pthread_mutex_init(&mu). */
+typedef struct tu_logcap {
+	pthread_mutex_t mu;
+	char text[16384];
+} tu_logcap;
+
+static inline void tu_log_fn(void *ud, int level, const char *component, const char *msg)
+{
+	tu_logcap *c = ud;
+	(void)level;
+	(void)component;
+	pthread_mutex_lock(&c->mu);
+	size_t l = strlen(c->text);
+	snprintf(c->text + l, sizeof(c->text) - l, "%s\n", msg);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Creates /tmp/slod-tsdb-<what>-XXXXXX; returns its path (owned, free it). */
+static inline char *tu_mkdtemp(const char *what)
+{
+	char tmpl[128];
+	snprintf(tmpl, sizeof(tmpl), "/tmp/slod-tsdb-%s-XXXXXX", what);
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static inline void tu_rm_rf(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 #endif
