@@ -56,6 +56,8 @@ typedef struct alert__target {
 	uint64_t am_last_sig;
 	int64_t am_last_post_ms;
 	void *curl;                  /* CURL easy handle, used by the delivering thread only */
+	char *persisted;             /* text of the state file as last written (NULL: not yet) */
+	size_t persisted_len;
 } alert__target;
 
 struct alerting {

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "alerting/alerting_int.h"
+#include "util/buf.h"
 
 static void state_path(const alerting *a, const alert__target *t, char *out, size_t cap, const char *suffix)
 {
@@ -45,53 +46,89 @@ static void state_path(const alerting *a, const alert__target *t, char *out, siz
 	snprintf(out, cap, "%s/alerting-%s.state%s", a->state_dir, name, suffix);
 }
 
-int alert__persist(alerting *a, alert__target *t)
+/* Serialises the target's state (the format above) into out. Returns 0 or -1 (out of memory). */
+static int state_text(const alert__target *t, buf *out)
 {
-	if (!a->state_dir)
-		return 0;
-	char path[4096], tmp[4096];
-	state_path(a, t, path, sizeof path, "");
-	state_path(a, t, tmp, sizeof tmp, ".tmp");
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		slod_log(&a->logger, SLOD_LOG_ERROR, "alerting", "cannot write %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "slod-alerting-state 1\nnext_id %llu\nam %llu %lld\n", (unsigned long long)t->next_id,
-		(unsigned long long)t->am_last_sig, (long long)t->am_last_post_ms);
+	int rc = buf_printf(out, "slod-alerting-state 1\nnext_id %llu\nam %llu %lld\n", (unsigned long long)t->next_id,
+			    (unsigned long long)t->am_last_sig, (long long)t->am_last_post_ms);
 	for (size_t i = 0; i < t->n_groups; i++) {
 		const alert__group *g = &t->groups[i];
-		fprintf(f, "group %llu %lld %zu\n%s\n", (unsigned long long)g->last_sig, (long long)g->last_notify_ms,
-			strlen(g->key), g->key);
+		rc |= buf_printf(out, "group %llu %lld %zu\n%s\n", (unsigned long long)g->last_sig,
+				 (long long)g->last_notify_ms, strlen(g->key), g->key);
 	}
 	for (size_t i = 0; t->cfg.kind == ALERTING_WEBHOOK && i < t->n_alerts; i++) {
 		const alert__tracked *x = &t->alerts[i];
 		if (!x->firing_notified || x->resolved_notified || !x->source)
 			continue;
-		fprintf(f, "alert %lld %lld %zu %zu %zu\n%s\n", (long long)x->starts_at_ms, (long long)x->resolved_at_ms,
-			x->labels.n, x->annotations.n, strlen(x->source), x->source);
+		rc |= buf_printf(out, "alert %lld %lld %zu %zu %zu\n%s\n", (long long)x->starts_at_ms,
+				 (long long)x->resolved_at_ms, x->labels.n, x->annotations.n, strlen(x->source), x->source);
 		for (size_t k = 0; k < x->labels.n + x->annotations.n; k++) {
 			const slod_label *l = k < x->labels.n ? &x->labels.v[k] : &x->annotations.v[k - x->labels.n];
-			fprintf(f, "%zu %zu\n%s%s\n", strlen(l->name), strlen(l->value), l->name, l->value);
+			rc |= buf_printf(out, "%zu %zu\n%s%s\n", strlen(l->name), strlen(l->value), l->name, l->value);
 		}
 	}
 	for (const alert__pending *p = t->head; p; p = p->next) {
-		fprintf(f, "pending %llu %lld %u %lld %zu\n", (unsigned long long)p->id, (long long)p->created_ms,
-			p->attempts, (long long)p->next_attempt_ms, p->body_len);
-		fwrite(p->body, 1, p->body_len, f);
-		fputc('\n', f);
+		rc |= buf_printf(out, "pending %llu %lld %u %lld %zu\n", (unsigned long long)p->id,
+				 (long long)p->created_ms, p->attempts, (long long)p->next_attempt_ms, p->body_len);
+		rc |= buf_append(out, p->body, p->body_len);
+		rc |= buf_putc(out, '\n');
 	}
-	fputs("end\n", f);
-	int rc = 0;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -1;
-	if (rc != 0)
+	rc |= buf_puts(out, "end\n");
+	return rc ? -1 : 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Writes the state file only when its text differs from what was last written: most evaluations
+ * change nothing, and each write costs an fsync. */
+int alert__persist(alerting *a, alert__target *t)
+{
+	if (!a->state_dir)
+		return 0;
+	buf text;
+	buf_init(&text, 0);
+	if (state_text(t, &text) != 0) {
+		buf_deinit(&text);
+		slod_log(&a->logger, SLOD_LOG_ERROR, "alerting", "target %s: out of memory saving state", t->cfg.name);
+		return -1;
+	}
+	if (t->persisted && t->persisted_len == text.len && memcmp(t->persisted, text.data, text.len) == 0) {
+		buf_deinit(&text);
+		return 0;
+	}
+	char path[4096], tmp[4096];
+	state_path(a, t, path, sizeof path, "");
+	state_path(a, t, tmp, sizeof tmp, ".tmp");
+	int rc = -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		rc = write_all(fd, text.data, text.len) == 0 && fsync(fd) == 0 ? 0 : -1;
+		if (close(fd) != 0)
+			rc = -1;
+		if (rc == 0 && rename(tmp, path) != 0)
+			rc = -1;
+	}
+	if (rc != 0) {
 		slod_log(&a->logger, SLOD_LOG_ERROR, "alerting", "cannot persist %s: %s", path, strerror(errno));
-	return rc;
+		buf_deinit(&text);
+		return -1;
+	}
+	free(t->persisted);
+	t->persisted_len = text.len;
+	t->persisted = buf_steal(&text);
+	return 0;
 }
 
 static char *read_exact(FILE *f, size_t len)

@@ -71,6 +71,8 @@ void alert__target_deinit(alert__target *t)
 			free(t->group_by_owned[i]);
 		free(t->group_by_owned);
 	}
+	free(t->persisted);
+	t->persisted = NULL;
 	if (t->curl)
 		curl_easy_cleanup(t->curl);
 	t->curl = NULL;

@@ -140,6 +140,12 @@ int rules_manager_new(const rules_options *opt, rules_manager **out, char *err, 
 	m->engine = opt->engine;
 	m->default_interval_ms = opt->default_interval_ms > 0 ? opt->default_interval_ms : 30000;
 	m->external_url = opt->external_url ? strdup(opt->external_url) : NULL;
+	if (opt->external_url && !m->external_url) {
+		labels_free_dup(&m->external_labels);
+		free(m);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	m->on_alerts = opt->on_alerts;
 	m->on_alerts_ud = opt->on_alerts_ud;
 	m->clock = opt->clock.now_ms ? opt->clock : slod_clock_system();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -342,6 +343,14 @@ static void test_persistence_across_restart(void **state)
 	/* the group's state survived too: the same alert set is not notified again */
 	alerting_send(b, "g", &x, 1);
 	assert_int_equal(alerting_process(b), 0);
+	/* and an evaluation that changes nothing does not rewrite (fsync) the state file */
+	char path[256];
+	snprintf(path, sizeof path, "%s/alerting-hook.state", f->dir);
+	struct stat st1, st2;
+	assert_int_equal(stat(path, &st1), 0);
+	alerting_send(b, "g", &x, 1);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
 	/* next ids continue after the restored ones */
 	f->now += 1000;
 	alerting_send(b, "g", NULL, 0);
