@@ -89,6 +89,7 @@ typedef struct e__tier {
 typedef struct e__slo {
 	const slo_spec *spec;
 	const slo_group *grp;
+	slo_windows wins;         /* the SLO's alert windows (catalog + slod per-tier overrides) */
 	int64_t period_ms;
 	char period_s[24];
 	double budget;    /* (100 − objective) / 100, as Sloth computes it */
@@ -270,7 +271,7 @@ static int cmp_i64(const void *a, const void *b)
 
 /* ---- SLI shape -------------------------------------------------------------------------------- */
 
-enum { E_SHAPE_RATE = 1, E_SHAPE_COUNT = 2, E_SHAPE_OTHER = 4 };
+enum { E_SHAPE_RATE = SLO__SHAPE_RATE, E_SHAPE_COUNT = SLO__SHAPE_COUNT, E_SHAPE_OTHER = SLO__SHAPE_OTHER };
 
 /* What the windowed terms of n are: a bit set of E_SHAPE_*; 0 when n has none (a constant such as
  * the vector(0) of `... or vector(0)`). rate/irate of a selector are per second; increase,
@@ -345,7 +346,7 @@ static unsigned shape_walk(const promql_node *n, int64_t w)
 
 /* The shape of a rendered SLI query whose windows are w: E_SHAPE_RATE (per second),
  * E_SHAPE_COUNT (events per window) or E_SHAPE_OTHER (unknown, also when it does not parse). */
-static unsigned sli_shape(const char *q, int64_t w)
+unsigned slo__sli_shape(const char *q, int64_t w)
 {
 	promql_expr *x = NULL;
 	promql_error perr;
@@ -363,9 +364,15 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 	s->grp = grp;
 	s->period_ms = slo_spec_period_ms(sp, &e->o.gen);
 	slo__dur(s->period_s, sizeof s->period_s, s->period_ms);
-	const slo_windows *w = slo_set_windows(e->o.set, s->period_ms);
-	if (!w) {
+	if (slo_spec_windows(e->o.set, sp, &e->o.gen, &s->wins) != 0) {
 		snprintf(err, errlen, "SLO %s: no alert windows for the %s period", sp->id, s->period_s);
+		return -1;
+	}
+	const slo_windows *w = &s->wins;
+	int64_t cal_ms = slo_calendar_max_ms(sp->calendar);
+	if (cal_ms % e->o.bucket_ms != 0) {
+		snprintf(err, errlen, "SLO %s: the bucket width does not divide a calendar %s", sp->id,
+			 slo_calendar_name(sp->calendar));
 		return -1;
 	}
 	if (s->period_ms % e->o.bucket_ms != 0) {
@@ -448,12 +455,12 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 		s->q_ratio_short = arena_sprintf(a, "sum(%s)\n/\nsum(%s)", qes, qts);
 		if (!s->q_err || !s->q_tot || !s->q_tot_short || !s->q_ratio_short)
 			return -1;
-		unsigned she = sli_shape(s->q_err, e->o.bucket_ms), sht = sli_shape(s->q_tot, e->o.bucket_ms);
+		unsigned she = slo__sli_shape(s->q_err, e->o.bucket_ms), sht = slo__sli_shape(s->q_tot, e->o.bucket_ms);
 		s->counts = she != E_SHAPE_OTHER && sht != E_SHAPE_OTHER;
 		s->scale_err = s->counts && she == E_SHAPE_RATE ? (double)e->o.bucket_ms / 1000.0 : 1.0;
 		s->scale_tot = s->counts && sht == E_SHAPE_RATE ? (double)e->o.bucket_ms / 1000.0 : 1.0;
 		/* request rate in the history: the total query over the shortest window */
-		unsigned shs = sli_shape(s->q_tot_short, s->win_ms[0]);
+		unsigned shs = slo__sli_shape(s->q_tot_short, s->win_ms[0]);
 		s->short_per_s = shs == E_SHAPE_RATE ? 1.0 : shs == E_SHAPE_COUNT ? 1000.0 / (double)s->win_ms[0] : NAN;
 	} else {
 		const char *qr = slo__query_render(a, sp->error_ratio_query.text, bw, NULL);
@@ -466,7 +473,7 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 	if (!s->q_period_rec)
 		return -1;
 	/* ring */
-	s->ring.n = s->period_ms / e->o.bucket_ms;
+	s->ring.n = (cal_ms ? cal_ms : s->period_ms) / e->o.bucket_ms;
 	s->ring.err = calloc((size_t)s->ring.n, sizeof(double));
 	s->ring.tot = calloc((size_t)s->ring.n, sizeof(double));
 	s->ring.last = INT64_MIN;
@@ -510,7 +517,7 @@ static int collect_groups(slo_engine *e, const slo_rulefile *rf, size_t s0, size
 			if (strcmp(s->spec->id, id) != 0 || s->fast)
 				continue;
 			char src[24];
-			slo__dur(src, sizeof src, slo_set_windows(e->o.set, s->period_ms)->page_quick.short_ms);
+			slo__dur(src, sizeof src, s->wins.page_quick.short_ms);
 			char rec[64];
 			snprintf(rec, sizeof rec, "slo:sli_error:ratio_rate%s", src);
 			s->fast = slo__fast_new(s->spec, e->o.bucket_ms, e->o.fast_min_window_ms, s->period_ms, rec);
@@ -814,6 +821,23 @@ out:
 	return rc;
 }
 
+/* Sums the ring's buckets that lie at or after start_ms (bucket k covers ((k−1)·B, k·B]: those with
+ * (k−1)·B >= start_ms, up to ring.last) into *se / *st (calendar periods). O(ring slots). */
+static void ring_sum_from(const e__ring *r, int64_t start_ms, int64_t B, double *se, double *st)
+{
+	int64_t k0 = floor_div(start_ms, B) + 1, lo = r->last - r->n + 1;
+	if (k0 < lo)
+		k0 = lo;
+	double a = 0, b = 0;
+	for (int64_t k = k0; k <= r->last; k++) {
+		int64_t slot = ((k % r->n) + r->n) % r->n;
+		a += r->err[slot];
+		b += r->tot[slot];
+	}
+	*se = a;
+	*st = b;
+}
+
 /* Brings s's ring up to bucket `target` (first call: the whole period). Returns 0 or -1. */
 static int ring_advance(slo_engine *e, e__slo *s, int64_t target)
 {
@@ -1009,6 +1033,9 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, 
 		st->objective = sp->objective;
 		st->period_ms = s->period_ms;
 		st->period = s->period_s;
+		st->calendar = sp->calendar;
+		st->timezone = sp->tz.name ? sp->tz.name : sp->calendar ? "UTC" : NULL;
+		st->min_events = sp->min_events;
 		st->evaluated_at_ms = !evaluated ? 0 : sli_t && sli_t[i] > 0 ? sli_t[i] : now;
 		st->method = e->o.method;
 		st->events = sp->sli_kind == SLO_SLI_EVENTS;
@@ -1043,12 +1070,17 @@ static slo_snapshot *build_snapshot(slo_engine *e, int64_t now, bool evaluated, 
 				st->sloth_error_ratio = v;
 			}
 			const e__ring *r = &s->ring;
-			if (r->last != INT64_MIN && r->sum_tot > 0) {
+			double se = r->sum_err, stt = r->sum_tot;
+			if (sp->calendar != SLO_CAL_NONE && r->last != INT64_MIN) {
+				st->period_start_ms = slo_calendar_start_ms(sp->calendar, &sp->tz, now);
+				ring_sum_from(r, st->period_start_ms, e->o.bucket_ms, &se, &stt);
+			}
+			if (r->last != INT64_MIN && stt > 0) {
 				st->exact_has_data = true;
-				st->exact_error_ratio = r->sum_err / r->sum_tot;
+				st->exact_error_ratio = se / stt;
 				if (st->events && s->counts) {
-					st->error_events = r->sum_err;
-					st->total_events = r->sum_tot;
+					st->error_events = se;
+					st->total_events = stt;
 				}
 			}
 		}
@@ -1277,6 +1309,11 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 	memset(out, 0, sizeof(*out));
 	if (step <= 0 || end < start) {
 		snprintf(err, errlen, "invalid range: end before start or non-positive step");
+		return SLO_ERR_ARG;
+	}
+	/* the engine evaluates within +-2^61 ms; within it end - start cannot overflow */
+	if (start < -(INT64_C(1) << 61) || end > (INT64_C(1) << 61)) {
+		snprintf(err, errlen, "invalid range: start or end out of range (at most 2^61 ms from 1970)");
 		return SLO_ERR_ARG;
 	}
 	/* end >= start: the unsigned difference is exact even across the whole int64 range */

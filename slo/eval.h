@@ -90,7 +90,11 @@ typedef struct slo_status {
 	const char *spec_text;           /* the YAML document the SLO was read from ("" if unreadable) */
 	double objective;                /* percent */
 	int64_t period_ms;
-	const char *period;              /* "30d" */
+	const char *period;              /* "30d" (calendar periods: the rolling equivalent the rules use) */
+	slo_calendar calendar;           /* SLO_CAL_NONE: rolling period */
+	const char *timezone;            /* calendar periods: the zone as written ("UTC" by default) */
+	int64_t period_start_ms;         /* calendar periods: start of the current one (0: rolling) */
+	int64_t min_events;              /* alert conditions need this many events (0: none) */
 	int64_t evaluated_at_ms;         /* 0: not evaluated yet */
 	slo_window_status *windows;      /* the alert windows, shortest first */
 	size_t n_windows;

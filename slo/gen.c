@@ -258,7 +258,7 @@ static slo__enode *labels_node(gen *g, const slo_labels *l)
 
 /* One rule: record (or alert), expr, labels, annotations — field order as Prometheus's rulefmt
  * (plain output) or sorted keys (PrometheusRule output). */
-static slo__enode *rule_node(gen *g, const char *record, const char *alert, const char *expr,
+static slo__enode *rule_node(gen *g, const char *record, const char *alert, const char *expr, const char *for_,
 			     const slo_labels *labels, const slo_labels *annotations)
 {
 	slo__enode *r = slo__e_map(g->a, g->k8s);
@@ -272,6 +272,8 @@ static slo__enode *rule_node(gen *g, const char *record, const char *alert, cons
 	if (alert)
 		rc |= slo__e_put(g->a, r, "alert", slo__e_str(g->a, alert));
 	rc |= slo__e_put(g->a, r, "expr", slo__e_str(g->a, expr));
+	if (for_)
+		rc |= slo__e_put(g->a, r, "for", slo__e_str(g->a, for_));
 	if (labels && labels->n)
 		rc |= slo__e_put(g->a, r, "labels", labels_node(g, labels));
 	if (annotations && annotations->n)
@@ -289,6 +291,8 @@ static double go_hours(int64_t ms)
 
 static double burn_factor(int64_t period_ms, const slo_window *w)
 {
+	if (w->factor > 0)
+		return w->factor;
 	double hours_required = w->error_budget_percent * go_hours(period_ms) / 100;
 	return hours_required / go_hours(w->long_ms);
 }
@@ -300,6 +304,39 @@ int64_t slo_spec_period_ms(const slo_spec *slo, const slo_gen_options *opt)
 	if (slo->period_ms)
 		return slo->period_ms;
 	return opt && opt->default_period_ms ? opt->default_period_ms : SLO_DEFAULT_PERIOD_MS;
+}
+
+static void apply_override(slo_window *w, const slo_window *o)
+{
+	if (o->short_ms)
+		w->short_ms = o->short_ms;
+	if (o->long_ms)
+		w->long_ms = o->long_ms;
+	if (o->error_budget_percent > 0) {
+		w->error_budget_percent = o->error_budget_percent;
+		w->factor = 0;
+	}
+	if (o->factor > 0)
+		w->factor = o->factor;
+}
+
+int slo_spec_windows(const slo_set *s, const slo_spec *slo, const slo_gen_options *opt, slo_windows *out)
+{
+	int64_t period = slo_spec_period_ms(slo, opt);
+	const slo_windows *w = slo_set_windows(s, period);
+	if (!w && slo->ext)
+		w = slo_set_windows(s, SLO_DEFAULT_PERIOD_MS);
+	if (!w)
+		return SLO_ERR_INVALID;
+	*out = *w;
+	out->period_ms = period;
+	if (slo->ext) {
+		apply_override(&out->page_quick, &slo->alerting.page.quick);
+		apply_override(&out->page_slow, &slo->alerting.page.slow);
+		apply_override(&out->ticket_quick, &slo->alerting.ticket.quick);
+		apply_override(&out->ticket_slow, &slo->alerting.ticket.slow);
+	}
+	return 0;
 }
 
 int slo_sli_expr(const slo_spec *slo, int64_t window_ms, buf *out)
@@ -385,7 +422,7 @@ static slo__enode *sli_rules(gen *g, const slo_spec *slo, const slo_labels *labe
 		lset(g, &l, "sloth_slo", slo->name);
 		lset(g, &l, "sloth_window", arena_strdup(g->a, win));
 		lmerge(g, &l, labels);
-		if (slo__e_push(g->a, rules, rule_node(g, gprintf(g, "slo:sli_error:ratio_rate%s", win), NULL, expr,
+		if (slo__e_push(g->a, rules, rule_node(g, gprintf(g, "slo:sli_error:ratio_rate%s", win), NULL, expr, NULL,
 						       &l, NULL)) != 0)
 			g->err = -1;
 	}
@@ -441,7 +478,7 @@ static slo__enode *meta_rules(gen *g, const slo_group *grp, const slo_spec *slo,
 		{"slo:period_error_budget_remaining:ratio", gprintf(g, "1 - slo:period_burn_rate:ratio%s", filter)},
 	};
 	for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
-		if (slo__e_push(g->a, rules, rule_node(g, r[i].record, NULL, r[i].expr, &l, NULL)) != 0)
+		if (slo__e_push(g->a, rules, rule_node(g, r[i].record, NULL, r[i].expr, NULL, &l, NULL)) != 0)
 			g->err = -1;
 	slo_labels info = {0};
 	lmerge(g, &info, &l);
@@ -449,9 +486,49 @@ static slo__enode *meta_rules(gen *g, const slo_group *grp, const slo_spec *slo,
 	lset(g, &info, "sloth_mode", mode_name(g, grp));
 	lset(g, &info, "sloth_spec", spec_name(grp));
 	lset(g, &info, "sloth_objective", gfloat(g, slo->objective, 'f'));
-	if (slo__e_push(g->a, rules, rule_node(g, "sloth_slo_info", NULL, "vector(1)", &info, NULL)) != 0)
+	if (slo__e_push(g->a, rules, rule_node(g, "sloth_slo_info", NULL, "vector(1)", NULL, &info, NULL)) != 0)
 		g->err = -1;
 	return rules;
+}
+
+int slo__min_events_expr(const slo_spec *slo, int64_t window_ms, buf *out)
+{
+	char win[32];
+	slo__dur(win, sizeof win, window_ms);
+	if (slo->sli_kind != SLO_SLI_EVENTS || !slo->total_query.text || slo->min_events <= 0)
+		return SLO_ERR_INVALID;
+	arena a;
+	arena_init(&a, 0);
+	int rc = SLO_ERR_NOMEM;
+	const char *t = slo__query_render(&a, slo->total_query.text, win, NULL);
+	if (!t)
+		goto out;
+	unsigned sh = slo__sli_shape(t, window_ms);
+	char n[FMT_FLOAT_MAX], secs[FMT_FLOAT_MAX];
+	fmt_float_go(n, (double)slo->min_events, 'g');
+	fmt_float_go(secs, (double)window_ms / 1000.0, 'g');
+	if (sh == SLO__SHAPE_RATE)
+		rc = buf_printf(out, "sum(%s) * %s >= %s", t, secs, n) == 0 ? 0 : SLO_ERR_NOMEM;
+	else if (sh == SLO__SHAPE_COUNT)
+		rc = buf_printf(out, "sum(%s) >= %s", t, n) == 0 ? 0 : SLO_ERR_NOMEM;
+	else
+		rc = SLO_ERR_INVALID;
+out:
+	arena_deinit(&a);
+	return rc;
+}
+
+static const char *min_events_cond(gen *g, const slo_spec *slo, int64_t window_ms)
+{
+	buf b;
+	buf_init(&b, 0);
+	const char *r = NULL;
+	if (slo__min_events_expr(slo, window_ms, &b) == 0)
+		r = arena_strndup(g->a, b.data, b.len);
+	buf_deinit(&b);
+	if (!r)
+		g->err = -1;
+	return r;
 }
 
 static const char *mwmb_expr(gen *g, const slo_spec *slo, int64_t period, const slo_window *quick,
@@ -468,6 +545,28 @@ static const char *mwmb_expr(gen *g, const slo_spec *slo, int64_t period, const 
 	slo__dur(sl, sizeof sl, slow->long_ms);
 	if (g->err)
 		return NULL;
+	if (slo->min_events > 0) {
+		const char *qm = min_events_cond(g, slo, quick->long_ms), *sm = min_events_cond(g, slo, slow->long_ms);
+		if (!qm || !sm)
+			return NULL;
+		return gprintf(g,
+			       "(\n"
+			       "    max(slo:sli_error:ratio_rate%s%s > (%s * %s)) without (sloth_window)\n"
+			       "    and\n"
+			       "    max(slo:sli_error:ratio_rate%s%s > (%s * %s)) without (sloth_window)\n"
+			       "    and on()\n"
+			       "    %s\n"
+			       ")\n"
+			       "or\n"
+			       "(\n"
+			       "    max(slo:sli_error:ratio_rate%s%s > (%s * %s)) without (sloth_window)\n"
+			       "    and\n"
+			       "    max(slo:sli_error:ratio_rate%s%s > (%s * %s)) without (sloth_window)\n"
+			       "    and on()\n"
+			       "    %s\n"
+			       ")\n",
+			       qs, filter, qf, eb, ql, filter, qf, eb, qm, ss, filter, sf, eb, sl, filter, sf, eb, sm);
+	}
 	return gprintf(g,
 		       "(\n"
 		       "    max(slo:sli_error:ratio_rate%s%s > (%s * %s)) without (sloth_window)\n"
@@ -500,8 +599,11 @@ static slo__enode *alert_rules(gen *g, const slo_spec *slo, const slo_windows *w
 		     gprintf(g, "(%s) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is too fast.", sev));
 		lset(g, &an, "summary", "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected.");
 		lmerge(g, &an, &t->annotations);
+		char for_[32];
+		if (t->for_ms)
+			slo__dur(for_, sizeof for_, t->for_ms);
 		if (!expr || slo__e_push(g->a, rules, rule_node(g, NULL, slo->alerting.name ? slo->alerting.name : "",
-								 expr, &l, &an)) != 0)
+								 expr, t->for_ms ? gprintf(g, "%s", for_) : NULL, &l, &an)) != 0)
 			g->err = -1;
 	}
 	return rules;
@@ -539,9 +641,9 @@ int slo_generate(slo_set *s, const slo_group *grp, const slo_gen_options *opt, b
 		goto out;
 	for (size_t i = 0; i < grp->n_slos; i++) {
 		const slo_spec *slo = &grp->slos[i];
-		int64_t period = slo->period_ms ? slo->period_ms :
-				 (opt && opt->default_period_ms ? opt->default_period_ms : SLO_DEFAULT_PERIOD_MS);
-		const slo_windows *w = slo_set_windows(s, period);
+		int64_t period = slo_spec_period_ms(slo, opt);
+		slo_windows wbuf;
+		const slo_windows *w = slo_spec_windows(s, slo, opt, &wbuf) == 0 ? &wbuf : NULL;
 		if (!w) {
 			char d[32];
 			slo__dur(d, sizeof d, period);

@@ -447,10 +447,375 @@ static void load_tier(ld *L, const slo__ynode *alerting, const char *key, slo_al
 	get_labels(L, v, "annotations", &t->annotations);
 }
 
+static void set_part(ld *L, slo_spec *o, size_t i, const char *name, const slo__ynode *v, bool selector);
+
+/* ---- slod extensions (the `slod:` key of a Sloth SLO) ---------------------------------------- */
+
+/* A duration field of m (NULL node: absent, returns false). Errors at the value. */
+static bool get_dur(ld *L, const slo__ynode *m, const char *key, int64_t *out, const slo__ynode **vn)
+{
+	const slo__ynode *v;
+	const char *s = get_str(L, m, key, &v);
+	if (vn)
+		*vn = v;
+	if (!s)
+		return false;
+	if (parse_duration_ms(s, strlen(s), out) != 0 || *out <= 0) {
+		E(L, v, "field \"%s\" must be a duration like 5m or 1h, not \"%s\"", key, s);
+		return false;
+	}
+	return true;
+}
+
+/* Reads a TZif (v2+) file's 64-bit transition table into tz (arena memory). Returns 0 or -1. */
+static int tzif_read(ld *L, const char *path, slo_tz *tz)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	unsigned char hb[44];
+	int rc = -1;
+	unsigned char *d = NULL;
+	if (fread(hb, 1, 44, f) != 44 || memcmp(hb, "TZif", 4) != 0 || hb[4] < '2')
+		goto out;
+#define BE32(p) ((uint32_t)(p)[0] << 24 | (uint32_t)(p)[1] << 16 | (uint32_t)(p)[2] << 8 | (uint32_t)(p)[3])
+	/* skip the v1 block */
+	uint32_t c[6];
+	for (int i = 0; i < 6; i++)
+		c[i] = BE32(hb + 20 + 4 * i); /* isutcnt isstdcnt leapcnt timecnt typecnt charcnt */
+	if (c[3] > 10000 || c[4] > 256 || c[4] == 0)
+		goto out;
+	long skip = (long)c[3] * 5 + (long)c[4] * 6 + (long)c[5] + (long)c[2] * 8 + (long)c[1] + (long)c[0];
+	if (fseek(f, skip, SEEK_CUR) != 0 || fread(hb, 1, 44, f) != 44 || memcmp(hb, "TZif", 4) != 0)
+		goto out;
+	for (int i = 0; i < 6; i++)
+		c[i] = BE32(hb + 20 + 4 * i);
+	if (c[3] > 10000 || c[4] > 256 || c[4] == 0)
+		goto out;
+	size_t need = (size_t)c[3] * 9 + (size_t)c[4] * 6;
+	d = malloc(need ? need : 1);
+	if (!d || fread(d, 1, need, f) != need)
+		goto out;
+	int64_t *at = arena_alloc(&L->s->a, (c[3] ? c[3] : 1) * sizeof *at);
+	int32_t *off = arena_alloc(&L->s->a, (c[3] ? c[3] : 1) * sizeof *off);
+	if (!at || !off)
+		goto out;
+	const unsigned char *types = d + (size_t)c[3] * 9;
+	for (uint32_t i = 0; i < c[3]; i++) {
+		const unsigned char *p = d + (size_t)i * 8;
+		at[i] = (int64_t)((uint64_t)BE32(p) << 32 | BE32(p + 4));
+		unsigned t = d[(size_t)c[3] * 8 + i];
+		if (t >= c[4])
+			goto out;
+		off[i] = (int32_t)BE32(types + 6 * t);
+		if (i && at[i] <= at[i - 1])
+			goto out;
+	}
+#undef BE32
+	/* before the first transition: the first non-DST type (RFC 8536 3.2), else type 0 */
+	tz->before_s = (int32_t)((uint32_t)types[0] << 24 | (uint32_t)types[1] << 16 | (uint32_t)types[2] << 8 | types[3]);
+	for (uint32_t t = 0; t < c[4]; t++)
+		if (types[6 * t + 4] == 0) {
+			const unsigned char *p = types + 6 * t;
+			tz->before_s = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+			break;
+		}
+	tz->n = c[3];
+	tz->at_s = at;
+	tz->off_s = off;
+	rc = 0;
+out:
+	free(d);
+	fclose(f);
+	return rc;
+}
+
+/* "UTC", "Z", "+02:00", "-0530", "UTC+2", "UTC-03:30", or an IANA name read from the system's
+ * zoneinfo (SLOD_ZONEINFO overrides /usr/share/zoneinfo, for tests). */
+static void load_tz(ld *L, const slo__ynode *v, slo_tz *tz)
+{
+	const char *s = v->str;
+	tz->name = s;
+	const char *p = s;
+	if (strcmp(s, "UTC") == 0 || strcmp(s, "Z") == 0 || strcmp(s, "Etc/UTC") == 0)
+		return;
+	if (strncmp(p, "UTC", 3) == 0)
+		p += 3;
+	if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, hh = 0, mm = 0, k = 0;
+		p++;
+		while (*p >= '0' && *p <= '9' && k < 2) {
+			hh = hh * 10 + (*p++ - '0');
+			k++;
+		}
+		if (*p == ':')
+			p++;
+		int km = 0;
+		while (*p >= '0' && *p <= '9' && km < 2) {
+			mm = mm * 10 + (*p++ - '0');
+			km++;
+		}
+		if (k == 0 || *p || (km != 0 && km != 2) || hh > 14 || mm > 59) {
+			E(L, v, "timezone \"%s\": a fixed offset is written +HH:MM (at most +14:00)", s);
+			return;
+		}
+		tz->fixed_s = sign * (hh * 3600 + mm * 60);
+		return;
+	}
+	/* IANA name: letters, digits, '_', '-', '+' and '/' between components, no "..". */
+	bool ok = *s && *s != '/' && strlen(s) < 64 && !strstr(s, "..") && !strstr(s, "//");
+	for (const char *q = s; ok && *q; q++)
+		ok = (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' ||
+		     *q == '-' || *q == '+' || *q == '/';
+	if (!ok) {
+		E(L, v, "timezone \"%s\" is not a time zone name (e.g. Europe/Paris, UTC or +02:00)", s);
+		return;
+	}
+	const char *dir = getenv("SLOD_ZONEINFO");
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", s);
+	if (tzif_read(L, path, tz) != 0)
+		E(L, v, "unknown timezone \"%s\" (no valid zoneinfo file %s)", s, path);
+}
+
+static void load_ext_period(ld *L, const slo__ynode *v, slo_spec *o)
+{
+	o->period_pos = P(L, v);
+	if (v->type == SLO__Y_SCALAR) {
+		int64_t ms;
+		if (parse_duration_ms(v->str, v->len, &ms) != 0 || ms <= 0) {
+			E(L, v, "slod.period must be a duration like 28d or a map {calendar: month, timezone: UTC}, not \"%s\"",
+			  v->str);
+			return;
+		}
+		if (ms < 3600000 || ms % 300000 != 0 || ms > 366LL * 86400000) {
+			E(L, v, "slod.period must be a whole number of 5m, from 1h to 366d");
+			return;
+		}
+		o->period_ms = ms;
+		return;
+	}
+	if (v->type != SLO__Y_MAP) {
+		E(L, v, "slod.period must be a duration or a map");
+		return;
+	}
+	static const char *const known[] = {"calendar", "timezone", NULL};
+	check_fields(L, v, known, "slod.period");
+	const slo__ynode *cn;
+	const char *cal = get_str(L, v, "calendar", &cn);
+	if (!cal) {
+		E(L, cn ? cn : v, "slod.period needs calendar: week, month or quarter");
+		return;
+	}
+	if (strcmp(cal, "week") == 0)
+		o->calendar = SLO_CAL_WEEK, o->period_ms = 7LL * 86400000;
+	else if (strcmp(cal, "month") == 0)
+		o->calendar = SLO_CAL_MONTH, o->period_ms = 30LL * 86400000;
+	else if (strcmp(cal, "quarter") == 0)
+		o->calendar = SLO_CAL_QUARTER, o->period_ms = 90LL * 86400000;
+	else {
+		E(L, cn, "calendar must be week, month or quarter, not \"%s\"", cal);
+		return;
+	}
+	const slo__ynode *tn;
+	if (get_str(L, v, "timezone", &tn))
+		load_tz(L, tn, &o->tz);
+}
+
+static void load_ext_window(ld *L, const slo__ynode *m, const char *where, slo_window *w)
+{
+	if (m->type != SLO__Y_MAP) {
+		E(L, m, "%s must be a map", where);
+		return;
+	}
+	const char *const known[] = {field(L, "short_window", "shortWindow"), field(L, "long_window", "longWindow"),
+				     "factor", field(L, "error_budget_percent", "errorBudgetPercent"), NULL};
+	check_fields(L, m, known, where);
+	const slo__ynode *sv, *lv;
+	get_dur(L, m, known[0], &w->short_ms, &sv);
+	get_dur(L, m, known[1], &w->long_ms, &lv);
+	const slo__ynode *fv = slo__ymap_get(m, "factor", NULL), *bv = slo__ymap_get(m, known[3], NULL);
+	if (fv && !slo__yis_null(fv) && get_num(L, fv, "factor", &w->factor) && !(w->factor > 0))
+		E(L, fv, "%s.factor must be > 0", where);
+	if (bv && !slo__yis_null(bv) && get_num(L, bv, known[3], &w->error_budget_percent) &&
+	    !(w->error_budget_percent > 0 && w->error_budget_percent <= 100))
+		E(L, bv, "%s.%s must be > 0 and <= 100", where, known[3]);
+	if (fv && bv && !slo__yis_null(fv) && !slo__yis_null(bv))
+		E(L, bv, "%s: set factor or %s, not both", where, known[3]);
+	if (w->short_ms && w->long_ms && w->short_ms > w->long_ms)
+		W(L, sv, "%s: %s is longer than %s", where, known[0], known[1]);
+}
+
+static void load_ext_tier(ld *L, const slo__ynode *m, const char *where, slo_alert_tier *t)
+{
+	if (m->type != SLO__Y_MAP) {
+		E(L, m, "%s must be a map", where);
+		return;
+	}
+	static const char *const known[] = {"disable", "severity", "for", "quick", "slow", NULL};
+	check_fields(L, m, known, where);
+	if (slo__ymap_get(m, "disable", NULL))
+		t->disable = get_bool(L, m, "disable");
+	const slo__ynode *v;
+	const char *sev = get_str(L, m, "severity", &v);
+	if (sev && slo__labels_set(&L->s->a, &t->labels, "severity", sev, P(L, v)) != 0)
+		L->err = SLO_ERR_NOMEM;
+	get_dur(L, m, "for", &t->for_ms, NULL);
+	char w[64];
+	if ((v = slo__ymap_get(m, "quick", NULL)) && !slo__yis_null(v)) {
+		snprintf(w, sizeof w, "%s.quick", where);
+		t->quick_pos = P(L, v);
+		load_ext_window(L, v, w, &t->quick);
+	}
+	if ((v = slo__ymap_get(m, "slow", NULL)) && !slo__yis_null(v)) {
+		snprintf(w, sizeof w, "%s.slow", where);
+		t->slow_pos = P(L, v);
+		load_ext_window(L, v, w, &t->slow);
+	}
+}
+
+/* Splits "name{a="b"}" into name and the matchers inside the braces (arena strings). */
+static bool split_selector(ld *L, const char *s, const char **name, const char **matchers)
+{
+	const char *b = strchr(s, '{');
+	if (!b) {
+		*name = s;
+		*matchers = "";
+		return true;
+	}
+	const char *e = strrchr(s, '}');
+	if (!e || e < b)
+		return false;
+	for (const char *p = e + 1; *p; p++)
+		if (*p != ' ')
+			return false;
+	size_t nl = (size_t)(b - s);
+	while (nl && s[nl - 1] == ' ')
+		nl--;
+	*name = arena_strndup(&L->s->a, s, nl);
+	*matchers = arena_strndup(&L->s->a, b + 1, (size_t)(e - b - 1));
+	return *name && *matchers;
+}
+
+static bool blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n')
+			return false;
+	return true;
+}
+
+/* slod.latency: {histogram: base name or selector, threshold: seconds, selector: '{...}'}
+ *   total = sum(rate(<h>_count{M}[w]))   good = sum(rate(<h>_bucket{M, le="<threshold>"}[w]))
+ *   error = total − good (an events SLI, so event counts and the fast path apply). */
+static void load_ext_latency(ld *L, const slo__ynode *m, slo_spec *o)
+{
+	if (m->type != SLO__Y_MAP) {
+		E(L, m, "slod.latency must be a map");
+		return;
+	}
+	static const char *const known[] = {"histogram", "threshold", "selector", NULL};
+	check_fields(L, m, known, "slod.latency");
+	const slo__ynode *hv, *sv, *tv = slo__ymap_get(m, "threshold", NULL);
+	const char *h = get_str(L, m, "histogram", &hv), *sel = get_str(L, m, "selector", &sv);
+	double th = 0;
+	bool ok = true;
+	if (!h) {
+		E(L, hv ? hv : m, "slod.latency needs a histogram (the metric's base name, without _bucket)");
+		ok = false;
+	}
+	if (!tv || slo__yis_null(tv)) {
+		E(L, m, "slod.latency needs a threshold in seconds (an le bucket boundary)");
+		ok = false;
+	} else if (!get_num(L, tv, "threshold", &th)) {
+		ok = false;
+	} else if (!(th > 0)) {
+		E(L, tv, "slod.latency threshold must be > 0 seconds");
+		ok = false;
+	}
+	const char *name = NULL, *mh = "", *ms = "";
+	if (h && !split_selector(L, h, &name, &mh)) {
+		E(L, hv, "slod.latency histogram must be a metric name or a selector like name{job=\"api\"}");
+		ok = false;
+	}
+	if (name && !*name) {
+		E(L, hv, "slod.latency histogram needs a metric name");
+		ok = false;
+	} else if (name && strlen(name) > 7 && strcmp(name + strlen(name) - 7, "_bucket") == 0) {
+		W(L, hv, "slod.latency histogram is the base name: slod appends _bucket and _count");
+	}
+	if (sel) {
+		const char *nn;
+		if (!split_selector(L, sel, &nn, &ms) || *nn) {
+			E(L, sv, "slod.latency selector must be label matchers in braces, like {job=\"api\"}");
+			ok = false;
+		}
+	}
+	if (!ok || L->err)
+		return;
+	char le[FMT_FLOAT_MAX];
+	fmt_float_go(le, th, 'g');
+	const char *sep = blank(mh) || blank(ms) ? "" : ", ";
+	const char *all = arena_sprintf(&L->s->a, "%s%s%s", blank(mh) ? "" : mh, sep, blank(ms) ? "" : ms);
+	const char *comma = blank(all) ? "" : ", ";
+	const char *tot = arena_sprintf(&L->s->a, "sum(rate(%s_count{%s}[{{.window}}]))", name, all);
+	const char *good =
+		arena_sprintf(&L->s->a, "sum(rate(%s_bucket{%s%sle=\"%s\"}[{{.window}}]))", name, all, comma, le);
+	if (!tot || !good) {
+		L->err = SLO_ERR_NOMEM;
+		return;
+	}
+	o->sli_kind = SLO_SLI_EVENTS;
+	o->latency = true;
+	o->sli_pos = P(L, m);
+	o->error_query = (slo_query){.text = arena_sprintf(&L->s->a, "%s\n-\n%s", tot, good), .pos = P(L, hv), .style = -1};
+	/* The histogram is validated at its own position (a part); a selector alone may not be a valid
+	 * query (`{code!~"5.."}` matches the empty string), so validation checks the composed total
+	 * query for it, reported at the selector. */
+	o->total_query = (slo_query){.text = tot, .pos = P(L, sel ? sv : hv), .style = -1};
+	set_part(L, o, 0, "slod.latency histogram", hv, true);
+}
+
+/* The `slod:` map of a Sloth SLO (prometheus/v1: snake_case, CRD: camelCase). */
+static void load_ext(ld *L, const slo__ynode *x, slo_spec *o, bool has_sli)
+{
+	o->ext = true;
+	o->ext_pos = P(L, x);
+	if (x->type != SLO__Y_MAP) {
+		E(L, x, "field \"slod\" must be a map");
+		return;
+	}
+	const char *const known[] = {"period", field(L, "min_events", "minEvents"), "latency", "page", "ticket", NULL};
+	check_fields(L, x, known, "slod");
+	const slo__ynode *v;
+	if ((v = slo__ymap_get(x, "period", NULL)) && !slo__yis_null(v))
+		load_ext_period(L, v, o);
+	if ((v = slo__ymap_get(x, known[1], NULL)) && !slo__yis_null(v)) {
+		double n;
+		o->min_events_pos = P(L, v);
+		if (get_num(L, v, known[1], &n)) {
+			if (!(n >= 1 && n <= 1e15) || n != floor(n))
+				E(L, v, "%s must be a whole number >= 1", known[1]);
+			else
+				o->min_events = (int64_t)n;
+		}
+	}
+	if ((v = slo__ymap_get(x, "latency", NULL)) && !slo__yis_null(v)) {
+		if (has_sli)
+			E(L, v, "slod.latency is an SLI: remove sli (only one SLI type is allowed)");
+		else
+			load_ext_latency(L, v, o);
+	}
+	if ((v = slo__ymap_get(x, "page", NULL)) && !slo__yis_null(v))
+		load_ext_tier(L, v, "slod.page", &o->alerting.page);
+	if ((v = slo__ymap_get(x, "ticket", NULL)) && !slo__yis_null(v))
+		load_ext_tier(L, v, "slod.ticket", &o->alerting.ticket);
+}
+
 static void load_sloth_slo(ld *L, const slo__ynode *n, slo_spec *o, const char *service, const slo__ynode *service_node,
 			   const slo_labels *group_labels)
 {
-	static const char *const known_p[] = {"name", "description", "objective", "plugins", "labels", "sli", "alerting", NULL};
+	static const char *const known_p[] = {"name", "description", "objective", "plugins", "labels", "sli", "alerting", "slod", NULL};
 	const slo__ynode *v;
 	o->pos = P(L, n);
 	if (n->type != SLO__Y_MAP) {
@@ -534,6 +899,9 @@ static void load_sloth_slo(ld *L, const slo__ynode *n, slo_spec *o, const char *
 		o->alerting.name_pos = o->alerting.pos;
 		o->alerting.page.pos = o->alerting.ticket.pos = o->alerting.pos;
 	}
+	const slo__ynode *x = slo__ymap_get(n, "slod", NULL);
+	if (x && !slo__yis_null(x))
+		load_ext(L, x, o, sli && !slo__yis_null(sli));
 }
 
 static void load_sloth(ld *L, const slo__ynode *root, const slo__ynode *spec, slo_format f)

@@ -66,12 +66,41 @@ typedef struct slo_query {
 
 typedef enum { SLO_SLI_NONE = 0, SLO_SLI_EVENTS, SLO_SLI_RAW } slo_sli_kind;
 
+/* One multiwindow-multiburn window: burn errorBudgetPercent of the budget within long_ms. factor,
+ * when > 0, is the burn-rate factor as written (slod's per-tier override) instead of the one
+ * derived from error_budget_percent; catalogs always have 0. */
+typedef struct slo_window {
+	double error_budget_percent;
+	int64_t short_ms, long_ms;
+	double factor;
+} slo_window;
+
+/* Calendar SLO periods (slod extension): the budget counts from the start of the current
+ * calendar week (Monday 00:00), month or quarter in the SLO's time zone. */
+typedef enum { SLO_CAL_NONE = 0, SLO_CAL_WEEK, SLO_CAL_MONTH, SLO_CAL_QUARTER } slo_calendar;
+
 typedef struct slo_alert_tier {
 	bool disable;
 	slo_labels labels;      /* alerting.labels merged with the tier's labels */
 	slo_labels annotations; /* alerting.annotations merged with the tier's annotations */
 	slo_pos pos;
+	/* slod extensions (slod.page / slod.ticket); zero when unused. In quick and slow a zero
+	 * field keeps the catalog's value (short_ms, long_ms, error_budget_percent, factor). */
+	slo_window quick, slow;
+	slo_pos quick_pos, slow_pos;
+	int64_t for_ms;         /* the alerting rule's `for` (0: none, as Sloth) */
 } slo_alert_tier;
+
+/* A time zone for calendar periods: UTC, a fixed offset, or an IANA zone's transitions read
+ * from the system zoneinfo at load time (offset in force = the last transition at or before t). */
+typedef struct slo_tz {
+	const char *name;       /* as written ("UTC", "+02:00", "Europe/Paris"); NULL: UTC */
+	int32_t fixed_s;        /* offset east of UTC when n == 0 */
+	size_t n;               /* transitions (ascending) */
+	const int64_t *at_s;    /* transition times, seconds since the epoch */
+	const int32_t *off_s;   /* offset in force from at_s[i] on */
+	int32_t before_s;       /* offset before the first transition */
+} slo_tz;
 
 typedef struct slo_spec {
 	const char *service, *name, *id, *description;
@@ -94,6 +123,15 @@ typedef struct slo_spec {
 		slo_pos pos, name_pos;
 		slo_alert_tier page, ticket;
 	} alerting;
+	/* slod extensions (the `slod:` key of a Sloth SLO, docs/slo.md); all zero otherwise, and then
+	 * nothing slod generates differs from Sloth. */
+	bool ext;
+	slo_pos ext_pos;
+	slo_calendar calendar;  /* period_ms is then the rolling equivalent (7d, 30d, 90d) */
+	slo_tz tz;
+	int64_t min_events;     /* alert conditions need this many events in their long window (0: none) */
+	slo_pos min_events_pos;
+	bool latency;           /* SLI composed from a classic histogram (slod.latency) */
 } slo_spec;
 
 typedef enum {
@@ -115,12 +153,6 @@ typedef struct slo_group {
 	const char *text; /* the YAML document's source text (NUL-terminated), for display */
 	size_t text_len;
 } slo_group;
-
-/* One multiwindow-multiburn window: burn errorBudgetPercent of the budget within long_ms. */
-typedef struct slo_window {
-	double error_budget_percent;
-	int64_t short_ms, long_ms;
-} slo_window;
 
 /* A Sloth AlertWindows catalog entry for one SLO period. */
 typedef struct slo_windows {
@@ -198,8 +230,21 @@ int slo_generate(slo_set *s, const slo_group *g, const slo_gen_options *opt, buf
 /* The SLO period of slo: its own (OpenSLO, Pyrra) or opt's default (30d when opt is NULL or 0). */
 int64_t slo_spec_period_ms(const slo_spec *slo, const slo_gen_options *opt);
 /* Sloth's burn-rate factor of window w for an SLO period: the speed that consumes
- * w->error_budget_percent of the budget within w->long_ms (2% of 30d in 1h -> 14.4). */
+ * w->error_budget_percent of the budget within w->long_ms (2% of 30d in 1h -> 14.4); w->factor
+ * when it is > 0 (a slod per-tier override). */
 double slo_window_burn_factor(int64_t period_ms, const slo_window *w);
+/* The alert windows slo uses: the catalog's for its period with the slod per-tier overrides
+ * applied. An SLO with slod extensions whose period has no catalog uses the 30d catalog's windows
+ * (factors follow from its own period). Returns 0, or SLO_ERR_INVALID when no catalog fits. */
+int slo_spec_windows(const slo_set *s, const slo_spec *slo, const slo_gen_options *opt, slo_windows *out);
+/* Start (ms since the epoch) of the calendar period c holding t_ms in time zone tz: Monday 00:00
+ * for weeks, the 1st 00:00 for months, Jan/Apr/Jul/Oct 1st 00:00 for quarters (local time).
+ * SLO_CAL_NONE: t_ms. */
+int64_t slo_calendar_start_ms(slo_calendar c, const slo_tz *tz, int64_t t_ms);
+/* Longest length of calendar period c (7d, 31d, 92d; 0 for SLO_CAL_NONE). */
+int64_t slo_calendar_max_ms(slo_calendar c);
+/* "week", "month", "quarter" ("" for none). */
+const char *slo_calendar_name(slo_calendar c);
 /* Appends the SLI error-ratio PromQL expression of slo over window_ms (exactly the expression of
  * its slo:sli_error:ratio_rate<window> recording rule, without the period shortcut) to out.
  * Returns 0, SLO_ERR_INVALID (no SLI) or SLO_ERR_NOMEM. */

@@ -55,6 +55,16 @@ bool slo__query_has_window(const char *q);
 /* Maps a byte offset inside query q to a file position. */
 slo_pos slo__query_pos(const slo_query *q, size_t off);
 
+/* The shape of a rendered SLI query whose range selectors span w (eval.c): per-second rates
+ * (rate/irate), counts per window (increase, sum_over_time, count_over_time over exactly w), or
+ * anything else (also when it does not parse). Sums and sums of terms keep the shape. */
+enum { SLO__SHAPE_RATE = 1, SLO__SHAPE_COUNT = 2, SLO__SHAPE_OTHER = 4 };
+unsigned slo__sli_shape(const char *q, int64_t w);
+/* Appends the minimum-events condition of slo over window_ms to out: "sum(<total>) * <seconds>
+ * >= N" for rate-shaped totals, "sum(<total>) >= N" for count-shaped ones. Returns 0,
+ * SLO_ERR_INVALID (no min_events, not an events SLI, or a total of unknown shape) or NOMEM. */
+int slo__min_events_expr(const slo_spec *slo, int64_t window_ms, buf *out);
+
 /* Formats ms as a Prometheus duration ("5m", "1d", "4w"). */
 void slo__dur(char *out, size_t cap, int64_t ms);
 

@@ -302,14 +302,12 @@ out:
 	arena_deinit(&a);
 }
 
-static double hours(int64_t ms) { return (double)ms / 3600000.0; }
-
 static void check_fire(vctx *v, const slo_spec *slo, const slo_alert_tier *t, const char *tier, const char *speed,
 		       const slo_window *w, int64_t period)
 {
 	if (t->disable || !slo->has_objective || slo->objective <= 0 || slo->objective > 100)
 		return;
-	double factor = (w->error_budget_percent * hours(period) / 100) / hours(w->long_ms);
+	double factor = slo_window_burn_factor(period, w);
 	double budget = (100 - slo->objective) / 100;
 	if (factor * budget > 1.0) {
 		char lw[32];
@@ -355,8 +353,11 @@ static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const sl
 				   "match their own series", reserved[k], reserved[k]);
 
 	if (slo->n_parts) {
+		size_t before = v->s->n_errors;
 		for (size_t i = 0; i < slo->n_parts; i++)
 			check_query(v, &slo->parts[i], slo->part_names[i]);
+		if (slo->latency && v->s->n_errors == before)
+			check_query(v, &slo->total_query, "slod.latency selector");
 	} else switch (slo->sli_kind) {
 	case SLO_SLI_NONE:
 		VE(v, slo->sli_pos, "invalid SLI: at least one SLI type is required (events or raw)");
@@ -387,20 +388,63 @@ static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const sl
 		check_labels(v, &t->annotations, "alert annotation", true);
 	}
 
-	int64_t period = slo->period_ms ? slo->period_ms :
-			 (opt && opt->default_period_ms ? opt->default_period_ms : SLO_DEFAULT_PERIOD_MS);
-	const slo_windows *w = slo_set_windows(v->s, period);
-	if (!w) {
+	int64_t period = slo_spec_period_ms(slo, opt);
+	slo_windows wb;
+	if (slo_spec_windows(v->s, slo, opt, &wb) != 0) {
 		char d[32];
 		slo__dur(d, sizeof d, period);
 		VE(v, slo->period_pos.line ? slo->period_pos : g->pos,
 		   "the %s SLO period time window is not supported (no AlertWindows catalog for it)", d);
 		return;
 	}
+	const slo_windows *w = &wb;
 	check_fire(v, slo, &slo->alerting.page, "page alert", "quick", &w->page_quick, period);
 	check_fire(v, slo, &slo->alerting.page, "page alert", "slow", &w->page_slow, period);
 	check_fire(v, slo, &slo->alerting.ticket, "ticket alert", "quick", &w->ticket_quick, period);
 	check_fire(v, slo, &slo->alerting.ticket, "ticket alert", "slow", &w->ticket_slow, period);
+	if (!slo->ext)
+		return;
+	/* slod extensions */
+	if (slo->calendar != SLO_CAL_NONE) {
+		char d[32];
+		slo__dur(d, sizeof d, period);
+		VW(v, slo->period_pos,
+		   "calendar %s period: PromQL has no calendar windows, so generated rules (slod generate) use the "
+		   "rolling %s equivalent; slod's own error budget (/api/v1/slos) counts from the start of the %s",
+		   slo_calendar_name(slo->calendar), d, slo_calendar_name(slo->calendar));
+	}
+	if (slo->min_events > 0) {
+		if (slo->sli_kind != SLO_SLI_EVENTS) {
+			VE(v, slo->min_events_pos, "min_events needs an events SLI (sli.events or slod.latency): a raw error "
+			   "ratio has no event count");
+		} else if (slo->total_query.text) {
+			buf b;
+			buf_init(&b, 0);
+			int rc = slo__min_events_expr(slo, 3600000, &b);
+			buf_deinit(&b);
+			if (rc == SLO_ERR_NOMEM)
+				v->err = SLO_ERR_NOMEM;
+			else if (rc != 0)
+				VE(v, slo->min_events_pos, "min_events needs a total query made of rate() or increase() over "
+				   "{{.window}} (summed), to count events");
+		}
+	}
+	const slo_alert_tier *tiers[2] = {&slo->alerting.page, &slo->alerting.ticket};
+	for (int i = 0; i < 2; i++) {
+		const slo_alert_tier *t = tiers[i];
+		const slo_window *cw[2] = {i == 0 ? &w->page_quick : &w->ticket_quick, i == 0 ? &w->page_slow : &w->ticket_slow};
+		const slo_pos ps[2] = {t->quick_pos, t->slow_pos};
+		for (int c = 0; c < 2; c++) {
+			if (t->disable || !ps[c].line)
+				continue;
+			if (cw[c]->short_ms > cw[c]->long_ms)
+				VW(v, ps[c], "%s %s: the short window is longer than the long window",
+				   i == 0 ? "slod.page" : "slod.ticket", c == 0 ? "quick" : "slow");
+			if (cw[c]->long_ms > period)
+				VW(v, ps[c], "%s %s: the long window is longer than the SLO period",
+				   i == 0 ? "slod.page" : "slod.ticket", c == 0 ? "quick" : "slow");
+		}
+	}
 }
 
 int slo_validate(slo_set *s, const slo_gen_options *opt)
