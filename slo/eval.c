@@ -1316,11 +1316,6 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		snprintf(err, errlen, "invalid range: start or end out of range (at most 2^61 ms from 1970)");
 		return SLO_ERR_ARG;
 	}
-	/* the engine evaluates within +-2^61 ms; within it end - start cannot overflow */
-	if (start < -(INT64_C(1) << 61) || end > (INT64_C(1) << 61)) {
-		snprintf(err, errlen, "invalid range: start or end out of range (at most 2^61 ms from 1970)");
-		return SLO_ERR_ARG;
-	}
 	/* end >= start: the unsigned difference is exact even across the whole int64 range */
 	if (((uint64_t)end - (uint64_t)start) / (uint64_t)step + 1 > SLO_HISTORY_MAX_POINTS) {
 		snprintf(err, errlen,
