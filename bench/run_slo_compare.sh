@@ -23,7 +23,10 @@
 #      svc-s0's 1h window and 30d period values; slod's exact period error ratio from /api/v1/slos.
 # Writes a markdown report to $OUT (default bench/out/slo_compare.md) and prints it.
 #
-# Usage: bench/run_slo_compare.sh [system ...]        (default: slod prometheus vm)
+# Usage: bench/run_slo_compare.sh [system ...]   (default: slod slod-interval prometheus vm)
+#   slod runs with its default --storage.wal-fsync=always (every commit of recorded samples is
+#   fdatasync'ed), slod-interval with --storage.wal-fsync=interval (1 s), closer to what Prometheus
+#   and VictoriaMetrics do (neither syncs per append).
 # Environment: SLOS (1000), DAYS (30), IDLE_S (30), WARMUP_S (60), CYCLES (3), OUT,
 #   BUILD (slod, bench/slogen), SLOD, SLOGEN, PROMETHEUS, VICTORIA, VMALERT.
 # Product-owner reference on this machine: Prometheus ~18 CPU-s per cycle for 1,000 SLOs (2,000
@@ -40,7 +43,7 @@ CYCLES=${CYCLES:-3}
 SLOGEN=${SLOGEN:-$BUILD/bench/slogen}
 OUT=${OUT:-$BENCH_ROOT/bench/out/slo_compare.md}
 SYSTEMS=("$@")
-[ ${#SYSTEMS[@]} -gt 0 ] || SYSTEMS=(slod prometheus vm)
+[ ${#SYSTEMS[@]} -gt 0 ] || SYSTEMS=(slod slod-interval prometheus vm)
 
 if [ ! -x "$SLOGEN" ]; then
   cmake -S "$BENCH_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -85,10 +88,11 @@ declare -A R_INGEST R_SAMPLES R_QUIET R_IDLE R_CPU R_PER R_RSS0 R_HWM R_RSS1 R_N
 for sys in "${SYSTEMS[@]}"; do
   pids=()
   case $sys in
-    slod)
+    slod|slod-interval)
       mkdir -p "$BENCH_TMP/slo-specs"
       rm -f "$BENCH_TMP/slo-specs/"*
-      q_start slod --slo.files="$BENCH_TMP/slo-specs" --rules.evaluation-interval=30s
+      fs=always; [ "$sys" = slod-interval ] && fs=interval
+      q_start slod --slo.files="$BENCH_TMP/slo-specs" --rules.evaluation-interval=30s --storage.wal-fsync=$fs
       ;;
     prometheus) q_start prometheus ;;
     vm) q_start vm ;;
@@ -123,7 +127,7 @@ for sys in "${SYSTEMS[@]}"; do
   R_RSS0[$sys]=$(bench_status_kb "$srv_pid" VmRSS)
   q_reset_hwm "$srv_pid"
   case $sys in
-    slod)
+    slod|slod-interval)
       cp "$SPEC" "$BENCH_TMP/slo-specs/slos.yaml"
       curl -sf -X POST "$url/-/reload" >/dev/null || bench_die "slod reload failed: $(tail -3 "$Q_LOG")"
       ;;
@@ -171,7 +175,7 @@ except Exception:
   R_EVALT[$sys]=-
   R_MISSED[$sys]=-
   case $sys in
-    slod)
+    slod|slod-interval)
       R_EXACT[$sys]=$(bench_json_get "$url/api/v1/slos/svc-s0" 'd["data"]["periodWindow"]["exactErrorRatio"]')
       ;;
     prometheus)
@@ -202,6 +206,8 @@ done
   echo "|---|---|---|---|---|---|---|"
   for sys in "${SYSTEMS[@]}"; do
     name=$sys; [ "$sys" = vm ] && name="vmalert + VictoriaMetrics"
+    [ "$sys" = slod ] && name="slod (WAL fsync always, the default)"
+    [ "$sys" = slod-interval ] && name="slod (WAL fsync every 1 s)"
     r=n/a
     [ -n "${R_PER[prometheus]:-}" ] && r=$(bench_ratio "${R_PER[$sys]}" "${R_PER[prometheus]}" 4)
     echo "| $name | $(bench_fmt "${R_PER[$sys]}" 3) | $(bench_fmt "${R_IDLE[$sys]}" 4) | $r | $(q_kb_to_mib "${R_RSS0[$sys]}") | $(q_kb_to_mib "${R_HWM[$sys]}") | ${R_INGEST[$sys]} (${R_SAMPLES[$sys]}) |"
