@@ -70,6 +70,27 @@ static void slo_obj(api_json *j, const slo_status *st, bool detail)
 	api_json_str(j, st->period);
 	api_json_key(j, "periodSeconds");
 	api_json_int(j, st->period_ms / 1000);
+	/* slod extensions (docs/slo.md): calendar periods and minimum events; null when unused */
+	api_json_key(j, "calendar");
+	if (st->calendar != SLO_CAL_NONE)
+		api_json_str(j, slo_calendar_name(st->calendar));
+	else
+		api_json_null(j);
+	api_json_key(j, "timezone");
+	if (st->timezone)
+		api_json_str(j, st->timezone);
+	else
+		api_json_null(j);
+	api_json_key(j, "periodStart");
+	if (st->period_start_ms)
+		seconds(j, st->period_start_ms);
+	else
+		api_json_null(j);
+	api_json_key(j, "minEvents");
+	if (st->min_events > 0)
+		api_json_int(j, st->min_events);
+	else
+		api_json_null(j);
 	api_json_key(j, "evaluatedAt");
 	seconds(j, st->evaluated_at_ms);
 	api_json_key(j, "sli");

@@ -9,3 +9,5 @@ if(SLO_EXT_PROMTOOL)
            $<TARGET_FILE:slo_ext_cli> ${CMAKE_CURRENT_SOURCE_DIR}/ext)
   set_tests_properties(slo.ext_promtool PROPERTIES TIMEOUT 120 LABELS integration)
 endif()
+# slo.eval_ext: the live engine with calendar periods and min_events (hand-computed budgets).
+slod_unit_test(slo.eval_ext SOURCES test_eval_ext.c DEPS slod_slo slod_rules slod_promql slod_tsdb LABEL integration TIMEOUT 120)
