@@ -5,8 +5,16 @@
 # it as the engine improves. Like Prometheus's test engine, a query may hold at most 10000
 # samples. `promqltest_runner --report docs/conformance.md DIR` regenerates the list of failing
 # evals.
-set(SLOD_PROMQLTEST_DIR "/work/shared/conformance/promqltest" CACHE PATH
+# shared/ sits beside the clone (../shared), as in CI and in a developer's checkout.
+set(_slod_promqltest_default ${CMAKE_SOURCE_DIR}/../shared/conformance/promqltest)
+if(NOT EXISTS ${_slod_promqltest_default})
+  set(_slod_promqltest_default /work/shared/conformance/promqltest)
+endif()
+set(SLOD_PROMQLTEST_DIR "${_slod_promqltest_default}" CACHE PATH
     "Prometheus promql/promqltest/testdata directory")
+if(NOT EXISTS ${SLOD_PROMQLTEST_DIR})
+  message(WARNING "PromQL conformance data not found at ${SLOD_PROMQLTEST_DIR}: conformance.promqltest is not run")
+endif()
 set(SLOD_PROMQLTEST_MIN_PASS 1302)
 
 add_executable(promqltest_runner ${CMAKE_CURRENT_SOURCE_DIR}/promqltest_runner.c)
