@@ -1,7 +1,8 @@
 /*
  * test_eval_ext.c — slo.eval_ext: the live engine with slod's extensions, against hand-computed
  * numbers: calendar-month budgets (UTC and a fixed +01:00 offset) count only the buckets since
- * the month began, a rolling SLO counts everything, min_events shows in the status.
+ * the month began, a rolling SLO counts everything, min_events shows in the status; and
+ * min_events in the live alert rules keeps a low-traffic SLO from paging (test_min_events_alert).
  *
  * Data (increase()-shaped SLIs, samples every 60 s, so each 5m bucket's extrapolated increase is
  * exact): jobs_total grows 1/s from M − 2h to M + 2h (M = 2024-03-01T00:00Z); jobs_failed_total
@@ -129,10 +130,86 @@ static void test_calendar_budget(void **state)
 	tsdb_close(db);
 }
 
+/* min_events in the live alert rules: every request fails, but at 0.01 req/s the 1h window holds
+ * 36 events. The SLO without min_events pages; the one with min_events: 100 stays inactive, as its
+ * compiled condition `and on() sum(sum(rate(req_total[1h]))) * 3600 >= 100` is false; at 0.1 req/s
+ * (360 events an hour) both page. */
+static const char spec_min[] =
+	"version: prometheus/v1\nservice: web\nslos:\n"
+	"  - name: plain\n    objective: 99\n    sli:\n      events:\n"
+	"        error_query: sum(rate(req_failed_total[{{.window}}]))\n"
+	"        total_query: sum(rate(req_total[{{.window}}]))\n"
+	"    alerting: {name: WebPlain}\n"
+	"  - name: guarded\n    objective: 99\n    sli:\n      events:\n"
+	"        error_query: sum(rate(req_failed_total[{{.window}}]))\n"
+	"        total_query: sum(rate(req_total[{{.window}}]))\n"
+	"    alerting: {name: WebGuarded}\n"
+	"    slod: {min_events: 100}\n";
+
+static rules_alert_state page_state(slo_engine *e, const char *id)
+{
+	slo_snapshot *s = slo_engine_acquire(e);
+	const slo_status *st = slo_snapshot_find(s, id);
+	assert_non_null(st);
+	assert_true(st->n_alerts >= 1);
+	assert_string_equal(st->alerts[0].severity, "page");
+	rules_alert_state r = st->alerts[0].state;
+	slo_snapshot_release(s);
+	return r;
+}
+
+static void run_min_events(double rps, rules_alert_state want_guarded)
+{
+	char err[1024];
+	int64_t t0 = 1700000100000LL, now = t0;
+	slod_clock clock = slod_clock_manual(&now);
+	tsdb_options to;
+	tsdb_options_default(&to);
+	to.retention_ms = 0;
+	tsdb *db;
+	assert_int_equal(tsdb_open(&to, &db, err, sizeof err), 0);
+	promql_engine *pe = promql_engine_new(NULL);
+	rules_manager *rm;
+	rules_options ro = {.db = db, .engine = pe, .default_interval_ms = 30000, .clock = clock};
+	assert_int_equal(rules_manager_new(&ro, &rm, err, sizeof err), 0);
+	slo_set *set = slo_set_new();
+	assert_int_equal(slo_load_buffer(set, "min.yaml", spec_min, strlen(spec_min)), 0);
+	slo_gen_options go = {0};
+	assert_int_equal(slo_validate(set, &go), 0);
+	slo_engine *e;
+	slo_engine_options eo = {.set = set, .rules = rm, .db = db, .engine = pe, .clock = clock, .bucket_delay_ms = -1};
+	assert_int_equal(slo_engine_new(&eo, &e, err, sizeof err), 0);
+	double v = 0;
+	for (int64_t s = 0; s <= 3900; s += 15) {
+		now = t0 + s * 1000;
+		v += rps * 15;
+		append(db, "req_total", now, v);
+		append(db, "req_failed_total", now, v);
+		rules_manager_tick(rm);
+		if (s % 30 == 0)
+			assert_int_equal(slo_engine_evaluate(e), 0);
+	}
+	assert_int_equal(page_state(e, "web-plain"), RULES_ALERT_FIRING);
+	assert_int_equal(page_state(e, "web-guarded"), want_guarded);
+	slo_engine_free(e);
+	rules_manager_free(rm);
+	slo_set_free(set);
+	promql_engine_free(pe);
+	tsdb_close(db);
+}
+
+static void test_min_events_alert(void **state)
+{
+	(void)state;
+	run_min_events(0.01, RULES_ALERT_INACTIVE);
+	run_min_events(0.1, RULES_ALERT_FIRING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_calendar_budget),
+		cmocka_unit_test(test_min_events_alert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
