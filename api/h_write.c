@@ -1,5 +1,5 @@
 /*
- * h_write.c — POST /api/v1/write (Prometheus remote-write 1.0) and POST /api/v1/import/prometheus
+ * h_write.c — POST /api/v1/write (Prometheus remote-write 1.0 and 2.0) and POST /api/v1/import/prometheus
  * (text exposition format), both through the ingest module.
  *
  * Each request borrows an ingest_ctx from the server's small pool (mutex-guarded stack of at most
@@ -7,11 +7,13 @@
  * across requests without one context being shared by two threads. The ingest outcome maps to the
  * HTTP status by ingest_outcome_http_status (204/400/413/415/503/500); non-204 answers carry
  * ingest's one-line message as a text/plain body. Outcomes and per-reason rejected sample counts
- * are added to the server's metrics.
+ * are added to the server's metrics. A remote-write 2.0 answer (ingest_result.written_headers) also
+ * carries the X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written headers.
  */
 #include "api/internal.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 
 static ingest_ctx *ctx_acquire(api_server *s)
 {
@@ -58,6 +60,15 @@ static void account(api_server *s, _Atomic uint64_t *outcomes, ingest_outcome o,
 static void answer(api_req *r, ingest_outcome o, const ingest_result *res)
 {
 	int status = ingest_outcome_http_status(o);
+	if (res->written_headers) { /* remote-write 2.0: the counts, whatever the status */
+		char v[24];
+		snprintf(v, sizeof v, "%" PRIu64, res->samples_written);
+		api__reply_header(r, "X-Prometheus-Remote-Write-Samples-Written", v);
+		snprintf(v, sizeof v, "%" PRIu64, res->histograms_written);
+		api__reply_header(r, "X-Prometheus-Remote-Write-Histograms-Written", v);
+		snprintf(v, sizeof v, "%" PRIu64, res->exemplars_written);
+		api__reply_header(r, "X-Prometheus-Remote-Write-Exemplars-Written", v);
+	}
 	if (status == 204 || status == 200)
 		api__reply_empty(r, status);
 	else

@@ -133,6 +133,8 @@ typedef struct api_param {
 	const char *value;
 } api_param;
 
+#define API_MAX_REPLY_HEADERS 4
+
 struct api_req {
 	api_server *srv;
 	const api_backend *be;            /* NULL until the server is ready */
@@ -157,6 +159,10 @@ struct api_req {
 	/* response */
 	int status;
 	const char *content_type;
+	/* extra response headers (names static, values copied; api__reply_header) */
+	const char *hdr_name[API_MAX_REPLY_HEADERS];
+	char hdr_value[API_MAX_REPLY_HEADERS][24];
+	size_t n_hdr;
 	buf out;
 	bool replied;
 	int64_t t0_us;
@@ -246,6 +252,9 @@ void api__reply_text(api_req *r, int status, const char *fmt, ...) __attribute__
 void api__reply_raw(api_req *r, int status, const char *content_type, const char *body, size_t n);
 /* No body (204 etc). */
 void api__reply_empty(api_req *r, int status);
+/* Adds a response header (name: a static string; value: copied, at most 23 bytes) to whatever reply
+ * is sent; at most API_MAX_REPLY_HEADERS, later ones are dropped. */
+void api__reply_header(api_req *r, const char *name, const char *value);
 int api__err_status(api_err_type t);
 const char *api__err_name(api_err_type t);
 

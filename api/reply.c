@@ -137,3 +137,12 @@ void api__reply_empty(api_req *r, int status)
 	r->content_type = NULL;
 	r->replied = true;
 }
+
+void api__reply_header(api_req *r, const char *name, const char *value)
+{
+	if (r->n_hdr >= API_MAX_REPLY_HEADERS)
+		return;
+	r->hdr_name[r->n_hdr] = name;
+	snprintf(r->hdr_value[r->n_hdr], sizeof r->hdr_value[r->n_hdr], "%s", value);
+	r->n_hdr++;
+}

@@ -184,6 +184,8 @@ static enum MHD_Result queue_reply(struct MHD_Connection *c, api_req *r)
 	}
 	if (r->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	for (size_t i = 0; i < r->n_hdr; i++)
+		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return rc;

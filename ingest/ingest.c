@@ -23,6 +23,7 @@
 #include <snappy-c.h>
 
 #include "ingest/prompb/remote.pb-c.h"
+#include "ingest/prompb/write_v2.pb-c.h"
 
 void ingest_limits_default(ingest_limits *lim)
 {
@@ -102,6 +103,7 @@ void ingest_ctx_free(ingest_ctx *cx)
 	free(cx->scratch);
 	free(cx->rawlab);
 	free(cx->strbuf);
+	free(cx->syms);
 	free(cx);
 }
 
@@ -373,6 +375,7 @@ ingest_outcome ingest__finish(ingest_ctx *cx, ingest_result *res)
 		return res->outcome;
 	}
 	res->samples_stored = cx->pending;
+	res->samples_written = res->samples_stored + res->duplicates_dropped;
 
 	char msg[INGEST_MESSAGE_MAX * 2];
 	size_t o = 0;
@@ -444,6 +447,18 @@ int ingest_encode_write_request(const struct Prometheus__WriteRequest *req, buf 
 	if (!tmp)
 		return -1;
 	prometheus__write_request__pack(req, tmp);
+	int rc = ingest_snappy_compress(tmp, n, out);
+	free(tmp);
+	return rc;
+}
+
+int ingest_encode_write_request_v2(const struct Io__Prometheus__Write__V2__Request *req, buf *out)
+{
+	size_t n = io__prometheus__write__v2__request__get_packed_size(req);
+	uint8_t *tmp = malloc(n ? n : 1);
+	if (!tmp)
+		return -1;
+	io__prometheus__write__v2__request__pack(req, tmp);
 	int rc = ingest_snappy_compress(tmp, n, out);
 	free(tmp);
 	return rc;

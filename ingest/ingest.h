@@ -78,6 +78,7 @@
 #ifndef SLOD_INGEST_H
 #define SLOD_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -128,6 +129,13 @@ typedef struct ingest_result {
 	uint64_t exemplars_ignored;
 	uint64_t histograms_ignored;
 	uint64_t metadata_ignored;
+	/* Remote-write 2.0: the request passed content negotiation, so the api MUST answer (whatever
+	 * the status) with the X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written headers
+	 * carrying the three counts below. false for 1.0, the text format and 415 answers. */
+	bool written_headers;
+	uint64_t samples_written;    /* samples_stored + duplicates_dropped once committed, else 0 */
+	uint64_t histograms_written; /* always 0: native histograms are accepted but not stored */
+	uint64_t exemplars_written;  /* always 0: exemplars are accepted but not stored */
 	char message[INGEST_MESSAGE_MAX]; /* one line; "" on INGEST_OK */
 } ingest_result;
 
@@ -157,6 +165,8 @@ ingest_outcome ingest_ctx_remote_write(ingest_ctx *cx, const char *content_type,
 /* Same, for an already-decompressed WriteRequest protobuf (no header checks, no snappy). For the
  * fuzzer, benchmarks and tests. */
 ingest_outcome ingest_ctx_write_request_pb(ingest_ctx *cx, const void *pb, size_t len, ingest_result *res);
+/* Same, for an already-decompressed remote-write 2.0 io.prometheus.write.v2.Request protobuf. */
+ingest_outcome ingest_ctx_write_request_v2_pb(ingest_ctx *cx, const void *pb, size_t len, ingest_result *res);
 /* Handles one text-format body. Samples without a timestamp get default_ts_ms. */
 ingest_outcome ingest_ctx_text(ingest_ctx *cx, const void *body, size_t len, int64_t default_ts_ms,
 			       ingest_result *res);
@@ -175,6 +185,9 @@ ingest_outcome ingest_text(tsdb *db, const ingest_limits *lim, const void *body,
  * Returns 0 or -1 (out of memory / buf limit). */
 struct Prometheus__WriteRequest;
 int ingest_encode_write_request(const struct Prometheus__WriteRequest *req, buf *out);
+/* The same for a remote-write 2.0 request built with "ingest/prompb/write_v2.pb-c.h". */
+struct Io__Prometheus__Write__V2__Request;
+int ingest_encode_write_request_v2(const struct Io__Prometheus__Write__V2__Request *req, buf *out);
 /* snappy-compresses len bytes of data, appending to out. Returns 0 or -1. */
 int ingest_snappy_compress(const void *data, size_t len, buf *out);
 

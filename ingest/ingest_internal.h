@@ -37,6 +37,8 @@ struct ingest_ctx {
 	ingest__raw_label *rawlab; /* lim.max_labels_per_series entries (remote write) */
 	char *strbuf;            /* one series' label strings + hash input (remote write), kept */
 	size_t strcap;
+	uint32_t *syms;          /* remote-write 2.0 symbol table: (offset, length) pairs into the body */
+	size_t symcap;           /* pairs */
 	int64_t now_ms;          /* clock reading for this request */
 	uint64_t pending;        /* samples staged in this request */
 	bool fatal;              /* NOMEM/CLOSED from tsdb: stop, roll back */

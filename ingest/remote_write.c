@@ -47,6 +47,7 @@
 
 #define DBUF_KEEP (4u << 20)
 #define STRBUF_KEEP (1u << 20)
+#define SYMS_KEEP (1u << 18) /* symbol-table pairs kept warm between requests (2 MiB) */
 
 /* ---- header checks ---- */
 
@@ -71,10 +72,11 @@ static bool token_eq(const char *s, size_t n, const char *lit)
 }
 
 /* Returns 0 if ct is acceptable; else -1 with why filled. *explicit_v1 is set when the content type
- * names prometheus.WriteRequest explicitly. */
-static int check_content_type(const char *ct, bool *explicit_v1, char *why, size_t cap)
+ * names prometheus.WriteRequest explicitly, *v2 when it names io.prometheus.write.v2.Request. */
+static int check_content_type(const char *ct, bool *explicit_v1, bool *v2, char *why, size_t cap)
 {
 	*explicit_v1 = false;
+	*v2 = false;
 	if (!ct)
 		return 0;
 	const char *p = skip_ws(ct);
@@ -83,7 +85,7 @@ static int check_content_type(const char *ct, bool *explicit_v1, char *why, size
 	const char *semi = strchr(p, ';');
 	size_t mlen = trim_len(p, semi ? (size_t)(semi - p) : strlen(p));
 	if (!token_eq(p, mlen, "application/x-protobuf")) {
-		snprintf(why, cap, "unsupported Content-Type \"%s\": expected application/x-protobuf (remote-write 1.0)",
+		snprintf(why, cap, "unsupported Content-Type \"%s\": expected application/x-protobuf (remote-write 1.0 or 2.0)",
 			 ct);
 		return -1;
 	}
@@ -105,15 +107,16 @@ static int check_content_type(const char *ct, bool *explicit_v1, char *why, size
 		}
 		if (token_eq(v, vlen, "prometheus.WriteRequest")) {
 			*explicit_v1 = true;
+			*v2 = false;
 			continue;
 		}
 		if (token_eq(v, vlen, "io.prometheus.write.v2.Request")) {
-			snprintf(why, cap, "remote-write 2.0 (proto=io.prometheus.write.v2.Request) is not supported: "
-					   "only remote-write 1.0 (prometheus.WriteRequest) is");
-			return -1;
+			*v2 = true;
+			*explicit_v1 = false;
+			continue;
 		}
-		snprintf(why, cap, "unsupported protobuf message \"%.*s\": only remote-write 1.0 "
-				   "(prometheus.WriteRequest) is supported", (int)(vlen > 100 ? 100 : vlen), v);
+		snprintf(why, cap, "unsupported protobuf message \"%.*s\": only prometheus.WriteRequest (remote-write 1.0) "
+				   "and io.prometheus.write.v2.Request (2.0) are supported", (int)(vlen > 100 ? 100 : vlen), v);
 		return -1;
 	}
 	return 0;
@@ -137,7 +140,8 @@ static int check_version(const char *ver, bool explicit_v1, char *why, size_t ca
 		return 0;
 	const char *p = skip_ws(ver);
 	if (p[0] == '2' && (p[1] == '.' || p[1] == '\0' || p[1] == ' ')) {
-		snprintf(why, cap, "remote-write version \"%s\" is not supported: only remote-write 1.0 is", ver);
+		snprintf(why, cap, "remote-write version \"%s\" needs Content-Type application/x-protobuf;"
+				   "proto=io.prometheus.write.v2.Request (2.0) or proto=prometheus.WriteRequest (1.0)", ver);
 		return -1;
 	}
 	return 0;
@@ -152,8 +156,13 @@ typedef struct rw_dec {
 	size_t cap;
 } rw_dec;
 
-static const char *const msg_names[] = {"WriteRequest", "TimeSeries", "Label", "Sample"};
-enum { MSG_WRITE, MSG_SERIES, MSG_LABEL, MSG_SAMPLE };
+static const char *const msg_names[] = {"WriteRequest", "TimeSeries", "Label", "Sample",
+					"Request", "TimeSeries", "Sample", "Exemplar", "Metadata"};
+/* 1.0 messages, then 2.0's (io.prometheus.write.v2) */
+enum { MSG_WRITE, MSG_SERIES, MSG_LABEL, MSG_SAMPLE, MSG2_REQUEST, MSG2_SERIES, MSG2_SAMPLE, MSG2_EXEMPLAR, MSG2_METADATA };
+
+/* wire_type_for()'s answer for a repeated scalar field: packed (2) or not (0) are both valid */
+#define WT_PACKABLE 8
 
 static int bad(rw_dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int bad(rw_dec *d, const char *fmt, ...)
@@ -204,6 +213,11 @@ static inline int wire_type_for(int m, uint64_t field)
 	case MSG_SERIES: return field >= 1 && field <= 4 ? 2 : -1;
 	case MSG_LABEL: return field == 1 || field == 2 ? 2 : -1;
 	case MSG_SAMPLE: return field == 1 ? 1 : field == 2 ? 0 : -1;
+	case MSG2_REQUEST: return field == 4 || field == 5 ? 2 : -1;
+	case MSG2_SERIES: return field == 1 ? WT_PACKABLE : field >= 2 && field <= 5 ? 2 : field == 6 ? 0 : -1;
+	case MSG2_SAMPLE: return field == 1 ? 1 : field == 2 || field == 3 ? 0 : -1;
+	case MSG2_EXEMPLAR: return field == 1 ? WT_PACKABLE : field == 2 ? 1 : field == 3 ? 0 : -1;
+	case MSG2_METADATA: return field == 1 || field == 3 || field == 4 ? 0 : -1;
 	default: return -1;
 	}
 }
@@ -228,7 +242,8 @@ static inline int next_field(rw_dec *d, int m, size_t *off, size_t end, rw_field
 		} else {
 			return next_field_slow(d, m, off, end, f);
 		}
-		if (wire_type_for(m, num) == 2 && len <= end - o - hdr) {
+		int w = wire_type_for(m, num);
+		if ((w == 2 || w == WT_PACKABLE) && len <= end - o - hdr) {
 			f->at = o;
 			f->num = num;
 			f->wt = 2;
@@ -255,7 +270,10 @@ static int next_field_slow(rw_dec *d, int m, size_t *off, size_t end, rw_field *
 	if ((p[f->at] & 0xf8) == 0)
 		return bad(d, "protobuf: invalid field number 0 in %s at byte %zu", msg_names[m], f->at);
 	int want = wire_type_for(m, f->num);
-	if (want >= 0 && want != f->wt)
+	if (want == WT_PACKABLE && f->wt != 0 && f->wt != 2)
+		return bad(d, "protobuf: field %llu of %s has wire type %d, expected 0 or 2, at byte %zu",
+			   (unsigned long long)f->num, msg_names[m], f->wt, f->at);
+	if (want >= 0 && want != WT_PACKABLE && want != f->wt)
 		return bad(d, "protobuf: field %llu of %s has wire type %d, expected %d, at byte %zu",
 			   (unsigned long long)f->num, msg_names[m], f->wt, want, f->at);
 	switch (f->wt) {
@@ -670,6 +688,11 @@ static void release_big_buffers(ingest_ctx *cx)
 		cx->strbuf = NULL;
 		cx->strcap = 0;
 	}
+	if (cx->symcap > SYMS_KEEP) {
+		free(cx->syms);
+		cx->syms = NULL;
+		cx->symcap = 0;
+	}
 }
 
 ingest_outcome ingest_ctx_write_request_pb(ingest_ctx *cx, const void *pb, size_t len, ingest_result *res)
@@ -683,17 +706,354 @@ ingest_outcome ingest_ctx_write_request_pb(ingest_ctx *cx, const void *pb, size_
 	return o;
 }
 
+/* ==== remote-write 2.0 (io.prometheus.write.v2.Request) ====
+ *
+ * Same pipeline and bounds as 1.0, with a symbol table in front:
+ *   top-level pre-scan: framing, series count <= max_series, every symbol (field 4) recorded as an
+ *   (offset, length) pair into cx->syms (at most max_decompressed_bytes / 8 symbols, so the table
+ *   never outweighs the body it indexes; more → 413), symbols[0] must be "" (else 400, nothing
+ *   stored) ─► per TimeSeries (field 5): walk 1 resolves labels_refs (packed or not) through the
+ *   table into cx->rawlab and parses exemplars and metadata for their refs ─► series checks ─►
+ *   the 1.0 label checks (series_canonical) ─► walk 2 decodes every Sample and appends.
+ * A series is rejected (partial failure, the rest is stored) for: an odd number of labels_refs, a
+ * label/exemplar/metadata ref >= the number of symbols, an odd number of exemplar refs, both
+ * samples and histograms, an empty label value, label names not in strictly increasing byte order
+ * (equal neighbours are reported as duplicates), and everything 1.0 rejects. A TimeSeries with no
+ * samples (only histograms, exemplars or metadata) is accepted and stores nothing.
+ * Singular sub-message metadata (field 5): the last occurrence replaces earlier ones entirely (as
+ * protobuf-c's unpacker does: the fuzz differential reference). Histograms are framed, counted and
+ * not parsed; created_timestamp (TimeSeries 6) and start_timestamp (Sample 3) are read and ignored.
+ * Cost over 1.0: one pass over the top level to build the table (8 bytes per symbol, kept warm up to
+ * 2 MiB), then one table lookup per label instead of a Label sub-message walk.
+ */
+
+/* What walk 1 learnt about one TimeSeries. */
+typedef struct rw2_series {
+	size_t nrefs;          /* labels_refs seen */
+	bool bad_ref;          /* some label ref was >= nsym; first_bad_ref is the first */
+	uint32_t first_bad_ref;
+	uint64_t ns, nh, ne;   /* samples, histograms, exemplars */
+	size_t first_sample;   /* offset of the first Sample field (walk 2 starts there) */
+	bool ex_odd;           /* an exemplar with an odd number of refs */
+	bool ex_bad;           /* an exemplar ref >= nsym; ex_bad_ref is the first */
+	uint32_t ex_bad_ref;
+	bool has_md;           /* metadata present; help_ref/unit_ref of its last occurrence */
+	uint32_t help_ref, unit_ref;
+} rw2_series;
+
+/* Resolves the nrefs-th label ref of a series into cx->rawlab (even: name, odd: value). */
+static inline void rw2_label_ref(ingest_ctx *cx, rw2_series *st, const uint8_t *base, size_t nsym, uint32_t ref)
+{
+	size_t k = st->nrefs++;
+	if (ref >= nsym) {
+		if (!st->bad_ref)
+			st->first_bad_ref = ref;
+		st->bad_ref = true;
+		return;
+	}
+	if (k / 2 >= cx->lim.max_labels_per_series)
+		return;
+	rw_label *l = &cx->rawlab[k / 2];
+	const char *p = (const char *)base + cx->syms[2 * (size_t)ref];
+	size_t len = cx->syms[2 * (size_t)ref + 1];
+	if (k % 2 == 0) {
+		l->name = p;
+		l->nlen = len;
+	} else {
+		l->value = p;
+		l->vlen = len;
+	}
+}
+
+static inline void rw2_exemplar_ref(rw2_series *st, size_t nsym, uint64_t ref)
+{
+	if ((uint32_t)ref >= nsym) {
+		if (!st->ex_bad)
+			st->ex_bad_ref = (uint32_t)ref;
+		st->ex_bad = true;
+	}
+}
+
+/* Walks one Exemplar: counts its refs (packed or not) and range-checks them. */
+static int rw2_walk_exemplar(rw_dec *d, size_t lo, size_t hi, size_t nsym, rw2_series *st)
+{
+	size_t off = lo, nrefs = 0;
+	rw_field g;
+	while (off < hi) {
+		if (next_field(d, MSG2_EXEMPLAR, &off, hi, &g))
+			return -1;
+		if (g.num != 1)
+			continue;
+		if (g.wt == 0) {
+			nrefs++;
+			rw2_exemplar_ref(st, nsym, g.u);
+			continue;
+		}
+		for (size_t o = g.lo; o < g.hi; nrefs++) {
+			uint64_t v;
+			if (!read_varint(d->base, &o, g.hi, &v))
+				return bad(d, "protobuf: truncated varint in packed field 1 of Exemplar at byte %zu", g.at);
+			rw2_exemplar_ref(st, nsym, v);
+		}
+	}
+	if (nrefs % 2)
+		st->ex_odd = true;
+	return 0;
+}
+
+/* Walks one Metadata occurrence; it replaces any earlier one. */
+static int rw2_walk_metadata(rw_dec *d, size_t lo, size_t hi, rw2_series *st)
+{
+	size_t off = lo;
+	rw_field g;
+	st->has_md = true;
+	st->help_ref = st->unit_ref = 0;
+	while (off < hi) {
+		if (next_field(d, MSG2_METADATA, &off, hi, &g))
+			return -1;
+		if (g.num == 3)
+			st->help_ref = (uint32_t)g.u;
+		else if (g.num == 4)
+			st->unit_ref = (uint32_t)g.u;
+	}
+	return 0;
+}
+
+/* Walk 1 over a v2 TimeSeries. */
+static int rw2_walk_series(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, size_t nsym, rw2_series *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->first_sample = hi;
+	size_t off = lo;
+	rw_field f;
+	while (off < hi) {
+		if (next_field(d, MSG2_SERIES, &off, hi, &f))
+			return -1;
+		switch (f.num) {
+		case 1:
+			if (f.wt == 0) {
+				rw2_label_ref(cx, st, d->base, nsym, (uint32_t)f.u);
+				break;
+			}
+			for (size_t o = f.lo; o < f.hi;) {
+				uint64_t v;
+				if (!read_varint(d->base, &o, f.hi, &v))
+					return bad(d, "protobuf: truncated varint in packed field 1 of TimeSeries at byte %zu",
+						   f.at);
+				rw2_label_ref(cx, st, d->base, nsym, (uint32_t)v);
+			}
+			break;
+		case 2:
+			if (st->ns++ == 0)
+				st->first_sample = f.at;
+			break;
+		case 3:
+			st->nh++;
+			break;
+		case 4:
+			st->ne++;
+			if (rw2_walk_exemplar(d, f.lo, f.hi, nsym, st))
+				return -1;
+			break;
+		case 5:
+			if (rw2_walk_metadata(d, f.lo, f.hi, st))
+				return -1;
+			break;
+		default: /* 6 created_timestamp, unknown fields */
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The checks 2.0 adds to 1.0's label rules (the spec's MUSTs that 1.0 senders were forgiven):
+ * no empty value, names in strictly increasing order. An empty name is left to series_canonical.
+ * Returns 0 or -1 after rejecting the series. */
+static int rw2_strict_labels(ingest_ctx *cx, const rw_label *raw, size_t n, uint64_t nsamples, ingest_result *res)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (raw[i].nlen == 0)
+			return 0;
+		char nm[68];
+		if (raw[i].vlen == 0) {
+			snprintf(nm, sizeof nm, "%.*s", (int)(raw[i].nlen > 64 ? 64 : raw[i].nlen), raw[i].name);
+			reject_raw(cx, res, raw, n, nsamples, "empty value of label \"%s\"", nm);
+			return -1;
+		}
+		if (i && bytes_cmp(raw[i - 1].name, raw[i - 1].nlen, raw[i].name, raw[i].nlen) > 0) {
+			snprintf(nm, sizeof nm, "%.*s", (int)(raw[i].nlen > 64 ? 64 : raw[i].nlen), raw[i].name);
+			reject_raw(cx, res, raw, n, nsamples, "label names not sorted (\"%s\" out of place)", nm);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Walk 2 over a v2 TimeSeries: decodes every Sample and appends it when s is not NULL. */
+static int rw2_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, ingest__series *s, ingest_result *res)
+{
+	size_t off = lo;
+	rw_field f, g;
+	while (off < hi) {
+		if (next_field(d, MSG2_SERIES, &off, hi, &f))
+			return -1;
+		if (f.num != 2)
+			continue;
+		uint64_t vbits = 0, tbits = 0;
+		size_t lo2 = f.lo;
+		const uint8_t *p = d->base;
+		if (f.hi - f.lo >= 11 && p[lo2] == 0x09 && p[lo2 + 9] == 0x10) {
+			for (int i = 0; i < 8; i++)
+				vbits |= (uint64_t)p[lo2 + 1 + i] << (8 * i);
+			lo2 += 10;
+			if (!read_varint(p, &lo2, f.hi, &tbits))
+				return bad(d, "protobuf: truncated varint field 2 in Sample at byte %zu", f.lo + 9);
+		}
+		while (lo2 < f.hi) {
+			if (next_field(d, MSG2_SAMPLE, &lo2, f.hi, &g))
+				return -1;
+			if (g.num == 1)
+				vbits = g.u;
+			else if (g.num == 2)
+				tbits = g.u;
+		}
+		if (s && !cx->fatal) {
+			double v;
+			memcpy(&v, &vbits, sizeof v);
+			if (ingest__append(cx, s, (int64_t)tbits, v, res) != 0)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+/* Records the symbol at [lo, hi) as entry i of cx->syms (growing it). Returns 0 or -1 (OOM). */
+static int rw2_add_symbol(ingest_ctx *cx, size_t i, size_t lo, size_t hi)
+{
+	if (i >= cx->symcap) {
+		size_t cap = cx->symcap ? cx->symcap * 2 : 256;
+		uint32_t *ns = realloc(cx->syms, cap * 2 * sizeof(*ns));
+		if (!ns)
+			return -1;
+		cx->syms = ns;
+		cx->symcap = cap;
+	}
+	cx->syms[2 * i] = (uint32_t)lo;
+	cx->syms[2 * i + 1] = (uint32_t)(hi - lo);
+	return 0;
+}
+
+static ingest_outcome decode_v2(ingest_ctx *cx, const uint8_t *pb, size_t n, ingest_result *res)
+{
+	char why[INGEST_MESSAGE_MAX];
+	rw_dec d = {.base = pb, .why = why, .cap = sizeof why};
+	size_t off = 0, nsym = 0;
+	size_t maxsym = cx->lim.max_decompressed_bytes / 8 ? cx->lim.max_decompressed_bytes / 8 : 1;
+	uint64_t nseries = 0;
+	rw_field f;
+	if (n > UINT32_MAX)
+		return ingest__fail(cx, res, INGEST_TOO_LARGE, "request of %zu bytes exceeds 4 GiB", n);
+	/* pre-scan: framing, the series count and the symbol table, before anything is staged */
+	while (off < n) {
+		if (next_field(&d, MSG2_REQUEST, &off, n, &f))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+		if (f.num == 5) {
+			nseries++;
+		} else if (f.num == 4) {
+			if (nsym < maxsym && rw2_add_symbol(cx, nsym, f.lo, f.hi))
+				return ingest__fail(cx, res, INGEST_OVERLOADED, "out of memory (symbol table)");
+			nsym++;
+		}
+	}
+	if (nseries > cx->lim.max_series)
+		return ingest__fail(cx, res, INGEST_TOO_LARGE, "%llu series in one request exceed the limit of %zu",
+				    (unsigned long long)nseries, cx->lim.max_series);
+	if (nsym > maxsym)
+		return ingest__fail(cx, res, INGEST_TOO_LARGE, "%zu symbols in one request exceed the limit of %zu", nsym,
+				    maxsym);
+	if ((nsym || nseries) && (nsym == 0 || cx->syms[1] != 0))
+		return ingest__fail(cx, res, INGEST_BAD_REQUEST,
+				    nsym ? "symbols: the first symbol must be the empty string"
+					 : "symbols: the symbols table is missing (it must start with the empty string)");
+	off = 0;
+	while (off < n && !cx->fatal) {
+		if (next_field(&d, MSG2_REQUEST, &off, n, &f))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+		if (f.num != 5)
+			continue;
+		res->series++;
+		rw2_series st;
+		if (rw2_walk_series(cx, &d, f.lo, f.hi, nsym, &st))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+		res->samples += st.ns;
+		res->histograms_ignored += st.nh;
+		res->exemplars_ignored += st.ne;
+		res->metadata_ignored += st.has_md;
+		size_t nl = st.nrefs / 2;
+		ingest__series s;
+		slod_labels ls;
+		bool ok = false;
+		if (st.nrefs % 2) {
+			ingest__reject_series(cx, res, NULL, st.ns, "odd number of label refs (%zu)", st.nrefs);
+		} else if (st.bad_ref) {
+			ingest__reject_series(cx, res, NULL, st.ns, "label ref %u out of range (%zu symbols)",
+					      st.first_bad_ref, nsym);
+		} else if (st.ex_odd) {
+			ingest__reject_series(cx, res, NULL, st.ns, "odd number of exemplar label refs%s", "");
+		} else if (st.ex_bad) {
+			ingest__reject_series(cx, res, NULL, st.ns, "exemplar label ref %u out of range (%zu symbols)",
+					      st.ex_bad_ref, nsym);
+		} else if (st.has_md && (st.help_ref >= nsym || st.unit_ref >= nsym)) {
+			ingest__reject_series(cx, res, NULL, st.ns, "metadata %s %u out of range (%zu symbols)",
+					      st.help_ref >= nsym ? "help_ref" : "unit_ref",
+					      st.help_ref >= nsym ? st.help_ref : st.unit_ref, nsym);
+		} else if (st.ns && st.nh) {
+			ingest__reject_series(cx, res, NULL, st.ns, "samples and native histograms in one TimeSeries%s", "");
+		} else if (nl > cx->lim.max_labels_per_series) {
+			ingest__reject_series(cx, res, NULL, st.ns, "too many labels (%zu, limit %zu)", nl,
+					      cx->lim.max_labels_per_series);
+		} else if (st.ns && rw2_strict_labels(cx, cx->rawlab, nl, st.ns, res) == 0) {
+			uint64_t h;
+			int rc = series_canonical(cx, cx->rawlab, nl, st.ns, &ls, &h, res);
+			if (rc == -2)
+				return ingest__fail(cx, res, INGEST_OVERLOADED, "out of memory decoding labels");
+			if (rc == 0) {
+				s = (ingest__series){.ls = &ls, .hash = h};
+				ok = true;
+			}
+		}
+		if (rw2_walk_samples(cx, &d, st.first_sample, f.hi, ok ? &s : NULL, res))
+			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+	}
+	return ingest__finish(cx, res);
+}
+
+ingest_outcome ingest_ctx_write_request_v2_pb(ingest_ctx *cx, const void *pb, size_t len, ingest_result *res)
+{
+	ingest__begin(cx, res);
+	res->written_headers = true;
+	if (len > cx->lim.max_decompressed_bytes)
+		return ingest__fail(cx, res, INGEST_TOO_LARGE, "request of %zu bytes exceeds the limit of %zu", len,
+				    cx->lim.max_decompressed_bytes);
+	ingest_outcome o = decode_v2(cx, pb, len, res);
+	release_big_buffers(cx);
+	return o;
+}
+
+/* ==== the HTTP-facing entry point (both versions) ==== */
+
 ingest_outcome ingest_ctx_remote_write(ingest_ctx *cx, const char *content_type, const char *content_encoding,
 				       const char *rw_version_header, const void *body, size_t len,
 				       ingest_result *res)
 {
 	char why[INGEST_MESSAGE_MAX];
-	bool explicit_v1;
+	bool explicit_v1, v2;
 	ingest__begin(cx, res);
-	if (check_content_type(content_type, &explicit_v1, why, sizeof why) ||
+	if (check_content_type(content_type, &explicit_v1, &v2, why, sizeof why) ||
 	    check_encoding(content_encoding, why, sizeof why) ||
-	    check_version(rw_version_header, explicit_v1, why, sizeof why))
+	    check_version(rw_version_header, explicit_v1 || v2, why, sizeof why))
 		return ingest__fail(cx, res, INGEST_UNSUPPORTED_MEDIA_TYPE, "%s", why);
+	res->written_headers = v2; /* content negotiation done: a 2.0 answer carries the counts */
 	if (len > cx->lim.max_body_bytes)
 		return ingest__fail(cx, res, INGEST_TOO_LARGE, "compressed body of %zu bytes exceeds the limit of %zu",
 				    len, cx->lim.max_body_bytes);
@@ -715,6 +1075,8 @@ ingest_outcome ingest_ctx_remote_write(ingest_ctx *cx, const char *content_type,
 	ingest_outcome o;
 	if (snappy_uncompress(body, len, cx->dbuf, &got) != SNAPPY_OK || got != ulen)
 		o = ingest__fail(cx, res, INGEST_BAD_REQUEST, "snappy: corrupt compressed data");
+	else if (v2)
+		o = decode_v2(cx, (const uint8_t *)cx->dbuf, got, res);
 	else
 		o = decode_and_store(cx, (const uint8_t *)cx->dbuf, got, res);
 	release_big_buffers(cx);
