@@ -36,6 +36,10 @@
  * (E_REPAIR_SLO_BUCKETS per SLO, E_REPAIR_CYCLE_BUCKETS in all); the fast path forgets its
  * summaries from there (slo__fast_invalidate).
  *
+ * Calendar periods (slod extension): the ring spans the longest calendar period (7d/31d/92d) and
+ * the budget is the sum of the buckets since the period began (ring_sum_from, O(slots) per cycle);
+ * everything else uses the rolling equivalent the rules use.
+ *
  * Invariants: ring sums equal the sum of their slots up to rounding; they are recomputed from the
  * slots every n slot updates, so drift stays bounded. Buckets are only ever evaluated once they
  * have ended (k·B ≤ now − bucket_delay). The published snapshot pointer is replaced under mu.
