@@ -1803,6 +1803,10 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 			r->type = PROMQL_RESULT_STRING;
 			r->string = arena_strndup(ra, v.str, v.str_len);
 			r->string_len = v.str_len;
+			if (!r->string) {
+				promql__oom(&c);
+				goto out;
+			}
 			break;
 		case PROMQL_TYPE_VECTOR:
 			r->type = PROMQL_RESULT_VECTOR;
@@ -1881,8 +1885,13 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 			}
 			for (size_t i = 0; i < v.vec.n; i++) {
 				slod_labels ls = v.vec.s[i].ls;
-				if (v.vec.s[i].drop_name)
+				if (v.vec.s[i].drop_name) {
 					ls = promql__labels_drop_metadata(&sa, &ls);
+					if (!ls.v) { /* out of memory, not an empty label set */
+						promql__oom(&c);
+						goto out;
+					}
+				}
 				coll_series *s = coll_get(&co, &ls, false, true);
 				if (!s) {
 					promql__oom(&c);
@@ -1952,6 +1961,8 @@ static promql_result *query(promql_engine *e, tsdb *db, const char *q, int64_t s
 		promql_result *r = result_new();
 		if (!r)
 			return NULL;
+		if (rc == PROMQL_ERR_NOMEM) /* not the query's fault: 500, not 400 */
+			return result_error(r, PROMQL_ERRTYPE_INTERNAL, "out of memory");
 		return result_error(r, PROMQL_ERRTYPE_BAD_DATA, perr.text[0] ? perr.text : "parse error");
 	}
 	if (ex->duration_vars) {

@@ -1068,7 +1068,10 @@ static int label_replace(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 	promql_regex *re = promql__cache_get(c, n);
 	if (!re) {
 		char err[256];
-		if (promql_regex_compile(ren->string.value, ren->string.len, c->qa, &re, err, sizeof err) != 0)
+		int rrc = promql_regex_compile(ren->string.value, ren->string.len, c->qa, &re, err, sizeof err);
+		if (rrc == -2)
+			return promql__oom(c);
+		if (rrc != 0)
 			return promql__errorf(c, "invalid regular expression in label_replace(): %s", ren->string.value);
 		if (promql__cache_put(c, n, re) < 0)
 			return -1;
@@ -1093,6 +1096,14 @@ static int label_replace(ev_ctx *c, const promql_node *n, int64_t t, ev_value *o
 		if (r > 0) {
 			buf b;
 			buf_init(&b, 0);
+			/* reserve the most the expansion can take (each $ref at most the whole source), so
+			 * expand_template's appends cannot fail half-way and cut the value */
+			size_t bound = repl_len + 1, svl = strlen(sv);
+			for (size_t k = 0; k < repl_len; k++)
+				if (repl[k] == '$')
+					bound += svl;
+			if (buf_reserve(&b, bound) != 0)
+				return promql__oom(c);
 			expand_template(&b, repl, repl_len, re, sv, ov, r);
 			const char *val = arena_strndup(c->sa, b.data ? b.data : "", b.len);
 			buf_deinit(&b);
@@ -1132,14 +1143,15 @@ static int label_join(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 		ev_sample s = in.vec.s[i];
 		buf b;
 		buf_init(&b, 0);
+		int brc = 0; /* an append that fails must not leave a cut value */
 		for (size_t k = 0; k < nsrc; k++) {
 			if (k)
-				buf_puts(&b, sep);
+				brc |= buf_puts(&b, sep);
 			const char *v = labels_get(&s.ls, unparen(a[3 + k])->string.value);
 			if (v)
-				buf_puts(&b, v);
+				brc |= buf_puts(&b, v);
 		}
-		const char *val = arena_strndup(c->sa, b.data ? b.data : "", b.len);
+		const char *val = brc ? NULL : arena_strndup(c->sa, b.data ? b.data : "", b.len);
 		buf_deinit(&b);
 		if (!val)
 			return promql__oom(c);

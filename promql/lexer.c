@@ -953,13 +953,13 @@ int promql__unquote(const char *s, size_t len, buf *out)
 	if (q == '`') {
 		for (; p < e; p++)
 			if (*p != '\r' && buf_putc(out, *p) != 0)
-				return -1;
-		return buf_append(out, "", 0);
+				return -2;
+		return buf_append(out, "", 0) != 0 ? -2 : 0;
 	}
 	while (p < e) {
 		if (*p != '\\') {
 			if (buf_putc(out, *p++) != 0)
-				return -1;
+				return -2;
 			continue;
 		}
 		p++;
@@ -967,15 +967,15 @@ int promql__unquote(const char *s, size_t len, buf *out)
 			return -1;
 		char c = *p++;
 		switch (c) {
-		case 'a': buf_putc(out, '\a'); continue;
-		case 'b': buf_putc(out, '\b'); continue;
-		case 'f': buf_putc(out, '\f'); continue;
-		case 'n': buf_putc(out, '\n'); continue;
-		case 'r': buf_putc(out, '\r'); continue;
-		case 't': buf_putc(out, '\t'); continue;
-		case 'v': buf_putc(out, '\v'); continue;
-		case '\\': buf_putc(out, '\\'); continue;
-		case '\'': case '"': buf_putc(out, c); continue;
+		case 'a': if (buf_putc(out, '\a') != 0) return -2; continue;
+		case 'b': if (buf_putc(out, '\b') != 0) return -2; continue;
+		case 'f': if (buf_putc(out, '\f') != 0) return -2; continue;
+		case 'n': if (buf_putc(out, '\n') != 0) return -2; continue;
+		case 'r': if (buf_putc(out, '\r') != 0) return -2; continue;
+		case 't': if (buf_putc(out, '\t') != 0) return -2; continue;
+		case 'v': if (buf_putc(out, '\v') != 0) return -2; continue;
+		case '\\': if (buf_putc(out, '\\') != 0) return -2; continue;
+		case '\'': case '"': if (buf_putc(out, c) != 0) return -2; continue;
 		default: break;
 		}
 		int n, base;
@@ -1007,12 +1007,16 @@ int promql__unquote(const char *s, size_t len, buf *out)
 		if (c == 'x' || (c >= '0' && c <= '7')) {
 			if (v > 255)
 				return -1;
-			buf_putc(out, (char)v);
+			if (buf_putc(out, (char)v) != 0)
+				return -2;
 		} else {
 			if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000))
 				return -1;
+			size_t before = out->len;
 			put_utf8(out, v);
+			if (out->len == before)
+				return -2; /* out of memory */
 		}
 	}
-	return buf_append(out, "", 0);
+	return buf_append(out, "", 0) != 0 ? -2 : 0;
 }

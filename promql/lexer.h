@@ -143,7 +143,8 @@ void promql__go_quote(buf *out, const char *s, size_t len);
 int promql__utf8_decode(const char *s, size_t len, uint32_t *r);
 
 /* Unquotes a STRING token's text (with its quotes) into out (NUL-terminated, may contain NULs).
- * The lexer has already validated the escapes. Returns 0 or -1 on OOM or a bad escape. */
+ * The lexer has already validated the escapes. Returns 0, -1 on a bad escape or -2 when out of
+ * memory (never a partial string). */
 int promql__unquote(const char *s, size_t len, buf *out);
 
 #endif

@@ -269,7 +269,12 @@ static char *tok_unquote(parser *p, promql_token t, size_t *len)
 	buf b;
 	buf_init(&b, 0);
 	char *s = NULL;
-	if (promql__unquote(p->in + t.pos, t.len, &b) != 0) {
+	int urc = promql__unquote(p->in + t.pos, t.len, &b);
+	if (urc == -2) {
+		oom(p);
+		goto out;
+	}
+	if (urc != 0) {
 		char q[PROMQL_ERROR_MAX / 2];
 		quote_into(q, sizeof q, p->in + t.pos, t.len);
 		errorf(p, (promql_pos_range){t.pos, t.pos + t.len}, "error unquoting string %s: invalid syntax", q);
