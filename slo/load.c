@@ -710,6 +710,7 @@ static bool blank(const char *s)
  *   error = total − good (an events SLI, so event counts and the fast path apply). */
 static void load_ext_latency(ld *L, const slo__ynode *m, slo_spec *o)
 {
+	o->latency = true; /* given: its own errors stand for the SLI's (no "SLI required" as well) */
 	if (m->type != SLO__Y_MAP) {
 		E(L, m, "slod.latency must be a map");
 		return;
@@ -766,7 +767,6 @@ static void load_ext_latency(ld *L, const slo__ynode *m, slo_spec *o)
 		return;
 	}
 	o->sli_kind = SLO_SLI_EVENTS;
-	o->latency = true;
 	o->sli_pos = P(L, m);
 	o->error_query = (slo_query){.text = arena_sprintf(&L->s->a, "%s\n-\n%s", tot, good), .pos = P(L, hv), .style = -1};
 	/* The histogram is validated at its own position (a part); a selector alone may not be a valid

@@ -131,7 +131,8 @@ typedef struct slo_spec {
 	slo_tz tz;
 	int64_t min_events;     /* alert conditions need this many events in their long window (0: none) */
 	slo_pos min_events_pos;
-	bool latency;           /* SLI composed from a classic histogram (slod.latency) */
+	bool latency;           /* slod.latency given: the SLI is composed from a classic histogram
+				   (sli_kind EVENTS; NONE when slod.latency had errors, already reported) */
 } slo_spec;
 
 typedef enum {

@@ -360,7 +360,8 @@ static void check_slo(vctx *v, const slo_group *g, const slo_spec *slo, const sl
 			check_query(v, &slo->total_query, "slod.latency selector");
 	} else switch (slo->sli_kind) {
 	case SLO_SLI_NONE:
-		VE(v, slo->sli_pos, "invalid SLI: at least one SLI type is required (events or raw)");
+		if (!slo->latency) /* an invalid slod.latency was reported where it is wrong */
+			VE(v, slo->sli_pos, "invalid SLI: at least one SLI type is required (events or raw)");
 		break;
 	case SLO_SLI_EVENTS:
 		if (slo->error_query.text && slo->total_query.text && strcmp(slo->error_query.text, slo->total_query.text) == 0)

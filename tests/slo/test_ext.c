@@ -201,6 +201,18 @@ static void expect_diag(const char *yaml, const char *want)
 	slo_set_free(s);
 }
 
+static void expect_no_diag(const char *yaml, const char *unwanted)
+{
+	size_t errors;
+	slo_set *s = load(yaml, &errors);
+	char *d = diags(s);
+	if (strstr(d, unwanted))
+		printf("unwanted: %s\ngot:\n%s", unwanted, d);
+	assert_null(strstr(d, unwanted));
+	free(d);
+	slo_set_free(s);
+}
+
 #define HEAD "version: prometheus/v1\nservice: svc\nslos:\n  - name: ab\n    objective: 99\n    alerting: {name: A}\n"
 #define SLI "    sli: {events: {error_query: 'sum(rate(e[{{.window}}]))', total_query: 'sum(rate(t[{{.window}}]))'}}\n"
 
@@ -230,6 +242,8 @@ static void test_located_errors(void **state)
 	expect_diag(HEAD SLI "    slod:\n      latency: {histogram: h, threshold: 0.1}\n",
 		    "t.yaml:9:16: slod.latency is an SLI: remove sli");
 	expect_diag(HEAD "    slod:\n      latency: {histogram: h}\n", "t.yaml:8:16: slod.latency needs a threshold");
+	expect_no_diag(HEAD "    slod:\n      latency: {histogram: h}\n", "at least one SLI type is required");
+	expect_diag(HEAD "    slod:\n      period: 7d\n", "t.yaml:4:5: invalid SLI: at least one SLI type is required");
 	expect_diag(HEAD "    slod:\n      latency: {histogram: h, threshold: -1}\n",
 		    "t.yaml:8:42: slod.latency threshold must be > 0 seconds");
 	expect_diag(HEAD "    slod:\n      latency: {histogram: 'h{a=\"b\"} x', threshold: 1}\n",
