@@ -962,10 +962,11 @@ static void atomic_max64(_Atomic int64_t *p, int64_t v)
 		;
 }
 
-/* Applies staged samples to memory; counts results. */
-static void apply_staged(tsdb *db, const struct tsdb__staged *st, size_t n, bool count_rejects)
+/* Applies staged samples to memory; counts results. Returns how many samples could not be
+ * applied for lack of memory (they are not counted as rejected: the caller must report it). */
+static size_t apply_staged(tsdb *db, const struct tsdb__staged *st, size_t n, bool count_rejects)
 {
-	uint64_t ok = 0, dup = 0, ooo = 0;
+	uint64_t ok = 0, dup = 0, ooo = 0, nomem = 0;
 	int64_t mint = INT64_MAX, maxt = INT64_MIN;
 	acc c = {0};
 	size_t i = 0;
@@ -980,7 +981,13 @@ static void apply_staged(tsdb *db, const struct tsdb__staged *st, size_t n, bool
 				s = ns;
 		}
 		tsdb__series_lock(s);
+		bool series_nomem = false; /* after a sample found no memory, skip the series' later ones,
+					      so that a retry of the batch appends them in order */
 		for (; i < n && st[i].s == orig; i++) {
+			if (series_nomem) {
+				nomem++;
+				continue;
+			}
 			int rc = atomic_load_explicit(&s->dead, memory_order_relaxed) ? TSDB_ERR_OUT_OF_ORDER
 										       : check_locked(db, s, st[i].t, st[i].v);
 			if (rc == 0)
@@ -995,6 +1002,9 @@ static void apply_staged(tsdb *db, const struct tsdb__staged *st, size_t n, bool
 					maxt = st[i].t;
 			} else if (rc == 1 || rc == TSDB_ERR_DUPLICATE) {
 				dup++;
+			} else if (rc == TSDB_ERR_NOMEM) {
+				nomem++;
+				series_nomem = true;
 			} else {
 				ooo++;
 			}
@@ -1018,16 +1028,17 @@ static void apply_staged(tsdb *db, const struct tsdb__staged *st, size_t n, bool
 		atomic_fetch_add_explicit(&db->st_dup, dup, memory_order_relaxed);
 	if (ooo && count_rejects)
 		atomic_fetch_add_explicit(&db->st_ooo, ooo, memory_order_relaxed);
+	return nomem;
 }
 
 void tsdb__apply_replayed(tsdb *db, const struct tsdb__staged *st, size_t n)
 {
-	apply_staged(db, st, n, false);
+	(void)apply_staged(db, st, n, false);
 }
 
-void tsdb__apply_committed(tsdb *db, const struct tsdb__staged *st, size_t n)
+int tsdb__apply_committed(tsdb *db, const struct tsdb__staged *st, size_t n)
 {
-	apply_staged(db, st, n, true);
+	return apply_staged(db, st, n, true) ? TSDB_ERR_NOMEM : 0;
 }
 
 int tsdb_appender_commit(tsdb_appender *a)
@@ -1047,7 +1058,7 @@ int tsdb_appender_commit(tsdb_appender *a)
 		/* applies the batch under the WAL lock, in log order */
 		rc = tsdb__wal_commit(db, a->newser, a->nnew, a->wbuf, a->wlen, a->st, a->n);
 	} else {
-		apply_staged(db, a->st, a->n, true);
+		rc = tsdb__apply_committed(db, a->st, a->n);
 	}
 out:
 	tsdb_appender_rollback(a);

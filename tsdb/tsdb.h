@@ -94,7 +94,8 @@ int tsdb_appender_add_ref(tsdb_appender *a, tsdb_ref ref, int64_t t, double v);
  * Samples that became out of order or duplicate since they were staged (another appender got
  * there first) are dropped and counted in the stats. Returns 0 or TSDB_ERR_IO: if the write failed,
  * nothing from this batch is visible; if only the fsync failed, the batch is written and visible
- * but not known to be durable. The appender is reset and may be reused. */
+ * but not known to be durable. TSDB_ERR_NOMEM: some samples found no memory for their chunk and
+ * are not visible (the rest are; a retry of the batch completes it, repeats are dropped). The appender is reset and may be reused. */
 int tsdb_appender_commit(tsdb_appender *a);
 /* Drops staged samples. */
 void tsdb_appender_rollback(tsdb_appender *a);

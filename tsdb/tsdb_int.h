@@ -258,7 +258,8 @@ int tsdb__series_insert_loaded(tsdb *db, tsdb__series *s);
 tsdb__series *tsdb__series_alloc(size_t nlabels);
 void tsdb__series_free(tsdb__series *s);
 void tsdb__apply_replayed(tsdb *db, const struct tsdb__staged *st, size_t n);
-void tsdb__apply_committed(tsdb *db, const struct tsdb__staged *st, size_t n);
+/* 0, or TSDB_ERR_NOMEM when some samples could not be applied to memory (the others are). */
+int tsdb__apply_committed(tsdb *db, const struct tsdb__staged *st, size_t n);
 void tsdb__stripe_remove(tsdb *db, uint64_t hash, uint32_t ref);
 void tsdb__graves_free(tsdb *db, uint64_t before_epoch);
 

@@ -826,7 +826,7 @@ static int sync_upto(tsdb *db, uint64_t target)
 int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const uint8_t *body, size_t blen,
 		     const struct tsdb__staged *st, size_t n)
 {
-	int rc = 0;
+	int rc = 0, apply_rc = 0;
 	size_t slen = 0;
 	uint64_t my_end;
 	pthread_mutex_lock(&db->wal_mu);
@@ -882,8 +882,9 @@ int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const ui
 	db->wal_written += total;
 	db->wal_since_ckpt += total;
 	atomic_fetch_add_explicit(&db->st_wal_bytes, total, memory_order_relaxed);
-	/* apply in log order, so that replay reproduces memory exactly */
-	tsdb__apply_committed(db, st, n);
+	/* apply in log order, so that replay reproduces memory exactly; samples that found no memory
+	 * are logged but not in memory: the commit reports TSDB_ERR_NOMEM so the sender retries */
+	apply_rc = tsdb__apply_committed(db, st, n);
 unlock:
 	if (rc)
 		for (size_t i = 0; i < nlogged; i++)
@@ -903,7 +904,7 @@ unlock:
 		}
 		pthread_mutex_unlock(&db->bg_mu);
 	}
-	return 0;
+	return apply_rc;
 }
 
 void tsdb__wal_close(tsdb *db)
