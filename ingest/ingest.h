@@ -1,6 +1,7 @@
 /*
  * ingest.h — getting samples into slod: Prometheus remote-write 1.0 (snappy-compressed protobuf
- * WriteRequest) and the Prometheus text exposition format (POST /api/v1/import/prometheus).
+ * prometheus.WriteRequest) and 2.0 (io.prometheus.write.v2.Request), and the Prometheus text
+ * exposition format (POST /api/v1/import/prometheus).
  * Decodes, bounds and validates untrusted bodies, canonicalises label sets and appends to tsdb.
  * Knows nothing of HTTP sockets: the api module passes the relevant header values and the body,
  * and maps the returned outcome class to an HTTP status.
@@ -9,19 +10,22 @@
  *   INGEST_OK                      204 No Content (remote write) / 204 (text import)
  *   INGEST_BAD_REQUEST             400  malformed body, or some series/samples rejected (see below);
  *                                       senders drop the request, they do not retry
- *   INGEST_UNSUPPORTED_MEDIA_TYPE  415  wrong Content-Type / Content-Encoding, remote-write 2.0
+ *   INGEST_UNSUPPORTED_MEDIA_TYPE  415  wrong Content-Type / Content-Encoding / unknown proto=
  *   INGEST_TOO_LARGE               413  a limit in ingest_limits was exceeded (nothing stored)
  *   INGEST_OVERLOADED              503  out of memory (nothing stored); senders retry
  *   INGEST_INTERNAL                500  storage failed to commit (nothing stored); senders retry
  * res->message is always one line (no newline), suitable as the response body.
  *
  * ---- Remote write (ingest_remote_write) ----
- * Headers: Content-Type must be application/x-protobuf, optionally with proto=prometheus.WriteRequest;
- * a missing Content-Type is accepted as 1.0 (as Prometheus does); proto=io.prometheus.write.v2.Request
- * or any other media type → 415 ("only remote-write 1.0 is supported"). Content-Encoding must be
- * snappy (case-insensitive); missing is accepted as snappy; anything else → 415. The
- * X-Prometheus-Remote-Write-Version header may be absent, 0.1.x or 1.x; a 2.x version with no 2.0
- * content type → 415.
+ * Headers: Content-Type must be application/x-protobuf; its proto= parameter picks the message:
+ * absent or prometheus.WriteRequest → 1.0, io.prometheus.write.v2.Request → 2.0 (quotes, spaces and
+ * case tolerated); a missing Content-Type is accepted as 1.0 (as Prometheus does); any other proto=
+ * or media type → 415. The body is never sniffed: a 2.0 body sent as 1.0 decodes as an empty
+ * WriteRequest (2.0 reserves 1.0's field numbers) and a 1.0 body sent as 2.0 as an empty Request,
+ * both 204 with nothing stored, as the spec says. Content-Encoding must be snappy (case-insensitive);
+ * missing is accepted as snappy; anything else → 415. The X-Prometheus-Remote-Write-Version header
+ * is not needed; a 2.x version with a Content-Type that names no message → 415 (a 2.0 sender that
+ * forgot proto= would otherwise lose everything silently).
  * Body: snappy *block* format. The compressed length is checked against max_body_bytes and the
  * length declared in the snappy header against max_decompressed_bytes BEFORE anything is allocated
  * (→ 413). Corrupt snappy or protobuf → 400 with a one-line reason ("protobuf: field 1 of
@@ -48,6 +52,31 @@
  * series-limit rejection counts the same way (rejected_limit, 400: retrying would not help).
  * If the tsdb commit fails (I/O) nothing of the request is visible and the outcome is INTERNAL.
  *
+ * ---- Remote write 2.0 (same entry point, Content-Type proto=io.prometheus.write.v2.Request) ----
+ * Same snappy, limits, label rules, per-sample handling and partial-failure policy as 1.0, plus:
+ *  - symbols: the table must start with "" when the request has any symbol or series (else 400,
+ *    nothing stored, "symbols: ..."); at most max_decompressed_bytes / 8 symbols (→ 413), so the
+ *    (offset, length) table never outweighs the body. Symbols are checked only where referenced.
+ *  - a TimeSeries is rejected (partial failure: counted in rejected_series, its samples in
+ *    rejected_invalid_labels, the rest stored, 400) for an odd number of labels_refs, a label,
+ *    exemplar or metadata (help_ref/unit_ref) ref outside the table, an odd number of exemplar
+ *    refs, samples AND histograms in one TimeSeries, an empty label value, label names not in
+ *    strictly increasing byte order (unsorted → "label names not sorted", equal → "duplicate label
+ *    name") — 1.0 sorts and drops empty values silently, 2.0 makes them MUSTs — and everything 1.0
+ *    rejects (__name__ missing/invalid, invalid names, UTF-8, NUL, lengths, label count). Label
+ *    names keep 1.0's [a-zA-Z_][a-zA-Z0-9_]* (the spec allows UTF-8 names; slod's PromQL does not).
+ *  - a TimeSeries without samples (only histograms, exemplars or metadata) is accepted as is.
+ *  - native histograms and exemplars are accepted, counted (histograms_ignored, exemplars_ignored)
+ *    and NOT stored (slod stores floats only); metadata is counted and ignored; created_timestamp /
+ *    start_timestamp are ignored. As the spec allows, a request whose only unstored parts are those
+ *    still answers 204, and the Written headers tell the sender: Histograms/Exemplars-Written: 0.
+ *  - written_headers is set once content negotiation passed (every outcome except 415), and
+ *    samples_written = samples_stored + duplicates_dropped after a commit, 0 when nothing was
+ *    committed (413/400-malformed/503/500). The api sends them as X-Prometheus-Remote-Write-
+ *    {Samples,Histograms,Exemplars}-Written. 1.0 answers carry no such headers.
+ * No real-sender test: Prometheus 2.42 (Debian's) cannot send 2.0; tests build requests with
+ * protobuf-c from prompb/write_v2.proto.
+ *
  * ---- Text exposition format (ingest_text) ----
  * Prometheus text format 0.0.4: `# HELP name text`, `# TYPE name counter|gauge|histogram|summary|
  * untyped`, other `#` comments and blank lines ignored; samples `name{l="v",...} value [timestamp]`
@@ -60,7 +89,8 @@
  * (0x7ff8000000000001), as Prometheus does.
  *
  * ---- Costs ----
- * Remote write: one snappy pass, one in-place walk of the protobuf (no malloc per field), one
+ * Remote write: one snappy pass, one in-place walk of the protobuf (no malloc per field; 2.0 adds a
+ * pass over the top level that records the symbol table, kept warm up to 2 MiB), one
  * validation + (usually skipped) sort + one XXH3 call per series, tsdb_appender_add_hashed for a
  * series' first sample and tsdb_appender_add_ref for the rest: ~0.17 CPU-us per 5-label series in
  * ingest itself. Reuse an ingest_ctx across requests on one thread to keep the decompression

@@ -1,6 +1,8 @@
 /*
- * remote_write.c — Prometheus remote-write 1.0: header checks, snappy block decompression, a
- * single-pass zero-allocation protobuf wire walker, per-series validation and append.
+ * remote_write.c — Prometheus remote-write 1.0 and 2.0: header checks (the Content-Type's proto=
+ * picks the message), snappy block decompression, a zero-allocation protobuf wire walker shared by
+ * both messages, per-series validation and append. The 2.0 specifics (symbol table, refs) are in the
+ * "remote-write 2.0" section near the end, with their own comment.
  *
  * Pipeline and bounds (see ingest.h for the status mapping):
  *   headers ─► len <= max_body_bytes ─► snappy varint header <= max_decompressed_bytes (nothing
