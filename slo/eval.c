@@ -1404,6 +1404,14 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 			int64_t t = start + (int64_t)i * step;
 			int64_t hi = floor_div(t - D, B) - k_first + 1; /* exclusive */
 			int64_t lo = hi - N;
+			if (s->spec->calendar != SLO_CAL_NONE) {
+				/* calendar periods: the buckets since the period holding t began (as live) */
+				int64_t k0 = floor_div(slo_calendar_start_ms(s->spec->calendar, &s->spec->tz, t), B) + 1;
+				if (k0 - k_first > lo)
+					lo = k0 - k_first;
+				if (lo > hi)
+					lo = hi;
+			}
 			if (lo < 0)
 				lo = 0;
 			double se = be[hi] - be[lo], st = bt[hi] - bt[lo];

@@ -123,6 +123,22 @@ static void test_calendar_budget(void **state)
 	assert_string_equal(slo_snapshot_find(s, "batch-cal-utc")->timezone, "UTC");
 	assert_null(slo_snapshot_find(s, "batch-rolling")->timezone);
 	slo_snapshot_release(s);
+	/* history: each point's budget counts from the start of its own month. At M − 30m (still
+	 * February in UTC) the UTC SLO has 90 min of 10 % errors: remaining 1 − 0.1/0.05 = −1; at
+	 * M + 1h, 1 % errors since M: remaining 0.8; the +01:00 SLO's month began at M − 1h: at M − 30m
+	 * 30 min of 10 % (−1), at M + 1h (360 + 36) / 7200 = 0.055 -> 1 − 1.1 = −0.1. */
+	slo_history h;
+	assert_int_equal(slo_engine_history(e, "batch-cal-utc", M_MS - 1800000, M_MS + 3600000, 5400000, &h, err,
+					    sizeof err), 0);
+	assert_int_equal(h.n_points, 2);
+	assert_near(h.points[0].budget_remaining, -1, 1e-9);
+	assert_near(h.points[1].budget_remaining, 0.8, 1e-9);
+	slo_history_free(&h);
+	assert_int_equal(slo_engine_history(e, "batch-cal-plus1", M_MS - 1800000, M_MS + 3600000, 5400000, &h, err,
+					    sizeof err), 0);
+	assert_near(h.points[0].budget_remaining, -1, 1e-9);
+	assert_near(h.points[1].budget_remaining, 1 - 0.055 / 0.05, 1e-9);
+	slo_history_free(&h);
 	slo_engine_free(e);
 	rules_manager_free(rm);
 	slo_set_free(set);
