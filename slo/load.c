@@ -12,6 +12,10 @@
  *   apiVersion: sloth.slok.dev/v1, kind: AlertWindows        window catalogs (windows path only)
  * Composed SLIs (OpenSLO, Pyrra) keep their source queries as `parts` so validation reports errors
  * at the position the user wrote them.
+ * slod extensions: a Sloth SLO (both Sloth formats) may hold a `slod:` map (latency SLI from a
+ * classic histogram, period — rolling or calendar with a time zone read from the system zoneinfo
+ * (TZif v2) —, min_events, per-tier windows/factors/severity/for; docs/slo.md). Without it the
+ * model is exactly what it was, so generation stays Sloth-identical.
  * Field names match ASCII case-insensitively (as Sloth's JSON-based decoding does). Unknown fields
  * are warnings (Sloth ignores them), with a "did you mean" when the other spelling of a field
  * (snake_case vs camelCase) was written. Wrong types are errors at the value's position.
@@ -1503,7 +1507,10 @@ static int load_buffer(slo_set *s, const char *name, const char *data, size_t le
 	size_t nd;
 	char err[256];
 	uint32_t el = 0, ec = 0;
-	if (slo__yaml_parse(&s->a, data, len, &s->ylim, &docs, &nd, err, sizeof err, &el, &ec) != 0) {
+	int yrc = slo__yaml_parse(&s->a, data, len, &s->ylim, &docs, &nd, err, sizeof err, &el, &ec);
+	if (yrc == -2)
+		return SLO_ERR_NOMEM; /* not the file's fault */
+	if (yrc != 0) {
 		slo_pos p = {.file = L.file, .line = el, .col = ec};
 		if (slo__diag(s, SLO_DIAG_ERROR, p, "%s", err) != 0)
 			return SLO_ERR_NOMEM;
