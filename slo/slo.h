@@ -3,7 +3,8 @@
  * sloth.slok.dev/v1 PrometheusServiceLevel CRD), OpenSLO v1alpha, and Sloth's AlertWindows
  * catalogs into one model (plus slod's own opt-in `slod:` extensions of Sloth SLOs: latency SLIs,
  * rolling/calendar periods, minimum events, per-tier alert config; docs/slo.md); validates them
- * with located messages (`file:line:column: message`); and compiles them to Prometheus recording and alerting rules byte for byte as Sloth v0.16 does.
+ * with located messages (`file:line:column: message`); and compiles them to Prometheus recording
+ * and alerting rules byte for byte as Sloth v0.16 does.
  *
  * Ownership: an slo_set owns everything it loads (one arena); pointers into the model stay valid
  * until slo_set_free(). Loading never prints: problems become diagnostics on the set.
