@@ -31,6 +31,8 @@
 
 slo__enode *slo__e_str(arena *a, const char *s)
 {
+	if (!s) /* the string's own allocation failed: fail here too, so the caller's put/push fails */
+		return NULL;
 	slo__enode *n = arena_calloc(a, 1, sizeof *n);
 	if (n) {
 		n->type = SLO__E_STR;
@@ -77,7 +79,7 @@ static int grow(arena *a, slo__enode *n, size_t need)
 int slo__e_put(arena *a, slo__enode *map, const char *key, slo__enode *val)
 {
 	slo__enode *k = slo__e_str(a, key);
-	if (!k || !val || grow(a, map, 2 * map->n + 2) != 0)
+	if (!map || !k || !val || grow(a, map, 2 * map->n + 2) != 0) /* NULL map: its creation failed */
 		return -1;
 	map->items[2 * map->n] = k;
 	map->items[2 * map->n + 1] = val;
@@ -87,7 +89,7 @@ int slo__e_put(arena *a, slo__enode *map, const char *key, slo__enode *val)
 
 int slo__e_push(arena *a, slo__enode *seq, slo__enode *item)
 {
-	if (!item || grow(a, seq, seq->n + 1) != 0)
+	if (!seq || !item || grow(a, seq, seq->n + 1) != 0) /* NULL seq: its creation failed */
 		return -1;
 	seq->items[seq->n++] = item;
 	return 0;

@@ -217,6 +217,13 @@ static const char *id_filter(gen *g, const slo_spec *slo)
 {
 	buf b;
 	buf_init(&b, 0);
+	/* reserve the most it can take (Go quoting: at most 4 bytes per input byte), so no append
+	 * below can fail and cut the filter */
+	size_t bound = 64 + 4 * (strlen(slo->id) + strlen(slo->service) + strlen(slo->name));
+	if (buf_reserve(&b, bound) != 0) {
+		g->err = -1;
+		return NULL;
+	}
 	buf_puts(&b, "{sloth_id=");
 	go_quote(&b, slo->id);
 	buf_puts(&b, ", sloth_service=");

@@ -434,9 +434,11 @@ static void load_tier(ld *L, const slo__ynode *alerting, const char *key, slo_al
 {
 	const slo__ynode *v = slo__ymap_get(alerting, key, NULL);
 	for (size_t i = 0; base_labels && i < base_labels->n; i++)
-		slo__labels_set(&L->s->a, &t->labels, base_labels->v[i].name, base_labels->v[i].value, base_labels->v[i].pos);
+		if (slo__labels_set(&L->s->a, &t->labels, base_labels->v[i].name, base_labels->v[i].value, base_labels->v[i].pos) != 0)
+			L->err = SLO_ERR_NOMEM;
 	for (size_t i = 0; base_ann && i < base_ann->n; i++)
-		slo__labels_set(&L->s->a, &t->annotations, base_ann->v[i].name, base_ann->v[i].value, base_ann->v[i].pos);
+		if (slo__labels_set(&L->s->a, &t->annotations, base_ann->v[i].name, base_ann->v[i].value, base_ann->v[i].pos) != 0)
+			L->err = SLO_ERR_NOMEM;
 	t->pos = P(L, v ? v : alerting);
 	if (!v || slo__yis_null(v))
 		return;
@@ -834,6 +836,8 @@ static void load_sloth_slo(ld *L, const slo__ynode *n, slo_spec *o, const char *
 	if (!o->name)
 		o->name = "";
 	o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+	if (!o->id)
+		L->err = SLO_ERR_NOMEM;
 	o->description = get_str(L, n, "description", NULL);
 	v = slo__ymap_get(n, "objective", NULL);
 	o->objective_pos = P(L, v ? v : n);
@@ -841,7 +845,8 @@ static void load_sloth_slo(ld *L, const slo__ynode *n, slo_spec *o, const char *
 	if (!o->has_objective && v && !slo__yis_null(v))
 		o->objective = NAN; /* present but invalid: already reported */
 	for (size_t i = 0; group_labels && i < group_labels->n; i++)
-		slo__labels_set(&L->s->a, &o->labels, group_labels->v[i].name, group_labels->v[i].value, group_labels->v[i].pos);
+		if (slo__labels_set(&L->s->a, &o->labels, group_labels->v[i].name, group_labels->v[i].value, group_labels->v[i].pos) != 0)
+			L->err = SLO_ERR_NOMEM;
 	get_labels(L, n, "labels", &o->labels);
 	if ((v = slo__ymap_get(n, "plugins", NULL)) && !slo__yis_null(v))
 		W(L, v, "SLO plugins are not supported by slod and are ignored");
@@ -1016,6 +1021,8 @@ static void load_openslo(ld *L, const slo__ynode *root)
 		o->name = arena_sprintf(&L->s->a, "%s-%zu", mname ? mname : "", i);
 		o->name_pos = P(L, md ? md : root);
 		o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+		if (!o->id)
+			L->err = SLO_ERR_NOMEM;
 		o->description = desc;
 		o->period_ms = period;
 		o->period_pos = period_pos;
@@ -1190,6 +1197,8 @@ static void load_openslo_v1(ld *L, const slo__ynode *root, const slo__ydoc *docs
 		o->name = objs->n == 1 ? (mname ? mname : "") : arena_sprintf(&L->s->a, "%s-%zu", mname ? mname : "", i);
 		o->name_pos = P(L, md ? md : root);
 		o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+		if (!o->id)
+			L->err = SLO_ERR_NOMEM;
 		o->description = desc;
 		o->period_ms = period;
 		o->period_pos = period_pos;
@@ -1278,6 +1287,8 @@ static void load_pyrra(ld *L, const slo__ynode *root)
 	o->name = name ? name : "";
 	o->name_pos = P(L, nn ? nn : md ? md : root);
 	o->id = arena_sprintf(&L->s->a, "%s-%s", o->service, o->name);
+	if (!o->id)
+		L->err = SLO_ERR_NOMEM;
 	o->description = get_str(L, spec, "description", NULL);
 	/* Labels prefixed pyrra.dev/ are the ones Pyrra copies onto its rules (prefix dropped). */
 	slo_labels ml = {0};
@@ -1285,7 +1296,8 @@ static void load_pyrra(ld *L, const slo__ynode *root)
 		get_labels(L, md, "labels", &ml);
 	for (size_t i = 0; i < ml.n; i++)
 		if (strncmp(ml.v[i].name, "pyrra.dev/", 10) == 0)
-			slo__labels_set(&L->s->a, &o->labels, ml.v[i].name + 10, ml.v[i].value, ml.v[i].pos);
+			if (slo__labels_set(&L->s->a, &o->labels, ml.v[i].name + 10, ml.v[i].value, ml.v[i].pos) != 0)
+				L->err = SLO_ERR_NOMEM;
 
 	/* target: a string (or number) percent, "99.5". */
 	const slo__ynode *tn = slo__ymap_get(spec, "target", NULL);
@@ -1406,8 +1418,10 @@ static void load_pyrra(ld *L, const slo__ynode *root)
 	o->alerting.page.disable = o->alerting.ticket.disable = disabled;
 	o->alerting.page.pos = o->alerting.ticket.pos = o->alerting.pos;
 	if (!disabled) {
-		slo__labels_set(&L->s->a, &o->alerting.page.labels, "severity", "critical", o->alerting.pos);
-		slo__labels_set(&L->s->a, &o->alerting.ticket.labels, "severity", "warning", o->alerting.pos);
+		if (slo__labels_set(&L->s->a, &o->alerting.page.labels, "severity", "critical", o->alerting.pos) != 0)
+			L->err = SLO_ERR_NOMEM;
+		if (slo__labels_set(&L->s->a, &o->alerting.ticket.labels, "severity", "warning", o->alerting.pos) != 0)
+			L->err = SLO_ERR_NOMEM;
 	}
 }
 

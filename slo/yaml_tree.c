@@ -72,12 +72,12 @@ int slo__yaml_parse(arena *a, const char *data, size_t len, const slo__ylimits *
 	stack = calloc(lim->max_depth + 2, sizeof *stack);
 	if (!stack) {
 		seterr(err, errlen, eline, ecol, 0, 0, "out of memory");
-		return -1;
+		return -2;
 	}
 	if (!yaml_parser_initialize(&p)) {
 		free(stack);
 		seterr(err, errlen, eline, ecol, 0, 0, "out of memory");
-		return -1;
+		return -2;
 	}
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
 
@@ -208,6 +208,7 @@ int slo__yaml_parse(arena *a, const char *data, size_t len, const slo__ylimits *
 	}
 nomem:
 	seterr(err, errlen, eline, ecol, 0, 0, "out of memory");
+	rc = -2;
 out:
 	if (have_ev)
 		yaml_event_delete(&ev);
@@ -219,7 +220,7 @@ out:
 		*docs = arena_alloc(a, nd * sizeof **docs);
 		if (!*docs) {
 			seterr(err, errlen, eline, ecol, 0, 0, "out of memory");
-			rc = -1;
+			rc = -2;
 		} else {
 			memcpy(*docs, dv, nd * sizeof **docs);
 			*ndocs = nd;

@@ -54,8 +54,8 @@ typedef struct slo__ylimits {
 #define SLO__YLIMITS_DEFAULT {8u << 20, 64, 1u << 20, 200000, 10000}
 
 /* Parses data[0..len) into documents allocated in a. Aliases are rejected (no expansion at all);
- * anchors and tags are ignored. Returns 0 with *docs and *ndocs set, or -1 with a message in err and the
- * 1-based position in *eline, *ecol. Cost: O(len) time, memory O(len) in the arena. */
+ * anchors and tags are ignored. Returns 0 with *docs and *ndocs set, or -1 (bad input) / -2 (out of
+ * memory) with a message in err and the 1-based position in *eline, *ecol. Cost: O(len) time, memory O(len) in the arena. */
 int slo__yaml_parse(arena *a, const char *data, size_t len, const slo__ylimits *lim, slo__ydoc **docs,
 		    size_t *ndocs, char *err, size_t errlen, uint32_t *eline, uint32_t *ecol);
 
