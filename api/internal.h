@@ -156,6 +156,7 @@ struct api_req {
 	size_t n_params, cap_params;
 	bool params_oom;                  /* a query parameter could not be stored */
 	const char *nul_param;            /* name of the first parameter holding a NUL byte (%00), or NULL */
+	bool uri_cut;                     /* too many URL parameters: on_uri dropped them (answer 414) */
 	/* response */
 	int status;
 	const char *content_type;

@@ -3,6 +3,8 @@
  * a size limit, routing and dispatch, response queueing and per-route request counters.
  *
  * Request flow (MHD calls on_access several times per request):
+ *   on_uri     before MHD parses the URL parameters: a URI with too many of them for MHD's connection
+ *              pool is cut at '?' and the request marked (answered 414 at the last call).
  *   1st call   allocate api_req (its arena, body buf bounded by max_body_bytes); if Content-Length
  *              already exceeds the limit, answer 413 at once (MHD closes the connection).
  *   data calls append to r->body; past the limit the body is dropped and body_too_large is set.
@@ -227,6 +229,31 @@ static void req_free(api_req *r)
 	free(r);
 }
 
+/* libmicrohttpd 0.9.75 keeps every URL parameter as a header record in the connection's memory
+ * pool (MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 KiB). When they do not fit, it cannot build its own
+ * 431 answer either and the connection hangs until the timeout. on_uri sees the raw URI before the
+ * parameters are parsed: when the URI plus its records would need more than URI_BUDGET, it empties
+ * the query string (MHD then parses no parameter) and marks the request, answered with 414. */
+#define URI_BUDGET (192 * 1024)
+#define URI_RECORD 64 /* pool bytes per parameter record, rounded up */
+static const char uri_cut_marker; /* returned as the request context: never written */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	char *q = uri ? strchr(uri, '?') : NULL;
+	if (!q)
+		return NULL;
+	size_t n = 1;
+	for (const char *p = q; *p; p++)
+		n += *p == '&';
+	if (strlen(uri) + n * URI_RECORD <= URI_BUDGET)
+		return NULL;
+	q[1] = '\0'; /* MHD's own read buffer, which it cuts in place at '?' right after this call */
+	return (void *)&uri_cut_marker;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				 const char *version, const char *upload_data, size_t *upload_data_size,
 				 void **con_cls)
@@ -234,11 +261,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	api_server *s = cls;
 	api_req *r = *con_cls;
 	(void)version;
+	bool uri_cut = r == (const void *)&uri_cut_marker;
+	if (uri_cut)
+		r = NULL;
 	if (!r) {
 		r = calloc(1, sizeof *r);
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
+		r->uri_cut = uri_cut;
 		r->srv = s;
 		r->conn = c;
 		r->t0_us = mono_us();
@@ -299,6 +330,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		atomic_fetch_add_explicit(&s->active, 1, memory_order_acq_rel);
 		if (r->params_oom)
 			api__reply_text(r, 503, "out of memory");
+		else if (r->uri_cut)
+			api__reply_text(r, 414, "too many URL parameters (URI and parameters over %d KiB); send them in a "
+						"form-encoded POST body", URI_BUDGET / 1024);
 		else
 			api__dispatch(r);
 		enum MHD_Result rc = queue_reply(c, r);
@@ -313,7 +347,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	(void)cls;
 	(void)c;
 	(void)toe;
-	req_free(*con_cls);
+	if (*con_cls != (const void *)&uri_cut_marker)
+		req_free(*con_cls);
 	*con_cls = NULL;
 }
 
@@ -422,6 +457,7 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_THREAD_POOL_SIZE, threads,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 				  MHD_OPTION_CONNECTION_TIMEOUT, 120u,
 				  MHD_OPTION_END);
