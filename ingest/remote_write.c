@@ -726,7 +726,11 @@ ingest_outcome ingest_ctx_write_request_pb(ingest_ctx *cx, const void *pb, size_
  * protobuf-c's unpacker does: the fuzz differential reference). Histograms are framed, counted and
  * not parsed; created_timestamp (TimeSeries 6) and start_timestamp (Sample 3) are read and ignored.
  * Cost over 1.0: one pass over the top level to build the table (8 bytes per symbol, kept warm up to
- * 2 MiB), then one table lookup per label instead of a Label sub-message walk.
+ * 2 MiB), then one table lookup per label instead of a Label sub-message walk. Measured (2,500
+ * series x 1 sample, 5 labels, uncompressed entry points, in-memory tsdb, Release, best of 5 on a
+ * shared 2-core box): 2.0 ~0.18 CPU-us per series, the same as 1.0 on the same data; the 2.0 body is
+ * 106 KB against 1.0's 286 KB before snappy. The 1.0 path measured 0.155-0.20 before and after this
+ * section was added (noise band, no regression).
  */
 
 /* What walk 1 learnt about one TimeSeries. */

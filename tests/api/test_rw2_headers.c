@@ -19,8 +19,9 @@
 #include "tsdb/tsdb.h"
 
 #define T0 1700000000000LL
-#define HDRS2                                                                                                       \
-	"Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request\r\nContent-Encoding: snappy\r\n" \
+#define HDRS2                                                                                                \
+	"Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request\r\nContent-Encoding: "    \
+	"snappy\r\n"                                                                                         \
 	"X-Prometheus-Remote-Write-Version: 2.0.0\r\n"
 
 typedef struct fixture {
@@ -128,7 +129,8 @@ static void expect_no_written(const http_resp *r)
 {
 	char v[32];
 	assert_int_equal(http_resp_header(r, "X-Prometheus-Remote-Write-Samples-Written", v, sizeof v), -1);
-	assert_int_equal(http_resp_header(r, "X-Prometheus-Remote-Write-Histograms-Written", v, sizeof v), -1);
+	assert_int_equal(http_resp_header(r, "X-Prometheus-Remote-Write-Histograms-Written", v, sizeof v),
+			 -1);
 	assert_int_equal(http_resp_header(r, "X-Prometheus-Remote-Write-Exemplars-Written", v, sizeof v), -1);
 }
 
@@ -141,7 +143,8 @@ static void test_written_headers(void **state)
 
 	/* all good: 204, 3 samples written, the histogram and exemplar accepted but not written */
 	build(&body, 3, 0, false);
-	assert_int_equal(http_request(f->port, "POST", "/api/v1/write", HDRS2, body.data, body.len, 10000, &r), 0);
+	assert_int_equal(
+	    http_request(f->port, "POST", "/api/v1/write", HDRS2, body.data, body.len, 10000, &r), 0);
 	assert_int_equal(r.status, 204);
 	expect_written(&r, "3");
 	http_resp_free(&r);
@@ -149,7 +152,8 @@ static void test_written_headers(void **state)
 	/* partial: 2 good series stored, one with a ref past the table rejected → 400 with the reason */
 	buf_reset(&body);
 	build(&body, 2, 1000, true);
-	assert_int_equal(http_request(f->port, "POST", "/api/v1/write", HDRS2, body.data, body.len, 10000, &r), 0);
+	assert_int_equal(
+	    http_request(f->port, "POST", "/api/v1/write", HDRS2, body.data, body.len, 10000, &r), 0);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(r.body, "label ref 42 out of range (11 symbols)"));
 	assert_non_null(strstr(r.body, "rejected 1 of 4 series"));
@@ -159,7 +163,8 @@ static void test_written_headers(void **state)
 	/* malformed after snappy: 400, nothing written, headers still there */
 	buf_reset(&body);
 	assert_int_equal(ingest_snappy_compress("\x2a\x05\x01", 3, &body), 0);
-	assert_int_equal(http_request(f->port, "POST", "/api/v1/write", HDRS2, body.data, body.len, 10000, &r), 0);
+	assert_int_equal(
+	    http_request(f->port, "POST", "/api/v1/write", HDRS2, body.data, body.len, 10000, &r), 0);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(r.body, "protobuf:"));
 	expect_written(&r, "0");
@@ -168,11 +173,12 @@ static void test_written_headers(void **state)
 	/* 415 (unsupported encoding): no content negotiation, no Written headers */
 	buf_reset(&body);
 	build(&body, 1, 2000, false);
-	assert_int_equal(http_request(f->port, "POST", "/api/v1/write",
-				      "Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request\r\n"
-				      "Content-Encoding: zstd\r\n",
-				      body.data, body.len, 10000, &r),
-			 0);
+	assert_int_equal(
+	    http_request(f->port, "POST", "/api/v1/write",
+			 "Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request\r\n"
+			 "Content-Encoding: zstd\r\n",
+			 body.data, body.len, 10000, &r),
+	    0);
 	assert_int_equal(r.status, 415);
 	expect_no_written(&r);
 	http_resp_free(&r);
@@ -205,7 +211,8 @@ static void test_written_headers(void **state)
 	buf_deinit(&body);
 
 	/* what the 2.0 requests stored: m{k="0"}, m{k="1"}, m{k="2"}; no histogram series */
-	assert_int_equal(http_request(f->port, "GET", "/api/v1/series?match[]=m&match[]=h", NULL, NULL, 0, 10000, &r), 0);
+	assert_int_equal(
+	    http_request(f->port, "GET", "/api/v1/series?match[]=m&match[]=h", NULL, NULL, 0, 10000, &r), 0);
 	assert_int_equal(r.status, 200);
 	int nm = 0;
 	for (const char *p = r.body; (p = strstr(p, "\"__name__\":\"m\"")) != NULL; p++)
@@ -218,7 +225,7 @@ static void test_written_headers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_written_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_written_headers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

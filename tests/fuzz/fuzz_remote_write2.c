@@ -35,7 +35,8 @@ static void check(const ingest_result *res)
 		abort();
 	if (res->outcome != INGEST_OK && !res->message[0])
 		abort();
-	if (res->outcome != INGEST_OK && res->outcome != INGEST_BAD_REQUEST && (res->samples_stored || res->samples_written))
+	if (res->outcome != INGEST_OK && res->outcome != INGEST_BAD_REQUEST &&
+	    (res->samples_stored || res->samples_written))
 		abort();
 	if (res->outcome == INGEST_OK && res->samples_stored + res->duplicates_dropped != res->samples)
 		abort();
@@ -122,17 +123,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!cx)
 		abort();
 	ingest_result res;
-	ingest_ctx_remote_write(cx, "application/x-protobuf;proto=io.prometheus.write.v2.Request", "snappy", "2.0.0",
-			       data, size, &res);
+	ingest_ctx_remote_write(cx, "application/x-protobuf;proto=io.prometheus.write.v2.Request", "snappy",
+				"2.0.0", data, size, &res);
 	check(&res);
 	ingest_ctx_write_request_v2_pb(cx, data, size, &res);
 	check(&res);
 	bool walker_ok = !(res.outcome == INGEST_BAD_REQUEST && strncmp(res.message, "protobuf:", 9) == 0);
 	/* a bad symbol table is decided after the top-level pre-scan, before series are walked: then
 	 * protobuf-c may still find a malformed series, or must see the same bad table */
-	bool walker_symbols_bad = res.outcome == INGEST_BAD_REQUEST && strncmp(res.message, "symbols:", 8) == 0;
+	bool walker_symbols_bad =
+	    res.outcome == INGEST_BAD_REQUEST && strncmp(res.message, "symbols:", 8) == 0;
 	SlodRw2dec__Request *rq = slod_rw2dec__request__unpack(NULL, size, data);
-	bool symbols_bad = rq && (rq->n_symbols || rq->n_timeseries) && (rq->n_symbols == 0 || rq->symbols[0].len);
+	bool symbols_bad =
+	    rq && (rq->n_symbols || rq->n_timeseries) && (rq->n_symbols == 0 || rq->symbols[0].len);
 	if (res.outcome != INGEST_TOO_LARGE &&
 	    (walker_symbols_bad ? (rq && !symbols_bad) : (walker_ok != (rq != NULL) || symbols_bad)))
 		abort();
@@ -150,8 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					nrej_samples += ts->n_samples;
 				}
 			}
-			if (res.series != rq->n_timeseries || res.samples != ns || res.histograms_ignored != nh ||
-			    res.exemplars_ignored != ne || res.metadata_ignored != nmd)
+			if (res.series != rq->n_timeseries || res.samples != ns ||
+			    res.histograms_ignored != nh || res.exemplars_ignored != ne ||
+			    res.metadata_ignored != nmd)
 				abort();
 			if (res.outcome != INGEST_OVERLOADED && res.outcome != INGEST_INTERNAL &&
 			    (res.rejected_series != nrej || res.rejected_invalid_labels != nrej_samples))

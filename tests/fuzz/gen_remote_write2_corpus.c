@@ -28,8 +28,20 @@ enum { PLAIN, EXTRAS, BAD_REF, ODD_REFS, UNSORTED, FIRST_SYMBOL };
 /* Writes <name>.pb and <name>.snappy, and <name>_truncated.pb when truncate is set. */
 static int make(const char *dir, const char *name, int nseries, int nsamples, int variant, int truncate)
 {
-	char *syms[16] = {"", "__name__", "http_requests_total", "job", "api", "instance", "h0", "h1", "h2", "h3",
-			  "trace_id", "abc", "Requests.", "latency_seconds"};
+	char *syms[16] = {"",
+			  "__name__",
+			  "http_requests_total",
+			  "job",
+			  "api",
+			  "instance",
+			  "h0",
+			  "h1",
+			  "h2",
+			  "h3",
+			  "trace_id",
+			  "abc",
+			  "Requests.",
+			  "latency_seconds"};
 	Io__Prometheus__Write__V2__Request rq = IO__PROMETHEUS__WRITE__V2__REQUEST__INIT;
 	Io__Prometheus__Write__V2__TimeSeries ts[6], *tsp[6];
 	Io__Prometheus__Write__V2__Sample smp[6][6], *smpp[6][6];
@@ -139,9 +151,9 @@ int main(int argc, char **argv)
 	rc = rc || make(dir, "unsorted", 2, 1, UNSORTED, 0);
 	rc = rc || make(dir, "first_symbol", 1, 1, FIRST_SYMBOL, 0);
 	/* hand-made: refs as unpacked varints, a sample with its fields reversed */
-	static const uint8_t unpacked[] = {0x22, 0x00, 0x22, 0x08, '_', '_', 'n', 'a', 'm', 'e', '_', '_', 0x22, 0x01, 'm',
-					   0x2a, 0x11, 0x08, 0x01, 0x08, 0x02, 0x12, 0x0b, 0x10, 0x05, 0x09, 0, 0, 0,
-					   0, 0, 0, 0, 0x40};
+	static const uint8_t unpacked[] = {
+	    0x22, 0x00, 0x22, 0x08, '_',  '_',	'n',  'a',  'm',  'e', '_', '_', 0x22, 0x01, 'm', 0x2a, 0x11,
+	    0x08, 0x01, 0x08, 0x02, 0x12, 0x0b, 0x10, 0x05, 0x09, 0,   0,   0,	 0,    0,    0,	  0,	0x40};
 	rc = rc || write_file(dir, "unpacked_refs.pb", unpacked, sizeof unpacked);
 	if (rc)
 		fprintf(stderr, "%s: failed writing into %s\n", argv[0], dir);

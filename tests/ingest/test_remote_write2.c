@@ -132,8 +132,8 @@ static void test_valid_request_stored(void **state)
 	assert_int_equal(f->res.metadata_ignored, 3);
 	assert_int_equal(itest_count_series(f->db, "http_requests_total"), 3);
 	tsdb_sample out[8];
-	long n = itest_samples(f->db, out, 8, "__name__", "http_requests_total", "instance", "host2", "job", "api",
-			       NULL);
+	long n = itest_samples(f->db, out, 8, "__name__", "http_requests_total", "instance", "host2", "job",
+			       "api", NULL);
 	assert_int_equal(n, 5);
 	for (int k = 0; k < 5; k++) {
 		assert_int_equal(out[k].t, NOW - 5000 + k * 1000);
@@ -178,38 +178,43 @@ static void test_content_negotiation(void **state)
 	buf_reset(&f->body);
 	rw2b_encode(f->b, &f->body);
 	/* 2.0 content types (quoted, spaced, case-insensitive), any version header */
-	static const char *const cts[] = {CT2, "application/x-protobuf; proto=\"io.prometheus.write.v2.Request\"",
+	static const char *const cts[] = {CT2,
+					  "application/x-protobuf; proto=\"io.prometheus.write.v2.Request\"",
 					  "Application/X-Protobuf ; Proto=io.prometheus.write.v2.Request"};
 	for (size_t i = 0; i < 3; i++) {
-		ingest_outcome o = ingest_ctx_remote_write(f->cx, cts[i], i ? NULL : "snappy", i == 1 ? NULL : "2.0.0",
-							   f->body.data, f->body.len, &f->res);
+		ingest_outcome o =
+		    ingest_ctx_remote_write(f->cx, cts[i], i ? NULL : "snappy", i == 1 ? NULL : "2.0.0",
+					    f->body.data, f->body.len, &f->res);
 		if (o != INGEST_OK)
 			fail_msg("case %zu: %s", i, f->res.message);
 		assert_true(f->res.written_headers);
 		assert_int_equal(f->res.series, 1);
-		assert_int_equal(f->res.samples_written, 1); /* a duplicate after the first: written all the same */
+		assert_int_equal(f->res.samples_written,
+				 1); /* a duplicate after the first: written all the same */
 	}
 	tsdb_sample out[2];
 	assert_int_equal(itest_samples(f->db, out, 2, "__name__", "good", "i", "7", NULL), 1);
 	/* the same 2.0 body read as 1.0 (content type says so): reserved fields → an empty WriteRequest */
-	assert_int_equal(ingest_ctx_remote_write(f->cx, "application/x-protobuf", "snappy", "0.1.0", f->body.data,
-						 f->body.len, &f->res),
+	assert_int_equal(ingest_ctx_remote_write(f->cx, "application/x-protobuf", "snappy", "0.1.0",
+						 f->body.data, f->body.len, &f->res),
 			 INGEST_OK);
 	assert_false(f->res.written_headers);
 	assert_int_equal(f->res.series, 0);
 	/* 2.x version with no proto= parameter stays 415 (it would be read as 1.0 and lose everything) */
-	assert_int_equal(ingest_ctx_remote_write(f->cx, "application/x-protobuf", "snappy", "2.0.0", f->body.data,
-						 f->body.len, &f->res),
+	assert_int_equal(ingest_ctx_remote_write(f->cx, "application/x-protobuf", "snappy", "2.0.0",
+						 f->body.data, f->body.len, &f->res),
 			 INGEST_UNSUPPORTED_MEDIA_TYPE);
 	assert_contains(f->res.message, "proto=io.prometheus.write.v2.Request");
 	assert_false(f->res.written_headers);
 	/* wrong encoding for a 2.0 request: 415, no Written headers (negotiation failed) */
-	assert_int_equal(ingest_ctx_remote_write(f->cx, CT2, "zstd", "2.0.0", f->body.data, f->body.len, &f->res),
-			 INGEST_UNSUPPORTED_MEDIA_TYPE);
+	assert_int_equal(
+	    ingest_ctx_remote_write(f->cx, CT2, "zstd", "2.0.0", f->body.data, f->body.len, &f->res),
+	    INGEST_UNSUPPORTED_MEDIA_TYPE);
 	assert_false(f->res.written_headers);
-	assert_int_equal(ingest_ctx_remote_write(f->cx, "application/x-protobuf;proto=io.prometheus.write.v3.Request",
-						 "snappy", NULL, f->body.data, f->body.len, &f->res),
-			 INGEST_UNSUPPORTED_MEDIA_TYPE);
+	assert_int_equal(
+	    ingest_ctx_remote_write(f->cx, "application/x-protobuf;proto=io.prometheus.write.v3.Request",
+				    "snappy", NULL, f->body.data, f->body.len, &f->res),
+	    INGEST_UNSUPPORTED_MEDIA_TYPE);
 	assert_contains(f->res.message, "unsupported protobuf message");
 }
 
@@ -224,7 +229,8 @@ static void test_symbols_table_rules(void **state)
 	rw2_put_bytes(&pb, 4, "m", 1);
 	buf ts;
 	buf_init(&ts, 0);
-	const uint8_t series[] = {0x0a, 0x02, 0x01, 0x02, 0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x01};
+	const uint8_t series[] = {0x0a, 0x02, 0x01, 0x02, 0x12, 0x0b, 0x09, 0,	 0,
+				  0,	0,    0,    0,	  0xf0, 0x3f, 0x10, 0x01};
 	buf_append(&ts, series, sizeof series);
 	rw2_put_bytes(&pb, 5, ts.data, ts.len);
 	assert_int_equal(send_raw(f, &pb), INGEST_BAD_REQUEST);
@@ -264,7 +270,8 @@ static void expect_partial(fx *f, const char *reason)
 {
 	ingest_outcome o = send2(f);
 	if (o != INGEST_BAD_REQUEST)
-		fail_msg("outcome %s (%s), want bad_request with \"%s\"", ingest_outcome_name(o), f->res.message, reason);
+		fail_msg("outcome %s (%s), want bad_request with \"%s\"", ingest_outcome_name(o),
+			 f->res.message, reason);
 	assert_contains(f->res.message, reason);
 	assert_contains(f->res.message, "rejected 1 of 3 series");
 	assert_non_null(strchr(f->res.message, '('));
@@ -272,17 +279,18 @@ static void expect_partial(fx *f, const char *reason)
 	assert_true(f->res.written_headers);
 	assert_int_equal(f->res.rejected_series, 1);
 	assert_int_equal(f->res.rejected_invalid_labels, 2);
-	assert_int_equal(f->res.samples_stored + f->res.duplicates_dropped, 2); /* repeats are quiet duplicates */
+	assert_int_equal(f->res.samples_stored + f->res.duplicates_dropped,
+			 2); /* repeats are quiet duplicates */
 	assert_int_equal(f->res.samples_written, 2);
 	assert_int_equal(itest_count_series(f->db, "good"), 2);
 	assert_int_equal(itest_count_series(f->db, "bad"), 0);
 }
 
 /* Starts the bad series (between two good ones) with the given labels; two samples. */
-#define BAD_SERIES(f, ...)                                                                                          \
-	do {                                                                                                        \
-		good_series(f, 1);                                                                                  \
-		rw2b_series((f)->b, __VA_ARGS__);                                                                   \
+#define BAD_SERIES(f, ...)                                                                                   \
+	do {                                                                                                 \
+		good_series(f, 1);                                                                           \
+		rw2b_series((f)->b, __VA_ARGS__);                                                            \
 	} while (0)
 static void bad_end(fx *f)
 {
@@ -295,7 +303,7 @@ static void test_ref_out_of_range(void **state)
 {
 	fx *f = *state;
 	BAD_SERIES(f, "__name__", "bad", NULL);
-	rw2b_ref(f->b, 1); /* a name that exists ... */
+	rw2b_ref(f->b, 1);  /* a name that exists ... */
 	rw2b_ref(f->b, 99); /* ... and a value ref past the table */
 	bad_end(f);
 	expect_partial(f, "label ref 99 out of range");
@@ -571,8 +579,9 @@ static void test_malformed_protobuf(void **state)
 	assert_int_equal(send_raw(f, &pb), INGEST_BAD_REQUEST);
 	assert_contains(f->res.message, "field 1 of TimeSeries has wire type 5, expected 0 or 2");
 	/* corrupt snappy */
-	assert_int_equal(ingest_ctx_remote_write(f->cx, CT2, "snappy", "2.0.0", "\xff\xff\xff\xff\xff\x01", 6, &f->res),
-			 INGEST_BAD_REQUEST);
+	assert_int_equal(
+	    ingest_ctx_remote_write(f->cx, CT2, "snappy", "2.0.0", "\xff\xff\xff\xff\xff\x01", 6, &f->res),
+	    INGEST_BAD_REQUEST);
 	assert_contains(f->res.message, "snappy");
 	assert_true(f->res.written_headers);
 	buf_deinit(&pb);
@@ -615,8 +624,8 @@ static void test_one_point_zero_has_no_written_headers(void **state)
 	itest_sample(&r, NOW, 1);
 	buf_reset(&f->body);
 	itest_encode(&r, &f->body);
-	assert_int_equal(ingest_ctx_remote_write(f->cx, "application/x-protobuf", "snappy", "0.1.0", f->body.data,
-						 f->body.len, &f->res),
+	assert_int_equal(ingest_ctx_remote_write(f->cx, "application/x-protobuf", "snappy", "0.1.0",
+						 f->body.data, f->body.len, &f->res),
 			 INGEST_OK);
 	assert_false(f->res.written_headers);
 	itest_req_deinit(&r);
@@ -654,32 +663,33 @@ static void test_ctx_reuse_and_symbol_growth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_valid_request_stored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uncompressed_entry_point, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_nan_bits_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_content_negotiation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symbols_table_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ref_out_of_range, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_number_of_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_labels_not_sorted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_label_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_label_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_label_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_metric_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_utf8_and_nul, setup, teardown),
-		cmocka_unit_test(test_too_many_labels),
-		cmocka_unit_test(test_label_length_limits),
-		cmocka_unit_test_setup_teardown(test_exemplar_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metadata_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_samples_and_histograms_in_one_series, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_histograms_and_exemplars_accepted_not_written, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sample_rejections_partial, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unpacked_and_mixed_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_protobuf, setup, teardown),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test_setup_teardown(test_one_point_zero_has_no_written_headers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctx_reuse_and_symbol_growth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_valid_request_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uncompressed_entry_point, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_nan_bits_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_content_negotiation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symbols_table_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ref_out_of_range, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_odd_number_of_refs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_labels_not_sorted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_label_name, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_label_value, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_label_name, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_metric_name, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_utf8_and_nul, setup, teardown),
+	    cmocka_unit_test(test_too_many_labels),
+	    cmocka_unit_test(test_label_length_limits),
+	    cmocka_unit_test_setup_teardown(test_exemplar_refs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_metadata_refs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_samples_and_histograms_in_one_series, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_histograms_and_exemplars_accepted_not_written, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sample_rejections_partial, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unpacked_and_mixed_refs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_protobuf, setup, teardown),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test_setup_teardown(test_one_point_zero_has_no_written_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctx_reuse_and_symbol_growth, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
