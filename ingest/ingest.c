@@ -368,6 +368,13 @@ ingest_outcome ingest__finish(ingest_ctx *cx, ingest_result *res)
 									   : "storage error while appending");
 	int rc = tsdb_appender_commit(cx->app);
 	arena_reset(&cx->ar);
+	if (rc == TSDB_ERR_NOMEM) {
+		/* tsdb applied whole prefixes of some series, not all: the sender's retry completes it */
+		res->samples_stored = 0;
+		res->outcome = INGEST_OVERLOADED;
+		set_message(res, "storage out of memory while committing; part of the request may be stored, retry");
+		return res->outcome;
+	}
 	if (rc != 0) {
 		res->samples_stored = 0;
 		res->outcome = INGEST_INTERNAL;

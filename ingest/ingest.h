@@ -12,7 +12,8 @@
  *                                       senders drop the request, they do not retry
  *   INGEST_UNSUPPORTED_MEDIA_TYPE  415  wrong Content-Type / Content-Encoding / unknown proto=
  *   INGEST_TOO_LARGE               413  a limit in ingest_limits was exceeded (nothing stored)
- *   INGEST_OVERLOADED              503  out of memory (nothing stored); senders retry
+ *   INGEST_OVERLOADED              503  out of memory (nothing stored, except when the tsdb commit ran
+ *                                       out half-way: whole series prefixes stored); senders retry
  *   INGEST_INTERNAL                500  storage failed to commit (nothing stored); senders retry
  * res->message is always one line (no newline), suitable as the response body.
  *
