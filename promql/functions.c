@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "promql/engine_int.h"
+#include "promql/extrapolate.h"
 #include "promql/promql.h"
 #include "promql/regex.h"
 #include "util/fmt.h"
@@ -58,7 +59,6 @@ static double extrapolated_rate(const ev_series *s, int64_t range_end, int64_t r
 	*ok = false;
 	if (s->n < 2)
 		return 0;
-	int64_t range_start = range_end - range_ms;
 	const tsdb_sample *p = s->pts;
 	size_t n = s->n;
 	double result = p[n - 1].v - p[0].v;
@@ -67,29 +67,17 @@ static double extrapolated_rate(const ev_series *s, int64_t range_end, int64_t r
 			if (p[i].v < p[i - 1].v)
 				result += p[i - 1].v;
 	}
-	double dur_start = (double)(p[0].t - range_start) / 1000;
-	double dur_end = (double)(range_end - p[n - 1].t) / 1000;
-	double sampled = (double)(p[n - 1].t - p[0].t) / 1000;
-	double avg = sampled / (double)(n - 1);
-	double thr = avg * 1.1;
-	if (dur_start >= thr)
-		dur_start = avg / 2;
-	if (counter) {
-		double dur_zero = dur_start;
-		if (result > 0 && p[0].v >= 0)
-			dur_zero = sampled * (p[0].v / result);
-		if (dur_zero < dur_start)
-			dur_start = dur_zero;
-	}
-	if (dur_end >= thr)
-		dur_end = avg / 2;
-	double factor = 1.0;
-	if (sampled != 0)
-		factor = (sampled + dur_start + dur_end) / sampled;
-	if (is_rate)
-		factor /= (double)range_ms / 1000;
+	promql_extrap_in in = {.t_first = p[0].t,
+			       .t_last = p[n - 1].t,
+			       .v_first = p[0].v,
+			       .delta = result,
+			       .n = n,
+			       .range_start = range_end - range_ms,
+			       .range_end = range_end,
+			       .is_counter = counter,
+			       .is_rate = is_rate};
 	*ok = true;
-	return result * factor;
+	return promql_extrapolate(&in);
 }
 
 /* Prometheus's extendedRate for anchored/smoothed windows: the difference between the values at

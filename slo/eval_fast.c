@@ -26,8 +26,8 @@
  *
  * Window (t − w, t] = raw (t − w, fs·B − B] + buckets fs..final + raw (final·B, t]. Joining
  * pieces in time order reproduces Prometheus's rate exactly: result = last − first + Σ values
- * before each drop, extrapolated with the first/last timestamps and the sample count (the same
- * formula the engine applies to the raw samples).
+ * before each drop, extrapolated with the first/last timestamps and the sample count by
+ * promql_extrapolate() (promql/extrapolate.h), the function the engine applies to the raw samples.
  *
  * Costs per cycle and series: one tsdb select per selector, ≤ 6 small raw reads (one chunk each),
  * O(1) per window for the full buckets, and once per bucket the summary of the newly completed
@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "promql/extrapolate.h"
 #include "promql/promql.h"
 #include "slo/slo_int.h"
 #include "util/fmt.h"
@@ -522,33 +523,22 @@ static void ser_window(slo__fast *f, const f__sel *s, const f__ser *x, tsdb_quer
 		acc_sample(a, f->buf[i].t, f->buf[i].v);
 }
 
-/* Prometheus's extrapolated rate of a joined counter window (as the engine computes it). */
+/* Prometheus's extrapolated rate of a joined counter window (promql_extrapolate, as the engine
+ * computes it over the raw samples). */
 static bool acc_rate(const f__acc *a, int64_t range_end, int64_t range_ms, double *out)
 {
 	if (a->n < 2)
 		return false;
-	int64_t range_start = range_end - range_ms;
-	double result = a->v_last - a->v_first;
-	result += a->corr;
-	double dur_start = (double)(a->t_first - range_start) / 1000;
-	double dur_end = (double)(range_end - a->t_last) / 1000;
-	double sampled = (double)(a->t_last - a->t_first) / 1000;
-	double avg = sampled / (double)(a->n - 1);
-	double thr = avg * 1.1;
-	if (dur_start >= thr)
-		dur_start = avg / 2;
-	double dur_zero = dur_start;
-	if (result > 0 && a->v_first >= 0)
-		dur_zero = sampled * (a->v_first / result);
-	if (dur_zero < dur_start)
-		dur_start = dur_zero;
-	if (dur_end >= thr)
-		dur_end = avg / 2;
-	double factor = 1.0;
-	if (sampled != 0)
-		factor = (sampled + dur_start + dur_end) / sampled;
-	factor /= (double)range_ms / 1000;
-	*out = result * factor;
+	promql_extrap_in in = {.t_first = a->t_first,
+			       .t_last = a->t_last,
+			       .v_first = a->v_first,
+			       .delta = (a->v_last - a->v_first) + a->corr,
+			       .n = a->n,
+			       .range_start = range_end - range_ms,
+			       .range_end = range_end,
+			       .is_counter = true,
+			       .is_rate = true};
+	*out = promql_extrapolate(&in);
 	return true;
 }
 
