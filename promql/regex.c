@@ -30,7 +30,10 @@
 
 enum { RX_PCRE, RX_ALTS, RX_NONEMPTY };
 
-#define RX_MAX_ALTS 256
+/* Literal alternations of any size stay on the simple matcher: PCRE2 (link size 2) cannot compile
+ * more than 64 KiB of code, which Grafana's multi-value variables (`a|b|...`, 2,000 hosts) exceed.
+ * The query length bound (64 KiB) keeps this below 32,768 alternatives. */
+#define RX_MAX_ALTS 65536
 
 /* One alternative of a simple pattern: [.*]literal[.*] */
 typedef struct rx_alt {

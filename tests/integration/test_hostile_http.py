@@ -311,6 +311,11 @@ def run_query_cases(port, now):
         ("catastrophic regex 1", Q, {"query": 'count(hostile_total{path=~"(a+)+$"})'}, 200, None, None),
         ("catastrophic regex 2", Q, {"query": 'count(hostile_total{path=~"(a|aa)+$"})'}, 200, None, None),
         ("catastrophic regex 3", Q, {"query": 'count(hostile_total{path=~"(.*a){20}"})'}, 200, None, None),
+        # Grafana's "All" of a 2,000-value variable: more than PCRE2 (64 KiB of code) can compile
+        ("regex 2000 alternatives", Q, {"query": 'count(hostile_total{instance=~"%s"})' % "|".join(
+            "i%d" % i for i in range(2000))}, 200, None, None),
+        ("regex 2000 escaped alternatives", Q, {"query": 'count(hostile_total{path=~"%s"})' % "|".join(
+            "host-%d\\\\.example\\\\.com:9100" % i for i in range(2000))}, 200, None, None),
         ("label_replace catastrophic", Q,
          {"query": 'count(label_replace(hostile_total, "x", "$1", "path", "(a+)+$"))'}, 200, None, None),
         ("label_replace bad regex", Q, {"query": 'label_replace(hostile_total, "a", "$1", "job", "(")'}, 422,
