@@ -26,6 +26,7 @@
  * value lists (disjoint by construction) are concatenated and radix sorted. Once the candidate set
  * is small, remaining matchers are checked against each candidate's labels directly.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #define XXH_STATIC_LINKING_ONLY
@@ -242,52 +243,51 @@ tsdb__postings *tsdb__index_value(const tsdb__name_ent *ne, const char *interned
 	}
 }
 
-static int names_grow(tsdb *db)
+/* The name and value tables share one layout: linear probing over `cap` (a power of two) entries
+ * of `size` bytes whose first member is the interned key pointer (NULL = empty slot). */
+_Static_assert(offsetof(tsdb__name_ent, name) == 0, "table key first");
+_Static_assert(offsetof(tsdb__value_ent, value) == 0, "table key first");
+
+static inline const char *table_key(const char *t, size_t size, uint32_t i)
 {
-	uint32_t ncap = db->names_cap ? db->names_cap * 2 : 64;
-	tsdb__name_ent *nt = calloc(ncap, sizeof(*nt));
-	if (!nt)
-		return -1;
-	for (uint32_t i = 0; i < db->names_cap; i++) {
-		if (!db->names[i].name)
-			continue;
-		uint32_t j = ihash(db->names[i].name) & (ncap - 1);
-		while (nt[j].name)
-			j = (j + 1) & (ncap - 1);
-		nt[j] = db->names[i];
-	}
-	free(db->names);
-	db->names = nt;
-	db->names_cap = ncap;
-	return 0;
+	const char *key;
+	memcpy(&key, t + (size_t)i * size, sizeof(key));
+	return key;
 }
 
-static int vals_grow(tsdb__name_ent *ne)
+/* Grows the table `tab` (cap entries; may be NULL when cap is 0) to twice its size, or to cap0
+ * entries when empty, reinserting every entry at its ihash slot. Returns the new table, having
+ * freed tab and set *cap; NULL when out of memory, with tab and *cap unchanged. O(cap). */
+static void *table_grow(void *tab, uint32_t *cap, uint32_t cap0, size_t size)
 {
-	uint32_t ncap = ne->capvals ? ne->capvals * 2 : 4;
-	tsdb__value_ent *nt = calloc(ncap, sizeof(*nt));
+	uint32_t ncap = *cap ? *cap * 2 : cap0;
+	char *nt = calloc(ncap, size), *t = tab;
 	if (!nt)
-		return -1;
-	for (uint32_t i = 0; i < ne->capvals; i++) {
-		if (!ne->vals[i].value)
+		return NULL;
+	for (uint32_t i = 0; i < *cap; i++) {
+		const char *key = table_key(t, size, i);
+		if (!key)
 			continue;
-		uint32_t j = ihash(ne->vals[i].value) & (ncap - 1);
-		while (nt[j].value)
+		uint32_t j = ihash(key) & (ncap - 1);
+		while (table_key(nt, size, j))
 			j = (j + 1) & (ncap - 1);
-		nt[j] = ne->vals[i];
+		memcpy(nt + (size_t)j * size, t + (size_t)i * size, size);
 	}
-	free(ne->vals);
-	ne->vals = nt;
-	ne->capvals = ncap;
-	return 0;
+	free(tab);
+	*cap = ncap;
+	return nt;
 }
 
 int tsdb__index_add(tsdb *db, const slod_labels *ls, uint32_t id)
 {
 	for (size_t i = 0; i < ls->n; i++) {
 		const char *name = ls->v[i].name, *value = ls->v[i].value;
-		if ((db->names_n + 1) * 4 >= db->names_cap * 3 && names_grow(db))
-			return TSDB_ERR_NOMEM;
+		if ((db->names_n + 1) * 4 >= db->names_cap * 3) {
+			tsdb__name_ent *nt = table_grow(db->names, &db->names_cap, 64, sizeof(*nt));
+			if (!nt)
+				return TSDB_ERR_NOMEM;
+			db->names = nt;
+		}
 		uint32_t mask = db->names_cap - 1, j = ihash(name) & mask;
 		while (db->names[j].name && db->names[j].name != name)
 			j = (j + 1) & mask;
@@ -296,8 +296,12 @@ int tsdb__index_add(tsdb *db, const slod_labels *ls, uint32_t id)
 			ne->name = name;
 			db->names_n++;
 		}
-		if ((ne->nvals + 1) * 4 >= ne->capvals * 3 && vals_grow(ne))
-			return TSDB_ERR_NOMEM;
+		if ((ne->nvals + 1) * 4 >= ne->capvals * 3) {
+			tsdb__value_ent *nt = table_grow(ne->vals, &ne->capvals, 4, sizeof(*nt));
+			if (!nt)
+				return TSDB_ERR_NOMEM;
+			ne->vals = nt;
+		}
 		uint32_t vm = ne->capvals - 1, k = ihash(value) & vm;
 		while (ne->vals[k].value && ne->vals[k].value != value)
 			k = (k + 1) & vm;
@@ -315,8 +319,7 @@ int tsdb__index_add(tsdb *db, const slod_labels *ls, uint32_t id)
 	return 0;
 }
 
-/* Backward-shift deletion of slot i in a linear-probing table of `cap` entries of `size` bytes,
- * whose key pointer is at offset 0 of each entry. */
+/* Backward-shift deletion of slot i in a table of the layout above. */
 static void table_delete(void *tab, uint32_t cap, size_t size, uint32_t i)
 {
 	char *t = tab;
@@ -325,8 +328,7 @@ static void table_delete(void *tab, uint32_t cap, size_t size, uint32_t i)
 		memset(t + (size_t)i * size, 0, size);
 		for (;;) {
 			j = (j + 1) & mask;
-			const char *key;
-			memcpy(&key, t + (size_t)j * size, sizeof(key));
+			const char *key = table_key(t, size, j);
 			if (!key)
 				return;
 			uint32_t k = ihash(key) & mask;

@@ -280,6 +280,52 @@ static void test_large_sets(void **state)
 	tsdb_close(db);
 }
 
+/* Many label names: the name table (64 slots at first, grown at 3/4 load) is rehashed several
+ * times, each name's value table from 4 slots up; every entry must stay reachable. */
+static void test_many_names(void **state)
+{
+	(void)state;
+	tsdb_options o;
+	tsdb_options_default(&o);
+	o.retention_ms = 0;
+	tsdb *db;
+	char err[128];
+	assert_int_equal(tsdb_open(&o, &db, err, sizeof(err)), 0);
+	tsdb_appender *a = tsdb_appender_new(db);
+	enum { NN = 300 };
+	for (int i = 0; i < NN; i++) {
+		char name[16], val[16];
+		snprintf(name, sizeof(name), "l%03d", i);
+		snprintf(val, sizeof(val), "x%d", i);
+		slod_label lv[3] = {{"__name__", "many"}, {"k", val}, {name, val}};
+		slod_labels ls = {lv, 3};
+		assert_int_equal(tsdb_appender_add(a, &ls, 1000, i, NULL), 0);
+	}
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_appender_free(a);
+	tsdb_querier *q = tsdb_querier_open(db, INT64_MIN, INT64_MAX);
+	const char **names;
+	size_t nn;
+	assert_int_equal(tsdb_querier_label_names(q, NULL, 0, &names, &nn), 0);
+	assert_int_equal(nn, NN + 2);
+	for (int i = 0; i < NN; i++) {
+		char name[16], val[16];
+		snprintf(name, sizeof(name), "l%03d", i);
+		snprintf(val, sizeof(val), "x%d", i);
+		tsdb_matcher m[2] = {tu_m(TSDB_MATCH_EQ, name, val, NULL), tu_m(TSDB_MATCH_EQ, "k", val, NULL)};
+		tsdb_series *ss;
+		size_t n;
+		assert_int_equal(tsdb_querier_select(q, m, 1, &ss, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(labels_get(ss[0].labels, "k"), val);
+		assert_int_equal(tsdb_querier_select(q, m + 1, 1, &ss, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(labels_get(ss[0].labels, name), val);
+	}
+	tsdb_querier_close(q);
+	tsdb_close(db);
+}
+
 static void test_cardinality(void **state)
 {
 	(void)state;
@@ -311,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_matchers),
 		cmocka_unit_test(test_random_vs_brute),
 		cmocka_unit_test(test_large_sets),
+		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_cardinality),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
