@@ -8,7 +8,8 @@
 
 #include "tests/tsdb/tsdb_testutil.h"
 
-static tsdb *fixture(void)
+/* An empty in-memory tsdb without retention. */
+static tsdb *open_db(void)
 {
 	tsdb_options o;
 	tsdb_options_default(&o);
@@ -16,6 +17,12 @@ static tsdb *fixture(void)
 	tsdb *db;
 	char err[128];
 	assert_int_equal(tsdb_open(&o, &db, err, sizeof(err)), 0);
+	return db;
+}
+
+static tsdb *fixture(void)
+{
+	tsdb *db = open_db();
 	tsdb_appender *a = tsdb_appender_new(db);
 	const char *sets[] = {
 		"__name__=http_requests_total,job=api,code=200",
@@ -154,12 +161,7 @@ static bool brute(const slod_labels *ls, const tsdb_matcher *m, size_t nm)
 static void test_random_vs_brute(void **state)
 {
 	(void)state;
-	tsdb_options o;
-	tsdb_options_default(&o);
-	o.retention_ms = 0;
-	tsdb *db;
-	char err[128];
-	assert_int_equal(tsdb_open(&o, &db, err, sizeof(err)), 0);
+	tsdb *db = open_db();
 	tsdb_appender *a = tsdb_appender_new(db);
 	enum { NS = 3000 };
 	static const char *names[] = {"a", "b", "c", "d"};
@@ -236,12 +238,7 @@ static void test_random_vs_brute(void **state)
 static void test_large_sets(void **state)
 {
 	(void)state;
-	tsdb_options o;
-	tsdb_options_default(&o);
-	o.retention_ms = 0;
-	tsdb *db;
-	char err[128];
-	assert_int_equal(tsdb_open(&o, &db, err, sizeof(err)), 0);
+	tsdb *db = open_db();
 	tsdb_appender *a = tsdb_appender_new(db);
 	enum { NS = 30000 };
 	for (int i = 0; i < NS; i++) {
@@ -285,12 +282,7 @@ static void test_large_sets(void **state)
 static void test_many_names(void **state)
 {
 	(void)state;
-	tsdb_options o;
-	tsdb_options_default(&o);
-	o.retention_ms = 0;
-	tsdb *db;
-	char err[128];
-	assert_int_equal(tsdb_open(&o, &db, err, sizeof(err)), 0);
+	tsdb *db = open_db();
 	tsdb_appender *a = tsdb_appender_new(db);
 	enum { NN = 300 };
 	for (int i = 0; i < NN; i++) {
