@@ -52,6 +52,9 @@ typedef void (*api_handler)(api_req *r);
 
 #define API_MAX_PATH_PARAMS 2
 
+/* Largest response body built in memory; past it a handler answers 500 "response too large". */
+#define API_MAX_RESPONSE_BYTES ((size_t)1 << 30)
+
 typedef struct api_route {
 	unsigned methods;     /* API_GET | API_POST ... */
 	const char *pattern;  /* "/api/v1/label/:name/values": ":x" matches one non-empty segment;

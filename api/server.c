@@ -275,7 +275,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		r->t0_us = mono_us();
 		arena_init(&r->arena, 0);
 		buf_init(&r->body, s->opt.max_body_bytes);
-		buf_init(&r->out, 0);
+		/* every response is built in memory: bound it (query results are bounded earlier by
+		 * --query.max-samples; /api/v1/export and /federate by this) */
+		buf_init(&r->out, API_MAX_RESPONSE_BYTES);
 		r->method = method_bit(method);
 		r->path = arena_strdup(&r->arena, url);
 		if (!r->path)
