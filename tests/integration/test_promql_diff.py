@@ -1,0 +1,559 @@
+"""test_promql_diff.py — differential PromQL test: slod against a real Prometheus 2.42.
+
+usage: test_promql_diff.py SLOD [PROMETHEUS [PROMTOOL]]   (env PDIFF_SEED, PDIFF_QUERIES, PDIFF_VERBOSE)
+
+* A seeded data set (about 50 series, 2 h at 15 s spacing, varied job/instance/code/method/le labels):
+  counters with resets, gauges with negative values, NaN and +-Inf samples, le buckets, series that stop
+  half way (staleness by absence; the text formats carry no stale markers). Prometheus gets it through
+  `promtool tsdb create-blocks-from openmetrics` into its --storage.tsdb.path before it starts; slod
+  through POST /api/v1/import/prometheus with millisecond timestamps. The raw samples are checked first.
+* A seeded grammar generates a few hundred valid queries (selectors with = != =~ !~, the range functions,
+  aggregations with by/without incl. topk/bottomk/quantile/count_values/stddev, binary operators with
+  on/ignoring/group_left/bool, and/or/unless, histogram_quantile, label_replace, clamp, subqueries,
+  offset, math functions, scalar()/vector()). Each one runs as an instant query at three evaluation times
+  and as a 10-minute range query on both HTTP APIs; the results must agree: error vs success, result
+  type, the set of label sets and every value to a relative 1e-9 (NaN == NaN).
+
+Deliberate Prometheus 2.x vs 3.x differences (slod follows 3.x) are AVOIDED, not papered over:
+  1. Range windows: 3.x is left-open, 2.42 left-closed. No window edge may coincide with a sample:
+     samples sit at t0 + k*15 s + D ms (D chosen so promtool's float-seconds parsing keeps every
+     timestamp exact), top-level evaluation times at a sample time + 7 ms (range queries step whole
+     minutes from such a start), and subquery inner steps at whole multiples of their step (whole
+     seconds, never + D ms). Offsets are whole minutes, so they keep that property.
+  2. Delayed __name__ removal (3.x keeps __name__ through some functions until the end): when two answers
+     differ ONLY in __name__, they are compared without __name__ and counted as "name-only"; the count is
+     reported and such pairs are not failures.
+  3. rate()/increase() extrapolation near a series' first samples (3.x changed the zero-point clamp):
+     every series starts at t0 and every window (range <= 30m, offset <= 10m, subquery <= 30m) ends at
+     least 1h after t0, so no window ever reaches a series start.
+  4. holt_winters (renamed double_exponential_smoothing in 3.x) is never generated.
+  6. topk/bottomk only see tie-free inputs (raw gauges, rate() and deriv() of random-walk series):
+     which of several equal-valued series is kept is unspecified in PromQL (it falls out of Prometheus's
+     heap and input order), so e.g. topk over `x ^ big` (+Inf everywhere) or over `bool` outputs would
+     compare implementation accidents.
+  7. stddev/stdvar aggregations only see finite inputs (`(expr) > -Inf < +Inf`): Prometheus 3.0 (PR
+     prometheus/prometheus#14941, "Fix stddev/stdvar when aggregating histograms, NaNs, and
+     infinities") returns NaN for a group holding a single NaN or Inf where 2.42 returns 0; slod follows
+     3.x.
+  5. Series whose values are NaN/Inf go through functions that 2.x and 3.x treat alike; sort order of
+     results is ignored (the API result order is not part of the contract for non-sort queries).
+"""
+import datetime
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import slodtest as st  # noqa: E402
+
+SEED = int(os.environ.get("PDIFF_SEED", "424242"))
+NQUERIES = int(os.environ.get("PDIFF_QUERIES", "300"))
+VERBOSE = os.environ.get("PDIFF_VERBOSE") == "1"
+STEP_MS = 15000
+SPAN_MS = 2 * 3600 * 1000
+TOL = 1e-9
+OFF_MS = 7  # evaluation times sit 7 ms after a sample time
+
+
+# ---------------------------------------------------------------- data set
+def make_data(t0):
+    """Returns [(labels dict incl. __name__, [(ms, value)])]. Every series starts at t0."""
+    rnd = random.Random(SEED)
+    n = SPAN_MS // STEP_MS + 1
+    stamps = [t0 + i * STEP_MS for i in range(n)]
+    out = []
+
+    def counter(labels, rate, resets=0, stop=None):
+        v = rnd.uniform(0, 100)
+        reset_at = set(rnd.randrange(n // 4, n) for _ in range(resets))
+        pts = []
+        for i, t in enumerate(stamps):
+            if stop is not None and i >= stop:
+                break
+            if i in reset_at:
+                v = rnd.uniform(0, 3)
+            else:
+                v += rate * 15 * rnd.uniform(0.2, 1.8)
+            pts.append((t, round(v, 6)))
+        out.append((labels, pts))
+
+    def gauge(labels, base, amp, specials=(), stop=None):
+        pts = []
+        phase = rnd.uniform(0, 6.28)
+        for i, t in enumerate(stamps):
+            if stop is not None and i >= stop:
+                break
+            v = base + amp * math.sin(phase + i / 37.0) + rnd.uniform(-amp / 5, amp / 5)
+            pts.append((t, round(v, 6)))
+        for idx, sv in specials:
+            if idx < len(pts):
+                pts[idx] = (pts[idx][0], sv)
+        out.append((labels, pts))
+
+    # 16 request counters, a few with resets, two stop after 90 minutes
+    k = 0
+    for job in ("api", "web"):
+        for inst in ("a:80", "b:80"):
+            for code in ("200", "500"):
+                for method in ("get", "post"):
+                    base = 5.0 if code == "200" else 0.3
+                    counter({"__name__": "http_requests_total", "job": job, "instance": inst, "code": code,
+                             "method": method}, base * rnd.uniform(0.5, 2),
+                            resets=1 if k % 5 == 2 else 0, stop=360 if k in (3, 11) else None)
+                    k += 1
+    # 10 histogram buckets (cumulative counters over le), two jobs
+    for job in ("api", "web"):
+        tot = 0.0
+        incs = []
+        for le in ("0.1", "0.25", "0.5", "1", "+Inf"):
+            incs.append((le, rnd.uniform(0.2, 2.0)))
+        vals = {le: rnd.uniform(0, 10) for le, _ in incs}
+        series = {le: [] for le, _ in incs}
+        for t in stamps:
+            cum = 0.0
+            for le, r in incs:
+                cum += r * 15 * rnd.uniform(0.5, 1.5)
+                vals[le] = vals.get(le, 0) + 0  # placeholder (keep deterministic draw order)
+                series[le].append(cum)
+            tot += 0
+        # make them cumulative over time as well as over le
+        acc = {le: 0.0 for le, _ in incs}
+        for le, _ in incs:
+            pts = []
+            for i, t in enumerate(stamps):
+                acc[le] += series[le][i]
+                pts.append((t, round(acc[le], 6)))
+            out.append(({"__name__": "req_duration_seconds_bucket", "job": job, "le": le}, pts))
+    # 8 gauges, negative values, NaN / +Inf / -Inf samples, one stops
+    for i, (inst, sensor) in enumerate([("a:80", "cpu"), ("a:80", "disk"), ("b:80", "cpu"), ("b:80", "disk"),
+                                        ("c:80", "cpu"), ("c:80", "disk"), ("d:80", "cpu"), ("d:80", "disk")]):
+        specials = ()
+        if i == 1:
+            specials = ((300, float("nan")), (301, float("nan")))
+        if i == 2:
+            specials = ((410, float("inf")),)
+        if i == 5:
+            specials = ((455, float("-inf")), (200, float("nan")))
+        gauge({"__name__": "temperature_celsius", "job": "node", "instance": inst, "sensor": sensor},
+              rnd.uniform(-20, 20), rnd.uniform(1, 30), specials, stop=400 if i == 6 else None)
+    # 6 cpu counters
+    for inst in ("a:80", "b:80", "c:80"):
+        for mode in ("user", "idle"):
+            counter({"__name__": "node_cpu_seconds_total", "job": "node", "instance": inst, "mode": mode},
+                    rnd.uniform(0.1, 1.0), resets=1 if inst == "c:80" and mode == "idle" else 0)
+    # 4 queue gauges, two stop (absence)
+    for i, inst in enumerate(("a:80", "b:80", "c:80", "d:80")):
+        gauge({"__name__": "queue_depth", "job": "worker", "instance": inst}, rnd.uniform(0, 50),
+              rnd.uniform(5, 40), stop=(330, 430, None, None)[i])
+    # 4 memory gauges with large values
+    for inst in ("a:80", "b:80", "c:80", "d:80"):
+        gauge({"__name__": "mem_used_bytes", "job": "node", "instance": inst}, 4e9, 1e9)
+    # 2 info-ish series with value 1 and 2 version-labelled series
+    for inst in ("a:80", "b:80"):
+        out.append(({"__name__": "up", "job": "api", "instance": inst}, [(t, 1.0) for t in stamps]))
+    for ver in ("1.0", "2.0"):
+        out.append(({"__name__": "build_info", "job": "api", "version": ver}, [(t, 1.0) for t in stamps]))
+    return out
+
+
+def fmt_val(v):
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return repr(v)
+
+
+def label_str(labels):
+    name = labels["__name__"]
+    rest = ",".join('%s="%s"' % (k, v) for k, v in sorted(labels.items()) if k != "__name__")
+    return "%s{%s}" % (name, rest)
+
+
+# ---------------------------------------------------------------- query grammar
+class Gen:
+    """Random but valid PromQL. Each method returns an expression string of one type."""
+
+    METRICS = {
+        "counter": ["http_requests_total", "node_cpu_seconds_total", "req_duration_seconds_bucket"],
+        "gauge": ["temperature_celsius", "queue_depth", "mem_used_bytes", "up"],
+    }
+    LABELS = {
+        "http_requests_total": {"job": ["api", "web"], "instance": ["a:80", "b:80"], "code": ["200", "500"],
+                                "method": ["get", "post"]},
+        "node_cpu_seconds_total": {"instance": ["a:80", "b:80", "c:80"], "mode": ["user", "idle"]},
+        "req_duration_seconds_bucket": {"job": ["api", "web"], "le": ["0.1", "0.5", "+Inf"]},
+        "temperature_celsius": {"instance": ["a:80", "b:80", "c:80", "d:80"], "sensor": ["cpu", "disk"]},
+        "queue_depth": {"instance": ["a:80", "b:80", "c:80", "d:80"]},
+        "mem_used_bytes": {"instance": ["a:80", "c:80"]},
+        "up": {"instance": ["a:80", "b:80"]},
+    }
+    GROUP = ["job", "instance", "code", "method", "sensor", "mode", "le"]
+
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+
+    def pick(self, xs):
+        return self.r.choice(xs)
+
+    def matcher(self, metric):
+        lab = self.LABELS[metric]
+        k = self.pick(sorted(lab))
+        v = self.pick(lab[k])
+        op = self.pick(["=", "!=", "=~", "!~"])
+        if op in ("=~", "!~"):
+            v = self.pick([v, v[:1] + ".*", "|".join(lab[k][:2]), ".+"])
+            v = v.replace("+Inf", "\\\\+Inf")
+        return '%s%s"%s"' % (k, op, v)
+
+    def selector(self, kind=None):
+        kind = kind or self.pick(["counter", "gauge"])
+        m = self.pick(self.METRICS[kind])
+        ms = [self.matcher(m) for _ in range(self.r.randint(0, 2))]
+        s = m + ("{%s}" % ",".join(ms) if ms else "")
+        if self.r.random() < 0.15:
+            s += " offset %dm" % self.r.randint(1, 10)
+        return s
+
+    def rng(self):
+        return self.pick(["1m", "2m", "5m", "10m", "30m"])
+
+    def range_sel(self, kind):
+        s = self.selector(kind)
+        if " offset " in s:
+            base, off = s.split(" offset ")
+            return "%s[%s] offset %s" % (base, self.rng(), off)
+        return "%s[%s]" % (s, self.rng())
+
+    def grouping(self):
+        labs = self.r.sample(self.GROUP, self.r.randint(0, 2))
+        if self.r.random() < 0.5:
+            return " by (%s)" % ",".join(labs)
+        return " without (%s)" % ",".join(labs)
+
+    def scalar(self, depth):
+        c = self.r.random()
+        if c < 0.6 or depth <= 0:
+            return self.pick(["0", "1", "2", "0.5", "-3", "100", "1e-3"])
+        if c < 0.8:
+            return "scalar(%s)" % self.vector(depth - 1)
+        return "time()" if self.r.random() < 0.3 else "(%s %s %s)" % (
+            self.scalar(depth - 1), self.pick(["+", "-", "*", "/"]), self.scalar(depth - 1))
+
+    def range_fn(self):
+        c = self.r.random()
+        if c < 0.45:
+            fn = self.pick(["rate", "increase", "irate", "resets", "changes", "delta", "idelta", "deriv"])
+            kind = "counter" if fn in ("rate", "increase", "irate", "resets") else self.pick(["counter", "gauge"])
+            return "%s(%s)" % (fn, self.range_sel(kind))
+        if c < 0.85:
+            fn = self.pick(["avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time",
+                            "last_over_time", "stddev_over_time", "stdvar_over_time", "present_over_time"])
+            return "%s(%s)" % (fn, self.range_sel(self.pick(["counter", "gauge"])))
+        if c < 0.92:
+            return "quantile_over_time(%s, %s)" % (self.pick(["0", "0.25", "0.5", "0.9", "1"]),
+                                                   self.range_sel("gauge"))
+        return "predict_linear(%s, %s)" % (self.range_sel("gauge"), self.pick(["60", "600", "-300"]))
+
+    def subquery(self, depth):
+        inner = self.pick([self.selector("gauge"), "rate(%s[5m])" % self.selector("counter").split(" offset")[0]])
+        fn = self.pick(["max_over_time", "avg_over_time", "min_over_time", "count_over_time", "sum_over_time"])
+        return "%s((%s)[%s:%s])" % (fn, inner, self.pick(["5m", "10m", "30m"]), self.pick(["30s", "1m", "2m"]))
+
+    def vector(self, depth):
+        c = self.r.random()
+        if depth <= 0 or c < 0.2:
+            return self.selector()
+        if c < 0.4:
+            return self.range_fn()
+        if c < 0.55:
+            return self.aggregate(depth)
+        if c < 0.7:
+            return self.binop(depth)
+        if c < 0.76:
+            return self.subquery(depth)
+        if c < 0.8:
+            return self.hq(depth)
+        return self.func(depth)
+
+    def aggregate(self, depth):
+        op = self.pick(["sum", "avg", "min", "max", "count", "stddev", "stdvar", "group", "topk", "bottomk",
+                        "quantile", "count_values"])
+        inner = self.vector(depth - 1)
+        g = self.grouping()
+        if op in ("topk", "bottomk"):  # tie-free inputs only (exclusion 6)
+            inner = self.pick([self.selector("gauge").replace("up", "mem_used_bytes"),
+                               "rate(%s[5m])" % self.selector("counter").split(" offset")[0],
+                               "deriv(%s[10m])" % self.selector("gauge").split(" offset")[0].replace("up", "queue_depth")])
+            return "%s%s (%s, %s)" % (op, g, self.pick(["1", "2", "3"]), inner)
+        if op in ("stddev", "stdvar"):  # finite inputs only (exclusion 7)
+            return "%s%s ((%s) > -Inf < +Inf)" % (op, g, inner)
+        if op == "quantile":
+            return "quantile%s (%s, %s)" % (g, self.pick(["0", "0.1", "0.5", "0.99", "1"]), inner)
+        if op == "count_values":
+            return 'count_values%s ("val", floor(%s))' % (g, inner)
+        return "%s%s (%s)" % (op, g, inner)
+
+    def binop(self, depth):
+        c = self.r.random()
+        if c < 0.3:
+            op = self.pick(["+", "-", "*", "/", "%", "^", "==", "!=", ">", "<", ">=", "<="])
+            b = " bool" if op in ("==", "!=", ">", "<", ">=", "<=") and self.r.random() < 0.5 else ""
+            if self.r.random() < 0.5:
+                return "(%s %s%s %s)" % (self.vector(depth - 1), op, b, self.scalar(depth - 1))
+            return "(%s %s%s %s)" % (self.scalar(depth - 1), op, b, self.vector(depth - 1))
+        if c < 0.55:
+            op = self.pick(["and", "or", "unless"])
+            mod = self.pick(["", " on (instance)", " ignoring (code, method)", " on (job, instance)"])
+            return "(%s %s%s %s)" % (self.vector(depth - 1), op, mod, self.vector(depth - 1))
+        # vector/vector arithmetic with sane matching: aggregate both sides down to known labels
+        op = self.pick(["+", "-", "*", "/", ">", "<", "=="])
+        b = " bool" if op in (">", "<", "==") and self.r.random() < 0.5 else ""
+        shape = self.r.random()
+        if shape < 0.4:
+            lhs = "sum by (instance) (%s)" % self.vector(depth - 1)
+            rhs = "sum by (instance) (%s)" % self.vector(depth - 1)
+            return "(%s %s%s %s)" % (lhs, op, b, rhs)
+        if shape < 0.7:
+            lhs = "sum by (instance, %s) (%s)" % (self.pick(["job", "code", "mode", "sensor"]),
+                                                 self.vector(depth - 1))
+            rhs = "sum by (instance) (%s)" % self.vector(depth - 1)
+            return "(%s %s%s on (instance) group_left %s)" % (lhs, op, b, rhs)
+        m = self.pick(["http_requests_total", "node_cpu_seconds_total"])
+        lab = "code" if m == "http_requests_total" else "mode"
+        lhs = "rate(%s[5m])" % m
+        rhs = "sum without (%s) (rate(%s[5m]))" % (lab, m)
+        return "(%s %s%s ignoring (%s) group_left %s)" % (lhs, op, b, lab, rhs)
+
+    def hq(self, depth):
+        g = self.pick(["job", "le", "job, le"])
+        if "le" not in g:
+            g = g + ", le"
+        return "histogram_quantile(%s, sum by (%s) (rate(req_duration_seconds_bucket%s[%s])))" % (
+            self.pick(["0", "0.5", "0.9", "0.99", "1", "-1", "2"]), g,
+            self.pick(["", '{job="api"}', '{le!="0.25"}']), self.pick(["1m", "5m", "10m"]))
+
+    def func(self, depth):
+        c = self.r.random()
+        inner = self.vector(depth - 1)
+        if c < 0.35:
+            fn = self.pick(["abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "sgn", "round",
+                            "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh",
+                            "acosh", "atanh", "deg", "rad", "timestamp"])
+            return "%s(%s)" % (fn, inner)
+        if c < 0.45:
+            return "round(%s, %s)" % (inner, self.pick(["0.1", "5", "1"]))
+        if c < 0.6:
+            fn = self.pick(["clamp_min", "clamp_max"])
+            return "%s(%s, %s)" % (fn, inner, self.pick(["0", "-5", "10"]))
+        if c < 0.68:
+            return "clamp(%s, %s, %s)" % (inner, self.pick(["-10", "0", "5"]), self.pick(["-20", "10", "1e9"]))
+        if c < 0.8:
+            return 'label_replace(%s, "%s", "$1-x", "%s", "%s")' % (
+                inner, self.pick(["dst", "instance", "job"]), self.pick(["instance", "job", "code"]),
+                self.pick(["(.*):80", "(.*)", "([a-z]+)", "z(.*)"]))
+        if c < 0.86:
+            return 'label_join(%s, "joined", "-", "instance", "job")' % inner
+        if c < 0.92:
+            return "vector(%s)" % self.scalar(depth - 1)
+        if c < 0.96:
+            return "absent(%s)" % inner
+        return self.pick(["sort", "sort_desc"]) + "(%s)" % inner
+
+    def query(self):
+        c = self.r.random()
+        if c < 0.06:
+            return self.scalar(2)
+        return self.vector(self.r.randint(1, 3))
+
+
+# ---------------------------------------------------------------- comparison
+def parse_val(s):
+    return float(s)  # Python parses "NaN", "+Inf", "-Inf"
+
+
+def close(a, b):
+    if math.isnan(a) and math.isnan(b):
+        return True
+    if a == b:
+        return True
+    if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
+        return False
+    return abs(a - b) <= TOL * max(abs(a), abs(b))
+
+
+def canon(resp, drop_name):
+    """Returns ('error', None) or (resultType, {labelkey: [(ts_ms, value)]})."""
+    if resp.get("status") != "success":
+        return ("error", None)
+    d = resp["data"]
+    rt = d["resultType"]
+    if rt in ("scalar", "string"):
+        t, v = d["result"]
+        return (rt, {"": [(round(float(t) * 1000), parse_val(v))]})
+    out = {}
+    for s in d["result"]:
+        m = dict(s["metric"])
+        if drop_name:
+            m.pop("__name__", None)
+        key = json.dumps(m, sort_keys=True)
+        if "value" in s:
+            pts = [(round(float(s["value"][0]) * 1000), parse_val(s["value"][1]))]
+        else:
+            pts = [(round(float(t) * 1000), parse_val(v)) for t, v in s["values"]]
+        out.setdefault(key, []).extend(pts)
+    return (rt, out)
+
+
+def diff(a, b):
+    """None when the canonical answers agree, else a short description."""
+    if a[0] != b[0]:
+        return "result type %s vs %s" % (a[0], b[0])
+    if a[0] == "error":
+        return None
+    if set(a[1]) != set(b[1]):
+        only_a = sorted(set(a[1]) - set(b[1]))[:3]
+        only_b = sorted(set(b[1]) - set(a[1]))[:3]
+        return "label sets differ: slod-only %s prom-only %s" % (only_a, only_b)
+    for k in a[1]:
+        pa, pb = a[1][k], b[1][k]
+        if len(pa) != len(pb):
+            return "%s: %d vs %d points" % (k, len(pa), len(pb))
+        for (ta, va), (tb, vb) in zip(pa, pb):
+            if ta != tb or not close(va, vb):
+                return "%s @%d: slod %r (t=%d) vs prom %r" % (k, tb, va, ta, vb)
+    return None
+
+
+def rfc(ms):
+    return "%.3f" % (ms / 1000.0)
+
+
+def post(base, path, params):
+    import urllib.parse
+    body = urllib.parse.urlencode(params).encode()
+    status, raw = st.http("POST", base + path, body, {"Content-Type": "application/x-www-form-urlencoded"},
+                          timeout=30)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"status": "error", "error": "HTTP %d %r" % (status, raw[:200])}
+
+
+def main():
+    slod = sys.argv[1]
+    prom = sys.argv[2] if len(sys.argv) > 2 else "/usr/bin/prometheus"
+    promtool = sys.argv[3] if len(sys.argv) > 3 else "/usr/bin/promtool"
+    if not (os.path.exists(prom) and os.path.exists(promtool)):
+        print("SKIP: no prometheus/promtool")
+        return 0
+    now_ms = int(time.time() * 1000)
+    t0 = (now_ms - SPAN_MS - 10 * 60000) // 60000 * 60000  # whole minute, data ends 10 min ago
+    for dms in range(3, 1000):  # sample times off whole seconds, exact through float seconds
+        if all(int(float("%d.%03d" % (t // 1000, t % 1000)) * 1000) == t
+               for t in range(t0 + dms, t0 + dms + SPAN_MS + 1, STEP_MS)):
+            t0 += dms
+            break
+    data = make_data(t0)
+    nsamples = sum(len(p) for _, p in data)
+    with st.ProcGroup("pdiff") as g:
+        om = os.path.join(g.dir, "data.om")
+        by_name = {}
+        for labels, pts in data:
+            by_name.setdefault(labels["__name__"], []).append((labels, pts))
+        with open(om, "w") as f:
+            for name, ss in by_name.items():
+                f.write("# TYPE %s unknown\n" % name)
+                for labels, pts in ss:
+                    ls = label_str(labels)
+                    for t, v in pts:
+                        f.write("%s %s %d.%03d\n" % (ls, fmt_val(v), t // 1000, t % 1000))
+            f.write("# EOF\n")
+        pdata = os.path.join(g.dir, "prom-data")
+        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", om, pdata], check=True,
+                       stdout=subprocess.DEVNULL)
+
+        ps = st.free_port()
+        sp = st.start_slod(g, slod, ps, os.path.join(g.dir, "slod-data"), "--slo.files=none",
+                           "--storage.wal-fsync=never")
+        st.wait_ready(ps, proc=sp)
+        S = "http://127.0.0.1:%d" % ps
+        lines = ["%s %s %d" % (label_str(l), fmt_val(v), t) for l, pts in data for t, v in pts]
+        status, body = st.http("POST", S + "/api/v1/import/prometheus", ("\n".join(lines) + "\n").encode(),
+                               timeout=60)
+        assert status == 204, (status, body)
+
+        pp = st.free_port()
+        cfg = os.path.join(g.dir, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1h\n")
+        pr = g.spawn([prom, "--config.file=" + cfg, "--storage.tsdb.path=" + pdata,
+                      "--web.listen-address=127.0.0.1:%d" % pp, "--log.level=warn"], "prometheus")
+        P = "http://127.0.0.1:%d" % pp
+        st.wait_for(lambda: pr.poll() is None and st.http("GET", P + "/-/ready", timeout=2)[0] == 200, 60,
+                    "Prometheus to be ready")
+
+        # raw samples must be identical before any query is compared
+        end = t0 + SPAN_MS + 1
+        for name in by_name:
+            q = {"query": "%s[%ds]" % (name, SPAN_MS // 1000 + 1), "time": rfc(end)}
+            a = canon(post(S, "/api/v1/query", q), False)
+            b = canon(post(P, "/api/v1/query", q), False)
+            d = diff(a, b)
+            assert d is None, "raw samples of %s differ: %s" % (name, d)
+        print("raw data: %d series, %d samples, identical in slod and Prometheus" % (len(data), nsamples))
+
+        # evaluation times: 1h..2h after t0, 7 ms after a sample time
+        rnd = random.Random(SEED + 1)
+        gen = Gen(SEED + 2)
+        queries = []
+        seen = set()
+        while len(queries) < NQUERIES:
+            q = gen.query()
+            if q not in seen and len(q) < 900:
+                seen.add(q)
+                queries.append(q)
+        agree = name_only = 0
+        fails = []
+        for q in queries:
+            times = [t0 + 3600000 + rnd.randrange(0, 240) * STEP_MS + OFF_MS for _ in range(3)]
+            rs = t0 + 3600000 + rnd.randrange(0, 200) * STEP_MS + OFF_MS
+            reqs = [("/api/v1/query", {"query": q, "time": rfc(t)}) for t in times]
+            reqs.append(("/api/v1/query_range", {"query": q, "start": rfc(rs), "end": rfc(rs + 600000),
+                                                 "step": "60"}))
+            qbad = None
+            qname = False
+            for path, params in reqs:
+                ra, rb = post(S, path, params), post(P, path, params)
+                d = diff(canon(ra, False), canon(rb, False))
+                if d is not None and diff(canon(ra, True), canon(rb, True)) is None:
+                    qname = True
+                    d = None
+                if d is not None:
+                    if ra.get("status") != "success" or rb.get("status") != "success":
+                        d += " [slod: %s | prom: %s]" % (ra.get("error"), rb.get("error"))
+                    qbad = "%s %s: %s" % (path.split("/")[-1], params.get("time", params.get("start")), d)
+                    if VERBOSE:
+                        print("slod:", json.dumps(ra)[:3000], "\nprom:", json.dumps(rb)[:3000])
+                    break
+            if qbad:
+                fails.append((q, qbad))
+            else:
+                agree += 1
+                name_only += qname
+                if qname and VERBOSE:
+                    print("name-only:", q)
+        print("%d queries: %d agree (%d of them only after ignoring __name__), %d differ" % (
+            len(queries), agree, name_only, len(fails)))
+        for q, d in fails:
+            print("MISMATCH: %s\n    %s" % (q, d[:600]))
+        st.stop_clean(g, sp)
+        return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
