@@ -5,7 +5,8 @@
 # bench_stop ends that one process (by pid, never by name).
 #
 # Environment: BUILD (default build) where bench/rwgen and slod are, or RWGEN / SLOD directly;
-# PROMETHEUS (default /usr/bin/prometheus), VICTORIA (default /usr/bin/victoria-metrics).
+# PROMETHEUS (default /usr/bin/prometheus), VICTORIA (default /usr/bin/victoria-metrics);
+# SLOD_ARGS: extra slod flags (e.g. --storage.wal-fsync=never).
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$BENCH_ROOT/build}
@@ -60,7 +61,8 @@ bench_launch() {
   case $name in
     slod)
       [ -x "$SLOD" ] || bench_die "slod binary not found at $SLOD (build it, or set SLOD=)"
-      "$SLOD" serve --web.listen-address="127.0.0.1:$port" --storage.path="$dir" >>"$log" 2>&1 &
+      # shellcheck disable=SC2086  # SLOD_ARGS: extra flags, word-split on purpose
+      "$SLOD" serve --web.listen-address="127.0.0.1:$port" --storage.path="$dir" ${SLOD_ARGS:-} >>"$log" 2>&1 &
       ;;
     prometheus)
       cat >"$BENCH_TMP/prometheus-minimal.yml" <<'EOF'
