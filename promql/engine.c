@@ -1750,7 +1750,9 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	c.sa = &sa;
 	c.start = start;
 	c.end = end;
-	c.interval = is_range ? step : e->o.default_eval_interval_ms;
+	/* a subquery without a step uses the default evaluation interval in range queries too (as in
+	 * Prometheus, whose noStepSubqueryIntervalFn ignores the query step) */
+	c.interval = e->o.default_eval_interval_ms;
 	c.qstep = is_range ? step : 0;
 	c.lookback = qo && qo->lookback_delta_ms > 0 ? qo->lookback_delta_ms : e->o.lookback_delta_ms;
 	c.max_samples = e->o.max_samples;
@@ -1770,7 +1772,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	promql_errtype fail = PROMQL_ERRTYPE_NONE;
 
 	c.grid_ok = start < end;
-	if (prep(&c, root, start, end, c.interval) < 0)
+	if (prep(&c, root, start, end, is_range ? step : c.interval) < 0)
 		goto out;
 	/* a range query evaluates step-invariant subtrees (e.g. `x @ end()`) once */
 	if (is_range && end > start && mark_invariant(&c, root, true) < 0)

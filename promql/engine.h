@@ -46,8 +46,8 @@ typedef struct promql_engine_opts {
 	int64_t lookback_delta_ms;        /* 0: PROMQL_DEFAULT_LOOKBACK_MS */
 	size_t max_samples;               /* 0: PROMQL_DEFAULT_MAX_SAMPLES */
 	int64_t timeout_ms;               /* 0: PROMQL_DEFAULT_TIMEOUT_MS; <0: no timeout */
-	int64_t default_eval_interval_ms; /* subquery step when none is written, for instant queries
-	                                     (range queries use their step); 0: 1m */
+	int64_t default_eval_interval_ms; /* subquery step when none is written, in instant and range
+	                                     queries alike (Prometheus's global evaluation_interval); 0: 1m */
 	slod_clock clock;                 /* measures the timeout; now_ms == NULL: monotonic clock */
 	bool no_experimental_functions;   /* reject experimental functions at parse time */
 	bool enable_duration_expressions; /* parse `foo[step()*2]` etc. (promql-duration-expr) */

@@ -140,7 +140,7 @@ typedef struct ev_ctx {
 	arena *qa;             /* query arena: selector caches, result */
 	arena *sa;             /* step arena: reset between steps of a range query */
 	int64_t start, end;    /* query range (instant: start == end) */
-	int64_t interval;      /* query step (instant: the default evaluation interval) */
+	int64_t interval;      /* step of subqueries written without one: the default evaluation interval */
 	int64_t qstep;         /* query step (instant: 0) */
 	int64_t lookback;
 	bool type_unit;        /* type-and-unit-labels feature */

@@ -1,6 +1,7 @@
 """test_promql_diff.py — differential PromQL test: slod against a real Prometheus 2.42.
 
-usage: test_promql_diff.py SLOD [PROMETHEUS [PROMTOOL]]   (env PDIFF_SEED, PDIFF_QUERIES, PDIFF_VERBOSE)
+usage: test_promql_diff.py SLOD [PROMETHEUS [PROMTOOL]]   (env PDIFF_SEED, PDIFF_QUERIES, PDIFF_VERBOSE=1,
+       PDIFF_ONLY=<query>: run one query and print both answers)
 
 * A seeded data set (about 50 series, 2 h at 15 s spacing, varied job/instance/code/method/le labels):
   counters with resets, gauges with negative values, NaN and +-Inf samples, le buckets, series that stop
@@ -10,23 +11,28 @@ usage: test_promql_diff.py SLOD [PROMETHEUS [PROMTOOL]]   (env PDIFF_SEED, PDIFF
 * A seeded grammar generates a few hundred valid queries (selectors with = != =~ !~, the range functions,
   aggregations with by/without incl. topk/bottomk/quantile/count_values/stddev, binary operators with
   on/ignoring/group_left/bool, and/or/unless, histogram_quantile, label_replace, clamp, subqueries,
-  offset, math functions, scalar()/vector()). Each one runs as an instant query at three evaluation times
-  and as a 10-minute range query on both HTTP APIs; the results must agree: error vs success, result
+  offset (negative too), @ (timestamps, start(), end()), math and date functions, absent*, scalar()/
+  vector(), unary minus, atan2, group_right). Each one runs as an instant query at three evaluation times
+  and as a 10-minute range query (step 15 s, 37 s, 1 m or 2 m) on both HTTP APIs; the results must agree: error vs success, result
   type, the set of label sets and every value to a relative 1e-9 (NaN == NaN).
 
 Deliberate Prometheus 2.x vs 3.x differences (slod follows 3.x) are AVOIDED, not papered over:
   1. Range windows: 3.x is left-open, 2.42 left-closed. No window edge may coincide with a sample:
      samples sit at t0 + k*15 s + D ms (D chosen so promtool's float-seconds parsing keeps every
      timestamp exact), top-level evaluation times at a sample time + 7 ms (range queries step whole
-     minutes from such a start), and subquery inner steps at whole multiples of their step (whole
+     seconds from such a start), and subquery inner steps at whole multiples of their step (whole
      seconds, never + D ms). Offsets are whole minutes, so they keep that property.
   2. Delayed __name__ removal (3.x keeps __name__ through some functions until the end): when two answers
      differ ONLY in __name__, they are compared without __name__ and counted as "name-only"; the count is
-     reported and such pairs are not failures.
+     reported and such pairs are not failures. The ones seen are vector/vector comparison filters over a
+     name-dropping function, e.g. `rate(x[5m]) < ignoring(code) group_left sum without(code)(...)`:
+     2.42 drops __name__ in rate(); 3.x with delayed name removal keeps it, because its VectorBinop
+     marks comparison results DropName only for `bool` (promql/engine.go), and slod does the same.
   3. rate()/increase() extrapolation near a series' first samples (3.x changed the zero-point clamp):
      every series starts at t0 and every window (range <= 30m, offset <= 10m, subquery <= 30m) ends at
      least 1h after t0, so no window ever reaches a series start.
   4. holt_winters (renamed double_exponential_smoothing in 3.x) is never generated.
+  5. The order of result series is ignored (sort()/sort_desc() included).
   6. topk/bottomk only see tie-free inputs (raw gauges, rate() and deriv() of random-walk series):
      which of several equal-valued series is kept is unspecified in PromQL (it falls out of Prometheus's
      heap and input order), so e.g. topk over `x ^ big` (+Inf everywhere) or over `bool` outputs would
@@ -35,14 +41,33 @@ Deliberate Prometheus 2.x vs 3.x differences (slod follows 3.x) are AVOIDED, not
      prometheus/prometheus#14941, "Fix stddev/stdvar when aggregating histograms, NaNs, and
      infinities") returns NaN for a group holding a single NaN or Inf where 2.42 returns 0; slod follows
      3.x.
-  5. Series whose values are NaN/Inf go through functions that 2.x and 3.x treat alike; sort order of
-     results is ignored (the API result order is not part of the contract for non-sort queries).
+  8. predict_linear over an @-pinned range is not generated: in a range query Prometheus 2.42 feeds
+     it a window that shrinks from step to step (values drift, then the series ends after about
+     range/step points; prometheus/prometheus#11708, "increasingly nonsensical results", tracked by
+     PR #13504). slod evaluates the pinned window at every step.
+  9. exp/sinh/cosh only see arguments clamped to [-700, 700]: Prometheus inherits Go's math.Exp, whose
+     amd64 assembly overflows to +Inf early (measured: exp(709.5) = +Inf, cosh(709.69) = +Inf in 2.42;
+     Go documents "very large values overflow to 0 or +Inf", golang/go#14932), while libm stays finite
+     up to 709.78 (exp) / 710.47 (cosh). A toolchain/platform artifact, not PromQL semantics.
+  10. No subquery inside another subquery: inner evaluation times are whole multiples of the outer
+     step, so an inner subquery's window edge (t - range) lands exactly on one of its own grid points,
+     which 2.42 includes (`startTimestamp < start - range` then step on) and 3.x excludes
+     (`<=`, left-open windows; visible side by side in promql/engine.go of both versions).
+  11. sin/cos/tan only see arguments clamped to [-1000, 1000]: for a huge argument (tan(sinh(50)),
+     ~2.6e21) a one-ulp difference between libm and Go's math in the function below (here sinh) is
+     ~5e5 in absolute terms, so the two answers are unrelated; that is conditioning, not semantics.
+
+Real slod bugs this test found (fixed, each with a unit test in tests/promql/test_engine.c):
+  * a subquery written without a step (`x[10m:]`) used the RANGE QUERY's step instead of the default
+    evaluation interval (1m), so every step-less subquery in a range query with another step
+    disagreed (test_stepless_subquery_in_range_query).
 """
 import datetime
 import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -194,8 +219,9 @@ class Gen:
     }
     GROUP = ["job", "instance", "code", "method", "sensor", "mode", "le"]
 
-    def __init__(self, seed):
+    def __init__(self, seed, t0=None):
         self.r = random.Random(seed)
+        self.t0 = t0
 
     def pick(self, xs):
         return self.r.choice(xs)
@@ -215,8 +241,14 @@ class Gen:
         m = self.pick(self.METRICS[kind])
         ms = [self.matcher(m) for _ in range(self.r.randint(0, 2))]
         s = m + ("{%s}" % ",".join(ms) if ms else "")
-        if self.r.random() < 0.15:
+        c = self.r.random()
+        if c < 0.12:
             s += " offset %dm" % self.r.randint(1, 10)
+        elif c < 0.15:
+            s += " offset -%dm" % self.r.randint(1, 5)
+        elif c < 0.19 and self.t0 is not None:
+            s += self.pick([" @ end()", " @ start()",
+                            " @ %.3f" % ((self.t0 + 3600000 + self.r.randrange(0, 240) * STEP_MS + OFF_MS) / 1000.0)])
         return s
 
     def rng(self):
@@ -224,9 +256,10 @@ class Gen:
 
     def range_sel(self, kind):
         s = self.selector(kind)
-        if " offset " in s:
-            base, off = s.split(" offset ")
-            return "%s[%s] offset %s" % (base, self.rng(), off)
+        for mod in (" offset ", " @ "):
+            if mod in s:
+                base, off = s.split(mod)
+                return "%s[%s]%s%s" % (base, self.rng(), mod, off)
         return "%s[%s]" % (s, self.rng())
 
     def grouping(self):
@@ -248,21 +281,34 @@ class Gen:
         c = self.r.random()
         if c < 0.45:
             fn = self.pick(["rate", "increase", "irate", "resets", "changes", "delta", "idelta", "deriv"])
-            kind = "counter" if fn in ("rate", "increase", "irate", "resets") else self.pick(["counter", "gauge"])
+            kind = "counter" if fn in ("rate", "increase", "irate") else self.pick(["counter", "gauge"])
             return "%s(%s)" % (fn, self.range_sel(kind))
         if c < 0.85:
             fn = self.pick(["avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time",
-                            "last_over_time", "stddev_over_time", "stdvar_over_time", "present_over_time"])
+                            "last_over_time", "stddev_over_time", "stdvar_over_time", "present_over_time",
+                            "absent_over_time"])
             return "%s(%s)" % (fn, self.range_sel(self.pick(["counter", "gauge"])))
         if c < 0.92:
             return "quantile_over_time(%s, %s)" % (self.pick(["0", "0.25", "0.5", "0.9", "1"]),
                                                    self.range_sel("gauge"))
-        return "predict_linear(%s, %s)" % (self.range_sel("gauge"), self.pick(["60", "600", "-300"]))
+        sel = self.range_sel("gauge")
+        if " @ " in sel:  # exclusion 8
+            sel = sel.split(" @ ")[0]
+        return "predict_linear(%s, %s)" % (sel, self.pick(["60", "600", "-300"]))
 
     def subquery(self, depth):
-        inner = self.pick([self.selector("gauge"), "rate(%s[5m])" % self.selector("counter").split(" offset")[0]])
-        fn = self.pick(["max_over_time", "avg_over_time", "min_over_time", "count_over_time", "sum_over_time"])
-        return "%s((%s)[%s:%s])" % (fn, inner, self.pick(["5m", "10m", "30m"]), self.pick(["30s", "1m", "2m"]))
+        inner = self.pick([self.selector("gauge"), "rate(%s[5m])" % self.selector("counter").split(" ")[0]])
+        if depth > 1 and self.r.random() < 0.3:
+            inner = self.vector(depth - 1)
+            if re.search(r"\[\d+m:", inner):  # exclusion 10: no subquery inside a subquery
+                inner = self.selector("gauge")
+        fn = self.pick(["max_over_time", "avg_over_time", "min_over_time", "count_over_time", "sum_over_time",
+                        "rate", "deriv", "changes", "last_over_time", "quantile_over_time"])
+        step = self.pick(["30s", "1m", "2m", ""])
+        off = self.pick(["", "", " offset 2m"])
+        if fn == "quantile_over_time":
+            return "%s(0.3, (%s)[%s:%s]%s)" % (fn, inner, self.pick(["5m", "10m", "30m"]), step, off)
+        return "%s((%s)[%s:%s]%s)" % (fn, inner, self.pick(["5m", "10m", "30m"]), step, off)
 
     def vector(self, depth):
         c = self.r.random()
@@ -287,15 +333,15 @@ class Gen:
         g = self.grouping()
         if op in ("topk", "bottomk"):  # tie-free inputs only (exclusion 6)
             inner = self.pick([self.selector("gauge").replace("up", "mem_used_bytes"),
-                               "rate(%s[5m])" % self.selector("counter").split(" offset")[0],
-                               "deriv(%s[10m])" % self.selector("gauge").split(" offset")[0].replace("up", "queue_depth")])
+                               "rate(%s[5m])" % self.selector("counter").split(" ")[0],
+                               "deriv(%s[10m])" % self.selector("gauge").split(" ")[0].replace("up", "queue_depth")])
             return "%s%s (%s, %s)" % (op, g, self.pick(["1", "2", "3"]), inner)
         if op in ("stddev", "stdvar"):  # finite inputs only (exclusion 7)
             return "%s%s ((%s) > -Inf < +Inf)" % (op, g, inner)
         if op == "quantile":
-            return "quantile%s (%s, %s)" % (g, self.pick(["0", "0.1", "0.5", "0.99", "1"]), inner)
+            return "quantile%s (%s, %s)" % (g, self.pick(["0", "0.1", "0.5", "0.99", "1", "-0.5", "1.5", "NaN"]), inner)
         if op == "count_values":
-            return 'count_values%s ("val", floor(%s))' % (g, inner)
+            return 'count_values%s ("%s", floor(%s))' % (g, self.pick(["val", "instance", "le"]), inner)
         return "%s%s (%s)" % (op, g, inner)
 
     def binop(self, depth):
@@ -306,6 +352,13 @@ class Gen:
             if self.r.random() < 0.5:
                 return "(%s %s%s %s)" % (self.vector(depth - 1), op, b, self.scalar(depth - 1))
             return "(%s %s%s %s)" % (self.scalar(depth - 1), op, b, self.vector(depth - 1))
+        if c < 0.38:
+            return self.pick(["-", "+"]) + "(%s)" % self.vector(depth - 1)
+        if c < 0.45:
+            lhs = "sum by (instance) (%s)" % self.vector(depth - 1)
+            rhs = "sum by (instance, %s) (%s)" % (self.pick(["job", "mode", "sensor"]), self.vector(depth - 1))
+            op = self.pick(["+", "/", "atan2", "<", ">="])
+            return "(%s %s on (instance) group_right %s)" % (lhs, op, rhs)
         if c < 0.55:
             op = self.pick(["and", "or", "unless"])
             mod = self.pick(["", " on (instance)", " ignoring (code, method)", " on (job, instance)"])
@@ -322,7 +375,11 @@ class Gen:
             lhs = "sum by (instance, %s) (%s)" % (self.pick(["job", "code", "mode", "sensor"]),
                                                  self.vector(depth - 1))
             rhs = "sum by (instance) (%s)" % self.vector(depth - 1)
-            return "(%s %s%s on (instance) group_left %s)" % (lhs, op, b, rhs)
+            inc = self.pick(["", "", "(job)", "(mode, sensor)"])
+            if inc:
+                rhs = "max by (instance, %s) (%s)" % (inc[1:-1], self.pick(["temperature_celsius", "node_cpu_seconds_total",
+                                                                            "up", "queue_depth"]))
+            return "(%s %s%s on (instance) group_left%s %s)" % (lhs, op, b, inc, rhs)
         m = self.pick(["http_requests_total", "node_cpu_seconds_total"])
         lab = "code" if m == "http_requests_total" else "mode"
         lhs = "rate(%s[5m])" % m
@@ -344,6 +401,10 @@ class Gen:
             fn = self.pick(["abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "sgn", "round",
                             "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh",
                             "acosh", "atanh", "deg", "rad", "timestamp"])
+            if fn in ("exp", "sinh", "cosh"):  # exclusion 9
+                inner = "clamp(%s, -700, 700)" % inner
+            if fn in ("sin", "cos", "tan"):  # exclusion 11
+                inner = "clamp(%s, -1000, 1000)" % inner
             return "%s(%s)" % (fn, inner)
         if c < 0.45:
             return "round(%s, %s)" % (inner, self.pick(["0.1", "5", "1"]))
@@ -360,8 +421,12 @@ class Gen:
             return 'label_join(%s, "joined", "-", "instance", "job")' % inner
         if c < 0.92:
             return "vector(%s)" % self.scalar(depth - 1)
-        if c < 0.96:
+        if c < 0.94:
             return "absent(%s)" % inner
+        if c < 0.96:
+            return "%s(%s)" % (self.pick(["hour", "minute", "day_of_week", "day_of_month", "days_in_month",
+                                           "month", "year", "day_of_year"]),
+                               self.pick(["", inner, "timestamp(%s)" % inner]))
         return self.pick(["sort", "sort_desc"]) + "(%s)" % inner
 
     def query(self):
@@ -509,7 +574,7 @@ def main():
 
         # evaluation times: 1h..2h after t0, 7 ms after a sample time
         rnd = random.Random(SEED + 1)
-        gen = Gen(SEED + 2)
+        gen = Gen(SEED + 2, t0)
         queries = []
         seen = set()
         while len(queries) < NQUERIES:
@@ -517,6 +582,13 @@ def main():
             if q not in seen and len(q) < 900:
                 seen.add(q)
                 queries.append(q)
+        if os.environ.get("PDIFF_ONLY"):  # debugging: one query, both answers printed
+            queries = [os.environ["PDIFF_ONLY"]]
+            t = t0 + 5400000 + OFF_MS
+            for base in (S, P):
+                print(json.dumps(post(base, "/api/v1/query", {"query": queries[0], "time": rfc(t)}))[:4000])
+                print(json.dumps(post(base, "/api/v1/query_range", {"query": queries[0], "start": rfc(t),
+                                                                     "end": rfc(t + 600000), "step": "15"}))[:4000])
         agree = name_only = 0
         fails = []
         for q in queries:
@@ -524,7 +596,7 @@ def main():
             rs = t0 + 3600000 + rnd.randrange(0, 200) * STEP_MS + OFF_MS
             reqs = [("/api/v1/query", {"query": q, "time": rfc(t)}) for t in times]
             reqs.append(("/api/v1/query_range", {"query": q, "start": rfc(rs), "end": rfc(rs + 600000),
-                                                 "step": "60"}))
+                                                 "step": rnd.choice(["15", "37", "60", "120"])}))
             qbad = None
             qname = False
             for path, params in reqs:

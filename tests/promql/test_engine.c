@@ -633,6 +633,32 @@ static void test_range_query(void **state)
 	promql_result_free(r);
 }
 
+/* Found by integration.promql_diff: a subquery without a step uses the default evaluation
+ * interval (1m) in a range query too, not the query's step (Prometheus's noStepSubqueryIntervalFn). */
+static void test_stepless_subquery_in_range_query(void **state)
+{
+	fixture *f = *state;
+	promql_result *r = promql_query_range(f->eng, f->db, "count_over_time(counter_total{job=\"a\"}[5m:])",
+					      10 * MIN_MS, 12 * MIN_MS, 15 * 1000, NULL);
+	assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].n_points, 9);
+	for (size_t i = 0; i < r->series[0].n_points; i++)
+		assert_true(r->series[0].points[i].v == 5); /* the minutes in (t-5m, t], never 20 */
+	promql_result_free(r);
+	/* inner points at 8m, 9m, 10m: 80 + 90 + 100, the same as the instant query */
+	r = promql_query_range(f->eng, f->db, "sum_over_time(counter_total{job=\"a\"}[3m:])", 10 * MIN_MS + 30000,
+			       10 * MIN_MS + 45000, 15 * 1000, NULL);
+	assert_int_equal(r->n_series, 1);
+	assert_int_equal(r->series[0].n_points, 2);
+	assert_true(r->series[0].points[0].v == 270 && r->series[0].points[1].v == 270);
+	promql_result_free(r);
+	r = instant(f, "sum_over_time(counter_total{job=\"a\"}[3m:])", 10 * MIN_MS + 30000);
+	assert_int_equal(r->n_series, 1);
+	assert_true(r->series[0].points[0].v == 270);
+	promql_result_free(r);
+}
+
 static int64_t tick(void *ud)
 {
 	int64_t *p = ud;
@@ -789,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_histogram_quantile),
 		cmocka_unit_test(test_extended_selectors),
 		cmocka_unit_test(test_range_query),
+		cmocka_unit_test(test_stepless_subquery_in_range_query),
 		cmocka_unit_test(test_errors_and_limits),
 		cmocka_unit_test(test_preparsed),
 		cmocka_unit_test(test_annotations),
