@@ -66,10 +66,11 @@ SPEC="$BENCH_TMP/slos.yaml"
 python3 - "$SPEC" "$SLOS" <<'EOF'
 import sys
 path, n = sys.argv[1], int(sys.argv[2])
+# One YAML document: Prometheus and vmalert read only the first document of a rule file, and
+# `slod generate` writes one output document per input document.
 with open(path, "w") as f:
+    f.write('version: "prometheus/v1"\nservice: "svc"\nslos:\n')
     for i in range(n):
-        if i % 100 == 0:
-            f.write(('---\n' if i else '') + 'version: "prometheus/v1"\nservice: "svc"\nslos:\n')
         f.write('  - name: "s%d"\n    objective: 99.9\n    sli:\n      events:\n'
                 '        error_query: sum(rate(req_errors_total{slo="%d"}[{{.window}}]))\n'
                 '        total_query: sum(rate(req_total{slo="%d"}[{{.window}}]))\n'
@@ -78,6 +79,7 @@ EOF
 RULES="$BENCH_TMP/rules.yml"
 "$SLOD" generate -i "$SPEC" -o "$RULES" || bench_die "slod generate failed"
 N_GROUPS=$(grep -c '^- name:' "$RULES" || true)
+[ "$(grep -c '^---' "$RULES")" -le 1 ] || bench_die "rule file has several YAML documents (Prometheus would read the first only)"
 N_RULES=$(grep -cE '^  - (record|alert):' "$RULES" || true)
 bench_log "$SLOS SLOs -> $N_GROUPS rule groups, $N_RULES rules"
 # Exact error ratio of the generated data over whole 6 h burst periods: (600 s x 1% + 21,000 s x
@@ -187,7 +189,7 @@ g=json.load(sys.stdin)["data"]["groups"]; print("%.2f" % sum(x.get("evaluationTi
       R_MISSED[$sys]=$(curl -s "http://127.0.0.1:$va_port/metrics" | awk '/^vmalert_iteration_missed_total/ {s += $2} END {print s + 0}')
       ;;
   esac
-  bench_log "$sys: ${R_PER[$sys]} CPU-s per cycle (idle ${R_IDLE[$sys]} CPU-s/s); 30d series ${R_N30[$sys]}; svc-s0 1h ${R_W1H[$sys]} 30d ${R_P30[$sys]}"
+  bench_log "$sys: ${R_PER[$sys]} CPU-s per cycle (idle ${R_IDLE[$sys]} CPU-s/s); RSS $(q_kb_to_mib "${R_RSS0[$sys]}") MiB before, peak $(q_kb_to_mib "${R_HWM[$sys]}") MiB; 30d series ${R_N30[$sys]}; svc-s0 1h ${R_W1H[$sys]} 30d ${R_P30[$sys]}"
   for p in "${pids[@]}"; do [ "$p" = "$srv_pid" ] || q_stop "$p"; done
   q_stop "$gen_pid"
   q_stop "$srv_pid"
