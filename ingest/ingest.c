@@ -84,8 +84,13 @@ ingest_ctx *ingest_ctx_new(tsdb *db, const ingest_limits *lim, const slod_clock 
 	arena_init(&cx->ar, cx->lim.max_decode_bytes);
 	cx->scratch = malloc(cx->lim.max_labels_per_series * sizeof(*cx->scratch));
 	cx->rawlab = malloc(cx->lim.max_labels_per_series * sizeof(*cx->rawlab));
+	cx->bat = malloc(INGEST__BATCH * sizeof(*cx->bat));
+	cx->bat_labcap = INGEST__BATCH * INGEST__BATCH_LABELS;
+	if (cx->bat_labcap < cx->lim.max_labels_per_series)
+		cx->bat_labcap = cx->lim.max_labels_per_series;
+	cx->bat_labs = malloc(cx->bat_labcap * sizeof(*cx->bat_labs));
 	cx->app = tsdb_appender_new(db);
-	if (!cx->scratch || !cx->rawlab || !cx->app) {
+	if (!cx->scratch || !cx->rawlab || !cx->bat || !cx->bat_labs || !cx->app) {
 		ingest_ctx_free(cx);
 		return NULL;
 	}
@@ -102,6 +107,8 @@ void ingest_ctx_free(ingest_ctx *cx)
 	free(cx->dbuf);
 	free(cx->scratch);
 	free(cx->rawlab);
+	free(cx->bat);
+	free(cx->bat_labs);
 	free(cx->strbuf);
 	free(cx->syms);
 	free(cx);
@@ -113,6 +120,7 @@ void ingest__begin(ingest_ctx *cx, ingest_result *res)
 	arena_reset(&cx->ar);
 	cx->ar_refused = cx->ar_oom = false;
 	cx->pending = 0;
+	cx->bat_n = cx->bat_nlab = cx->bat_str = 0;
 	cx->fatal = false;
 	cx->fatal_outcome = INGEST_OK;
 	cx->reject_detail[0] = '\0';

@@ -39,12 +39,33 @@ struct ingest_ctx {
 	size_t strcap;
 	uint32_t *syms;          /* remote-write 2.0 symbol table: (offset, length) pairs into the body */
 	size_t symcap;           /* pairs */
+	/* remote-write 1.0 series validated but not yet appended (remote_write.c batches them so the
+	 * label-map slot of series i+16 can be prefetched before series i is added): */
+	struct ingest__pending *bat; /* INGEST__BATCH entries */
+	size_t bat_n;                /* entries in use */
+	slod_label *bat_labs;        /* their labels, bat_labcap >= lim.max_labels_per_series entries */
+	size_t bat_nlab, bat_labcap;
+	size_t bat_str;              /* bytes at the start of strbuf their label strings use */
 	int64_t now_ms;          /* clock reading for this request */
 	uint64_t pending;        /* samples staged in this request */
 	bool fatal;              /* NOMEM/CLOSED from tsdb: stop, roll back */
 	ingest_outcome fatal_outcome;
 	char reject_detail[INGEST__DETAIL_MAX]; /* first rejected series, "" if none */
 	char sample_detail[INGEST__DETAIL_MAX]; /* first rejected sample, "" if none */
+};
+
+/* Size of the remote-write 1.0 append batch, and the label capacity per entry it is sized for. */
+#define INGEST__BATCH 128
+#define INGEST__BATCH_LABELS 16
+
+/* One remote-write 1.0 series waiting in the batch: canonical labels (in bat_labs/strbuf), their
+ * hash, where its samples are in the body, and the result counters right after it was walked
+ * (restored if the request stops at this series, so results equal one-series-at-a-time). */
+struct ingest__pending {
+	slod_labels ls;
+	uint64_t hash;
+	size_t lo, hi;
+	uint64_t series, samples, exemplars, histograms, metadata;
 };
 
 /* Starts a request: zeroes *res, resets per-request state, reads the clock. */

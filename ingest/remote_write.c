@@ -398,44 +398,52 @@ static int strbuf_reserve(ingest_ctx *cx, size_t n)
 	return 0;
 }
 
-/* Copies raw labels (n, already length-checked) into cx->strbuf laid out as the hash input
- * "name 0xff value 0xff ..." (labels.h's definition of labels_hash), so *hash can be computed in
- * one XXH3 call, then turns every 0xff separator into a NUL so the same bytes serve as the C
- * strings in cx->scratch. With canonical set, labels with an empty value are left out (they mean
- * "absent") and the hash is computed. Returns 0, or -1 on out-of-memory. */
-static int raw_to_labels(ingest_ctx *cx, const rw_label *raw, size_t n, slod_labels *ls, bool canonical,
-			 uint64_t *hash)
+/* Bytes raw_to_labels needs in cx->strbuf for raw[0..n). */
+static size_t raw_strbytes(const rw_label *raw, size_t n)
 {
 	size_t total = 1;
 	for (size_t i = 0; i < n; i++)
 		total += raw[i].nlen + raw[i].vlen + 2;
-	if (strbuf_reserve(cx, total))
+	return total;
+}
+
+/* Copies raw labels (n, already length-checked) into cx->strbuf from byte at on, laid out as the
+ * hash input "name 0xff value 0xff ..." (labels.h's definition of labels_hash), so *hash can be
+ * computed in one XXH3 call, then turns every 0xff separator into a NUL so the same bytes serve as
+ * the C strings in dst[0..n) (ls->v = dst). With canonical set, labels with an empty value are left
+ * out (they mean "absent") and the hash is computed. strbuf is grown only when at == 0 or the bytes
+ * fit already, so strings before at never move. Returns 0, or -1 on out-of-memory. */
+static int raw_to_labels(ingest_ctx *cx, const rw_label *raw, size_t n, slod_labels *ls, bool canonical,
+			 uint64_t *hash, slod_label *dst, size_t at)
+{
+	size_t total = raw_strbytes(raw, n);
+	if (strbuf_reserve(cx, at + total))
 		return -1;
-	char *o = cx->strbuf;
+	char *start = cx->strbuf + at, *o = start;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (canonical && raw[i].vlen == 0)
 			continue; /* empty value = absent label */
-		cx->scratch[k].name = o;
+		dst[k].name = o;
 		memcpy(o, raw[i].name, raw[i].nlen);
 		o += raw[i].nlen;
 		*o++ = (char)0xff;
-		cx->scratch[k].value = o;
+		dst[k].value = o;
 		memcpy(o, raw[i].value, raw[i].vlen);
 		o += raw[i].vlen;
 		*o++ = (char)0xff;
 		k++;
 	}
 	if (canonical)
-		*hash = XXH3_64bits(cx->strbuf, (size_t)(o - cx->strbuf));
+		*hash = XXH3_64bits(start, (size_t)(o - start));
 	for (size_t i = 0, j = 0; i < n; i++) {
 		if (canonical && raw[i].vlen == 0)
 			continue;
-		((char *)cx->scratch[j].name)[raw[i].nlen] = '\0';
-		((char *)cx->scratch[j].value)[raw[i].vlen] = '\0';
+		((char *)dst[j].name)[raw[i].nlen] = '\0';
+		((char *)dst[j].value)[raw[i].vlen] = '\0';
 		j++;
 	}
-	ls->v = cx->scratch;
+	ls->v = dst;
 	ls->n = k;
 	return 0;
 }
@@ -449,24 +457,75 @@ static void reject_raw(ingest_ctx *cx, ingest_result *res, const rw_label *raw, 
 	for (size_t i = 0; i < n; i++)
 		total += raw[i].nlen + raw[i].vlen;
 	/* only the first rejection is shown, and never worth copying a huge label set for */
-	bool ok = !cx->reject_detail[0] && total <= 4096 && raw_to_labels(cx, raw, n, &ls, false, NULL) == 0;
+	assert(cx->bat_n == 0); /* strbuf from byte 0 is free: pending series were flushed first */
+	bool ok = !cx->reject_detail[0] && total <= 4096 && raw_to_labels(cx, raw, n, &ls, false, NULL, cx->scratch, 0) == 0;
 	ingest__reject_series(cx, res, ok ? &ls : NULL, nsamples, reason, arg);
 }
 
-/* Validates, sorts and dedups the labels of one series, then builds its C strings and hash.
- * Returns 0 with *ls and *hash set, -1 when the series was rejected, -2 on out-of-memory. */
-static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t nsamples, slod_labels *ls,
-			    uint64_t *hash, ingest_result *res)
+static int series_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, ingest__series *s,
+			       ingest_result *res);
+
+/* Distance, in series, between the prefetch of a label-map slot and the add that needs it. */
+#define PREFETCH_AHEAD 16
+/* strbuf size asked for when a batch starts (kept up to STRBUF_KEEP between requests). */
+#define BATCH_STRBUF (64u << 10)
+
+/* Appends the pending remote-write 1.0 series (cx->bat) in body order, prefetching the label-map
+ * slot of series i+PREFETCH_AHEAD before adding series i; each series' samples are decoded here
+ * (walk 2). Returns 0, or -1 when the request must stop: cx->fatal is set, or a Sample was malformed
+ * (d->why filled). On -1 the result's walk counters (series, samples, exemplars, histograms,
+ * metadata) are put back to their values right after the series that stopped it, so the result is
+ * what processing one series at a time gives. The batch is empty afterwards either way. */
+static int batch_flush(ingest_ctx *cx, rw_dec *d, ingest_result *res)
+{
+	struct ingest__pending *b = cx->bat;
+	size_t n = cx->bat_n;
+	cx->bat_n = cx->bat_nlab = cx->bat_str = 0;
+	for (size_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		tsdb_prefetch_hash(cx->db, b[i].hash);
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			tsdb_prefetch_hash(cx->db, b[i + PREFETCH_AHEAD].hash);
+		ingest__series s = {.ls = &b[i].ls, .hash = b[i].hash};
+		if (series_walk_samples(cx, d, b[i].lo, b[i].hi, &s, res) || cx->fatal) {
+			res->series = b[i].series;
+			res->samples = b[i].samples;
+			res->exemplars_ignored = b[i].exemplars;
+			res->histograms_ignored = b[i].histograms;
+			res->metadata_ignored = b[i].metadata;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Before a series is rejected: pending series come first. Returns batch_flush's result. */
+static int flush_before_reject(ingest_ctx *cx, rw_dec *d, ingest_result *res)
+{
+	return cx->bat_n ? batch_flush(cx, d, res) : 0;
+}
+
+/* Validates, sorts and dedups the labels of one series, then builds its C strings and hash: in
+ * cx->scratch and strbuf from byte 0, or with batch set, after the pending series (in bat_labs and
+ * strbuf from bat_str, both advanced; the batch is flushed first when it is full). Every rejection
+ * flushes the pending series first. Returns 0 with *ls and *hash set, -1 when the series was
+ * rejected, -2 on out-of-memory, -3 when a flush stopped the request (see batch_flush). */
+static int series_canonical(ingest_ctx *cx, rw_dec *d, rw_label *raw, size_t n, uint64_t nsamples,
+			    slod_labels *ls, uint64_t *hash, bool batch, ingest_result *res)
 {
 	const ingest_limits *lim = &cx->lim;
 	bool sorted = true;
 	for (size_t i = 0; i < n; i++) {
 		const rw_label *l = &raw[i];
 		if (l->nlen == 0) {
+			if (flush_before_reject(cx, d, res))
+				return -3;
 			reject_raw(cx, res, raw, n, nsamples, "empty label name%s", "");
 			return -1;
 		}
 		if (l->nlen > lim->max_label_name_len) {
+			if (flush_before_reject(cx, d, res))
+				return -3;
 			ingest__reject_series(cx, res, NULL, nsamples, "label name of %zu bytes exceeds the limit of %zu",
 					      l->nlen, lim->max_label_name_len);
 			return -1;
@@ -474,10 +533,14 @@ static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t ns
 		if (!name_ok(l->name, l->nlen, 0)) {
 			char nm[68];
 			snprintf(nm, sizeof nm, "%.*s", (int)(l->nlen > 64 ? 64 : l->nlen), l->name);
+			if (flush_before_reject(cx, d, res))
+				return -3;
 			reject_raw(cx, res, raw, n, nsamples, "invalid label name \"%s\"", nm);
 			return -1;
 		}
 		if (l->vlen > lim->max_label_value_len) {
+			if (flush_before_reject(cx, d, res))
+				return -3;
 			ingest__reject_series(cx, res, NULL, nsamples, "value of label \"%.*s\" (%zu bytes) exceeds the limit of %zu",
 					      (int)l->nlen, l->name, l->vlen, lim->max_label_value_len);
 			return -1;
@@ -485,6 +548,8 @@ static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t ns
 		if (!value_ok(l->value, l->vlen)) {
 			char nm[68];
 			snprintf(nm, sizeof nm, "%.*s", (int)(l->nlen > 64 ? 64 : l->nlen), l->name);
+			if (flush_before_reject(cx, d, res))
+				return -3;
 			reject_raw(cx, res, raw, n, nsamples,
 				   memchr(l->value, '\0', l->vlen) ? "NUL byte in value of label \"%s\""
 								   : "invalid UTF-8 in value of label \"%s\"",
@@ -512,6 +577,8 @@ static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t ns
 		if (i && raw[i - 1].nlen == raw[i].nlen && memcmp(raw[i - 1].name, raw[i].name, raw[i].nlen) == 0) {
 			char nm[68];
 			snprintf(nm, sizeof nm, "%.*s", (int)(raw[i].nlen > 64 ? 64 : raw[i].nlen), raw[i].name);
+			if (flush_before_reject(cx, d, res))
+				return -3;
 			reject_raw(cx, res, raw, n, nsamples, "duplicate label name \"%s\"", nm);
 			return -1;
 		}
@@ -519,18 +586,38 @@ static int series_canonical(ingest_ctx *cx, rw_label *raw, size_t n, uint64_t ns
 			metric = &raw[i];
 	}
 	if (!metric || metric->vlen == 0) {
+		if (flush_before_reject(cx, d, res))
+			return -3;
 		reject_raw(cx, res, raw, n, nsamples, "missing metric name (__name__)%s", "");
 		return -1;
 	}
 	if (!name_ok(metric->value, metric->vlen, 4)) {
 		char nm[68];
 		snprintf(nm, sizeof nm, "%.*s", (int)(metric->vlen > 64 ? 64 : metric->vlen), metric->value);
+		if (flush_before_reject(cx, d, res))
+			return -3;
 		reject_raw(cx, res, raw, n, nsamples, "invalid metric name \"%s\"", nm);
 		return -1;
 	}
-	if (raw_to_labels(cx, raw, n, ls, true, hash))
+	if (!batch) {
+		if (raw_to_labels(cx, raw, n, ls, true, hash, cx->scratch, 0))
+			return -2;
+		assert(*hash == labels_hash(ls)); /* same definition as util/labels.c */
+		return 0;
+	}
+	size_t total = raw_strbytes(raw, n);
+	if (cx->bat_n == INGEST__BATCH || cx->bat_nlab + n > cx->bat_labcap ||
+	    (cx->bat_n && cx->bat_str + total > cx->strcap)) {
+		if (batch_flush(cx, d, res))
+			return -3;
+	}
+	if (cx->bat_n == 0 && strbuf_reserve(cx, total > BATCH_STRBUF ? total : BATCH_STRBUF))
+		return -2;
+	if (raw_to_labels(cx, raw, n, ls, true, hash, cx->bat_labs + cx->bat_nlab, cx->bat_str))
 		return -2;
 	assert(*hash == labels_hash(ls)); /* same definition as util/labels.c */
+	cx->bat_nlab += ls->n;
+	cx->bat_str += total;
 	return 0;
 }
 
@@ -619,6 +706,28 @@ static int series_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, 
 	return 0;
 }
 
+/* Ends a request a batch flush stopped (batch_flush returned -1): storage failure or malformed Sample. */
+static ingest_outcome flush_stopped(ingest_ctx *cx, rw_dec *d, ingest_result *res)
+{
+	if (cx->fatal)
+		return ingest__finish(cx, res); /* rolls back, reports the storage failure */
+	return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", d->why);
+}
+
+/* Ends the request with status o (message in d->why) after appending the pending series, which come
+ * first in the body: a storage failure or malformed Sample among them wins, as it would have
+ * one series at a time. */
+static ingest_outcome flush_and_fail(ingest_ctx *cx, rw_dec *d, ingest_result *res, ingest_outcome o)
+{
+	if (batch_flush(cx, d, res))
+		return flush_stopped(cx, d, res);
+	return ingest__fail(cx, res, o, "%s", d->why);
+}
+
+/* Remote-write 1.0: walk 1 (labels, checks, canonical form, hash) of each valid series goes into
+ * cx->bat; batch_flush appends a full batch (walk 2) with prefetching. Anything with an effect that
+ * depends on order (a rejection, a malformed body, the end) flushes the batch first, so outcomes,
+ * counters and the first-rejection details are those of appending series one at a time. */
 static ingest_outcome decode_and_store(ingest_ctx *cx, const uint8_t *pb, size_t n, ingest_result *res)
 {
 	char why[INGEST_MESSAGE_MAX];
@@ -636,9 +745,9 @@ static ingest_outcome decode_and_store(ingest_ctx *cx, const uint8_t *pb, size_t
 		return ingest__fail(cx, res, INGEST_TOO_LARGE, "%llu series in one request exceed the limit of %zu",
 				    (unsigned long long)nseries, cx->lim.max_series);
 	off = 0;
-	while (off < n && !cx->fatal) {
+	while (off < n) {
 		if (next_field(&d, MSG_WRITE, &off, n, &f))
-			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+			return flush_and_fail(cx, &d, res, INGEST_BAD_REQUEST);
 		if (f.num == 3) {
 			res->metadata_ignored++;
 			continue;
@@ -649,30 +758,44 @@ static ingest_outcome decode_and_store(ingest_ctx *cx, const uint8_t *pb, size_t
 		size_t nl, first;
 		uint64_t ns;
 		if (series_walk_labels(cx, &d, f.lo, f.hi, &nl, &ns, &first, res))
-			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
+			return flush_and_fail(cx, &d, res, INGEST_BAD_REQUEST);
 		res->samples += ns;
-		ingest__series s;
-		bool ok = false;
 		if (nl > cx->lim.max_labels_per_series) {
+			if (flush_before_reject(cx, &d, res))
+				return flush_stopped(cx, &d, res);
 			ingest__reject_series(cx, res, NULL, ns, "too many labels (%zu, limit %zu)", nl,
 					      cx->lim.max_labels_per_series);
 		} else {
 			slod_labels ls;
 			uint64_t h;
-			int rc = series_canonical(cx, cx->rawlab, nl, ns, &ls, &h, res);
-			if (rc == -2)
-				return ingest__fail(cx, res, INGEST_OVERLOADED, "out of memory decoding labels");
-			if (rc == 0) {
-				s = (ingest__series){.ls = &ls, .hash = h};
-				ok = true;
+			int rc = series_canonical(cx, &d, cx->rawlab, nl, ns, &ls, &h, true, res);
+			if (rc == -3)
+				return flush_stopped(cx, &d, res);
+			if (rc == -2) {
+				snprintf(why, sizeof why, "out of memory decoding labels");
+				return flush_and_fail(cx, &d, res, INGEST_OVERLOADED);
 			}
-			if (series_walk_samples(cx, &d, first, f.hi, ok ? &s : NULL, res))
-				return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
-			continue;
+			if (rc == 0) {
+				cx->bat[cx->bat_n++] = (struct ingest__pending){
+					.ls = ls,
+					.hash = h,
+					.lo = first,
+					.hi = f.hi,
+					.series = res->series,
+					.samples = res->samples,
+					.exemplars = res->exemplars_ignored,
+					.histograms = res->histograms_ignored,
+					.metadata = res->metadata_ignored,
+				};
+				continue;
+			}
 		}
+		/* rejected (the batch is empty): its samples are still decoded, so a malformed one is caught */
 		if (series_walk_samples(cx, &d, first, f.hi, NULL, res))
 			return ingest__fail(cx, res, INGEST_BAD_REQUEST, "%s", why);
 	}
+	if (batch_flush(cx, &d, res))
+		return flush_stopped(cx, &d, res);
 	return ingest__finish(cx, res);
 }
 
@@ -1020,7 +1143,7 @@ static ingest_outcome decode_v2(ingest_ctx *cx, const uint8_t *pb, size_t n, ing
 					      cx->lim.max_labels_per_series);
 		} else if (st.ns && rw2_strict_labels(cx, cx->rawlab, nl, st.ns, res) == 0) {
 			uint64_t h;
-			int rc = series_canonical(cx, cx->rawlab, nl, st.ns, &ls, &h, res);
+			int rc = series_canonical(cx, &d, cx->rawlab, nl, st.ns, &ls, &h, false, res);
 			if (rc == -2)
 				return ingest__fail(cx, res, INGEST_OVERLOADED, "out of memory decoding labels");
 			if (rc == 0) {
