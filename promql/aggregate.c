@@ -298,6 +298,49 @@ static int32_t *gslot(gtab *t, uint64_t key)
 	return &t->val[i];
 }
 
+/* Longest Go 'f' rendering of a double: "-0." + 323 zeros + 17 digits (5e-324), or 309 digits. */
+#define FULL_F_MAX 400
+
+/* Go strconv.FormatFloat(v, 'f', -1, 64), never switching to an exponent however large or small v
+ * is (count_values's label value; fmt_float_go's 'f' falls back to 'e' past FMT_FLOAT_MAX). out
+ * holds FULL_F_MAX bytes; returns the length. */
+static size_t fmt_float_full(char *out, double v)
+{
+	char e[FMT_FLOAT_MAX];
+	if (isnan(v) || isinf(v) || v == 0)
+		return fmt_float_go(out, v, 'f');
+	fmt_float_go(e, v, 'e'); /* [-]d[.ddd]e±XX, shortest round-trip digits */
+	const char *p = e;
+	size_t k = 0;
+	if (*p == '-')
+		out[k++] = *p++;
+	char d[24];
+	size_t nd = 0;
+	for (; *p && *p != 'e'; p++)
+		if (*p != '.' && nd < sizeof d - 1)
+			d[nd++] = *p;
+	d[nd] = '\0';
+	int exp = *p == 'e' ? atoi(p + 1) : 0;
+	if (exp < 0) {
+		out[k++] = '0';
+		out[k++] = '.';
+		for (int i = -1; i > exp; i--)
+			out[k++] = '0';
+		memcpy(out + k, d, nd);
+		k += nd;
+	} else {
+		for (int i = 0; i <= exp; i++)
+			out[k++] = (size_t)i < nd ? d[i] : '0';
+		if ((size_t)exp + 1 < nd) {
+			out[k++] = '.';
+			memcpy(out + k, d + exp + 1, nd - (size_t)exp - 1);
+			k += nd - (size_t)exp - 1;
+		}
+	}
+	out[k] = '\0';
+	return k;
+}
+
 static int count_values(ev_ctx *c, const promql_node *n, const ev_value *param, const ev_vector *in, ev_value *out)
 {
 	if (param->str_len == 0 || !utf8_valid(param->str, param->str_len) || memchr(param->str, 0, param->str_len)) {
@@ -329,8 +372,8 @@ static int count_values(ev_ctx *c, const promql_node *n, const ev_value *param, 
 	if (!t.key || !t.val || !out->vec.s)
 		return promql__oom(c);
 	for (size_t i = 0; i < in->n; i++) {
-		char num[FMT_FLOAT_MAX];
-		fmt_float_go(num, in->s[i].v, 'f');
+		char num[FULL_F_MAX];
+		fmt_float_full(num, in->s[i].v);
 		const char *val = arena_strdup(c->sa, num);
 		slod_labels m = promql__labels_set(c->sa, &in->s[i].ls, vl, val);
 		if (!val || !m.v)

@@ -32,6 +32,17 @@ Deliberate Prometheus 2.x vs 3.x differences (slod follows 3.x) are AVOIDED, not
      every series starts at t0 and every window (range <= 30m, offset <= 10m, subquery <= 30m) ends at
      least 1h after t0, so no window ever reaches a series start.
   4. holt_winters (renamed double_exponential_smoothing in 3.x) is never generated.
+  12. label_replace/label_join with a destination name that is invalid only under the legacy scheme
+     ("bad-name") are not generated: 3.x validates label names as UTF-8 and accepts them
+     (prometheus/prometheus#16479, prometheus/compliance#181); "\\xff" (invalid in both) is used.
+  13. A filter comparison (no `bool`) whose matching would fail only for pairs the filter drops is
+     not generated (group_left(x) over an x the left side is grouped by): 2.42 checks matching only
+     for surviving pairs, 3.x since prometheus/prometheus#17668 ("Fix insufficient cardinality
+     checking for filter ops") for every pair, as slod does (conformance operators.test:329).
+  14. count_values only over raw samples or floor()ed values: a computed value (avg_over_time,
+     stddev, ...) may differ in its last ulp between summation algorithms (2.42 keeps an incremental
+     mean in avg_over_time, 3.x sums with Kahan compensation and divides), harmless within 1e-9 as a
+     value but a different label value once count_values formats it.
   5. The order of result series is ignored (sort()/sort_desc() included).
   6. topk/bottomk only see tie-free inputs (raw gauges, rate() and deriv() of random-walk series):
      which of several equal-valued series is kept is unspecified in PromQL (it falls out of Prometheus's
@@ -61,6 +72,9 @@ Real slod bugs this test found (fixed, each with a unit test in tests/promql/tes
   * a subquery written without a step (`x[10m:]`) used the RANGE QUERY's step instead of the default
     evaluation interval (1m), so every step-less subquery in a range query with another step
     disagreed (test_stepless_subquery_in_range_query).
+  * count_values wrote label values past 40 characters with an exponent ("5.07e+303") where
+    Prometheus writes strconv.FormatFloat(v, 'f', -1, 64), i.e. every digit
+    (test_count_values_full_decimal).
 """
 import datetime
 import json
@@ -372,10 +386,12 @@ class Gen:
             rhs = "sum by (instance) (%s)" % self.vector(depth - 1)
             return "(%s %s%s %s)" % (lhs, op, b, rhs)
         if shape < 0.7:
-            lhs = "sum by (instance, %s) (%s)" % (self.pick(["job", "code", "mode", "sensor"]),
-                                                 self.vector(depth - 1))
+            x = self.pick(["job", "code", "mode", "sensor"])
+            lhs = "sum by (instance, %s) (%s)" % (x, self.vector(depth - 1))
             rhs = "sum by (instance) (%s)" % self.vector(depth - 1)
             inc = self.pick(["", "", "(job)", "(mode, sensor)"])
+            if op in (">", "<", "==") and not b and x in inc:  # exclusion 13
+                inc = ""
             if inc:
                 rhs = "max by (instance, %s) (%s)" % (inc[1:-1], self.pick(["temperature_celsius", "node_cpu_seconds_total",
                                                                             "up", "queue_depth"]))
@@ -429,9 +445,46 @@ class Gen:
                                self.pick(["", inner, "timestamp(%s)" % inner]))
         return self.pick(["sort", "sort_desc"]) + "(%s)" % inner
 
+    def extra(self):
+        """Odd corners: float formatting in labels, errors, literals, absent(), raw histogram_quantile."""
+        v = self.vector(1)
+        return self.pick([
+            'count_values("v", %s)' % self.selector(),  # raw sample values: float formatting
+            'count_values without (instance) ("v", floor(%s))' % v,  # exclusion 14
+            "histogram_quantile(%s, rate(req_duration_seconds_bucket[%s]))" % (
+                self.pick(["0.5", "0.75", "NaN"]), self.pick(["5m", "10m"])),
+            'histogram_quantile(0.5, label_replace(rate(req_duration_seconds_bucket[5m]), "le", "0.3", "le", "0.5"))',
+            "histogram_quantile(0.9, %s)" % v,
+            "absent(nonexistent_metric{job=\"x\",instance=~\"y\"})",
+            "absent_over_time(nonexistent_metric{job=\"x\"}[5m])",
+            "absent(%s)" % self.selector(),
+            "topk(scalar(count(up)), %s)" % self.pick(["mem_used_bytes", "rate(http_requests_total[5m])"]),
+            "quantile(scalar(up{instance=\"a:80\"}) / 3, %s)" % v,
+            "time() - timestamp(%s)" % self.selector(),
+            "%s %s bool %s" % (self.scalar(1), self.pick([">", "==", "<="]), self.scalar(1)),
+            self.pick(["0x1F", "1e3", "Inf", "-Inf", "NaN", "+5", "-(-2)", "2 ^ 3 ^ 2", "5 % -3", "-7 % 3"]),
+            '"a string"',
+            "%s + on (instance) group_left %s" % (self.selector("counter"), self.selector("gauge")),
+            "%s * %s" % (self.selector(), self.selector()),
+            "%s or on () %s" % (v, self.vector(1)),
+            "sum by (__name__) (%s)" % self.selector(),
+            "count by (le) (%s)" % self.selector("counter"),
+            "max_over_time(%s[1h30m])" % self.selector("gauge").split(" ")[0],
+            "rate(%s[90s])" % self.selector("counter").split(" ")[0],
+            "label_replace(%s, \"__name__\", \"renamed_$1\", \"instance\", \"(.)(.*)\")" % self.selector(),
+            "label_replace(%s, \"\\xff\", \"x\", \"job\", \".*\")" % self.selector(),  # exclusion 12
+            "label_replace(%s, \"dst\", \"x\", \"job\", \"(.*\")" % self.selector(),
+            "round(%s, 0.3)" % v,
+            "-%s" % self.selector(),
+            "%s unless on (instance) %s" % (self.selector(), self.selector()),
+            "sgn(%s) * abs(%s)" % (self.selector("gauge"), self.selector("gauge")),
+        ])
+
     def query(self):
         c = self.r.random()
-        if c < 0.06:
+        if c < 0.12:
+            return self.extra()
+        if c < 0.16:
             return self.scalar(2)
         return self.vector(self.r.randint(1, 3))
 
@@ -459,7 +512,7 @@ def canon(resp, drop_name):
     rt = d["resultType"]
     if rt in ("scalar", "string"):
         t, v = d["result"]
-        return (rt, {"": [(round(float(t) * 1000), parse_val(v))]})
+        return (rt, {"": [(round(float(t) * 1000), parse_val(v) if rt == "scalar" else v)]})
     out = {}
     for s in d["result"]:
         m = dict(s["metric"])
@@ -489,7 +542,7 @@ def diff(a, b):
         if len(pa) != len(pb):
             return "%s: %d vs %d points" % (k, len(pa), len(pb))
         for (ta, va), (tb, vb) in zip(pa, pb):
-            if ta != tb or not close(va, vb):
+            if ta != tb or (va != vb if isinstance(va, str) or isinstance(vb, str) else not close(va, vb)):
                 return "%s @%d: slod %r (t=%d) vs prom %r" % (k, tb, va, ta, vb)
     return None
 

@@ -659,6 +659,33 @@ static void test_stepless_subquery_in_range_query(void **state)
 	promql_result_free(r);
 }
 
+/* Found by integration.promql_diff: count_values formats its label value like Go's
+ * strconv.FormatFloat(v, 'f', -1, 64), without an exponent however large or small v is. */
+static void test_count_values_full_decimal(void **state)
+{
+	fixture *f = *state;
+	char big[400];
+	snprintf(big, sizeof big, "50711602736750225%0287d", 0);
+	const struct {
+		const char *q, *want;
+	} cases[] = {
+		{"count_values(\"v\", vector(5.0711602736750225e+303))", big},
+		{"count_values(\"v\", vector(-1.5e22))", "-15000000000000000000000"},
+		{"count_values(\"v\", vector(1e-7))", "0.0000001"},
+		{"count_values(\"v\", vector(-2.5e-10))", "-0.00000000025"},
+		{"count_values(\"v\", vector(1336.945095325))", "1336.945095325"},
+		{"count_values(\"v\", vector(1e21))", "1000000000000000000000"},
+		{"count_values(\"v\", vector(-Inf))", "-Inf"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		promql_result *r = instant(f, cases[i].q, 0);
+		assert_int_equal(r->err_type, PROMQL_ERRTYPE_NONE);
+		assert_int_equal(r->n_series, 1);
+		assert_string_equal(labels_get(&r->series[0].labels, "v"), cases[i].want);
+		promql_result_free(r);
+	}
+}
+
 static int64_t tick(void *ud)
 {
 	int64_t *p = ud;
@@ -816,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_extended_selectors),
 		cmocka_unit_test(test_range_query),
 		cmocka_unit_test(test_stepless_subquery_in_range_query),
+		cmocka_unit_test(test_count_values_full_decimal),
 		cmocka_unit_test(test_errors_and_limits),
 		cmocka_unit_test(test_preparsed),
 		cmocka_unit_test(test_annotations),
