@@ -67,13 +67,17 @@ Deliberate Prometheus 2.x vs 3.x differences (slod follows 3.x) are AVOIDED, not
      not generated (group_left(x) over an x the left side is grouped by): 2.42 checks matching only
      for surviving pairs, 3.x since prometheus/prometheus#17668 ("Fix insufficient cardinality
      checking for filter ops") for every pair, as slod does (conformance operators.test:329).
-  14. count_values only over raw samples or floor()ed values: a computed value (avg_over_time,
+  14. count_values only over raw samples or floor(clamp(x, -1e9, 1e9)) values: a computed value (avg_over_time,
      stddev, ...) may differ in its last ulp between summation algorithms (2.42 keeps an incremental
      mean in avg_over_time, 3.x sums with Kahan compensation and divides), harmless within 1e-9 as a
      value but a different label value once count_values formats it.
-  15. Date functions (hour(), day_of_month(), ...) only see values clamped to +-1e10 s: for a value
-     like 5e303 Go converts float64 -> int64 with an unspecified result (amd64: the minimum int64)
-     before time.Unix, so the "date" is an accident of the platform.
+  15. Date functions (hour(), day_of_month(), ...) only see values within +-1e10 s (`x > -1e10 <
+     1e10`, which also drops NaN): for NaN or a value like 5e303 Go converts float64 -> int64 with an
+     unspecified result (amd64: the minimum int64) before time.Unix, so the "date" is an accident of
+     the platform.
+  16. `%` only takes a raw selector as its vector operand: `time() % cos(x)` divides ~1.8e9 by a
+     small computed value, so a one-ulp difference between libm's and Go's cos moves the remainder
+     by ~1e-6 relative (conditioning, as in 11).
 
 Real slod bugs this test found (fixed, each with a unit test in tests/promql/test_engine.c):
   * a subquery written without a step (`x[10m:]`) used the RANGE QUERY's step instead of the default
@@ -365,7 +369,8 @@ class Gen:
         if op == "quantile":
             return "quantile%s (%s, %s)" % (g, self.pick(["0", "0.1", "0.5", "0.99", "1", "-0.5", "1.5", "NaN"]), inner)
         if op == "count_values":
-            return 'count_values%s ("%s", floor(%s))' % (g, self.pick(["val", "instance", "le"]), inner)
+            return 'count_values%s ("%s", floor(clamp(%s, -1e9, 1e9)))' % (  # exclusion 14
+                g, self.pick(["val", "instance", "le"]), inner)
         return "%s%s (%s)" % (op, g, inner)
 
     def binop(self, depth):
@@ -373,9 +378,10 @@ class Gen:
         if c < 0.3:
             op = self.pick(["+", "-", "*", "/", "%", "^", "==", "!=", ">", "<", ">=", "<="])
             b = " bool" if op in ("==", "!=", ">", "<", ">=", "<=") and self.r.random() < 0.5 else ""
+            v = self.vector(depth - 1) if op != "%" else self.selector()  # exclusion 16
             if self.r.random() < 0.5:
-                return "(%s %s%s %s)" % (self.vector(depth - 1), op, b, self.scalar(depth - 1))
-            return "(%s %s%s %s)" % (self.scalar(depth - 1), op, b, self.vector(depth - 1))
+                return "(%s %s%s %s)" % (v, op, b, self.scalar(depth - 1))
+            return "(%s %s%s %s)" % (self.scalar(depth - 1), op, b, v)
         if c < 0.38:
             return self.pick(["-", "+"]) + "(%s)" % self.vector(depth - 1)
         if c < 0.45:
@@ -452,7 +458,7 @@ class Gen:
         if c < 0.96:
             return "%s(%s)" % (self.pick(["hour", "minute", "day_of_week", "day_of_month", "days_in_month",
                                            "month", "year", "day_of_year"]),
-                               self.pick(["", "clamp(%s, -1e10, 1e10)" % inner, "timestamp(%s)" % inner]))  # excl. 15
+                               self.pick(["", "(%s > -1e10 < 1e10)" % inner, "timestamp(%s)" % inner]))  # excl. 15
         return self.pick(["sort", "sort_desc"]) + "(%s)" % inner
 
     def extra(self):
@@ -460,7 +466,7 @@ class Gen:
         v = self.vector(1)
         return self.pick([
             'count_values("v", %s)' % self.selector(),  # raw sample values: float formatting
-            'count_values without (instance) ("v", floor(%s))' % v,  # exclusion 14
+            'count_values without (instance) ("v", floor(clamp(%s, -1e9, 1e9)))' % v,  # exclusion 14
             "histogram_quantile(%s, rate(req_duration_seconds_bucket[%s]))" % (
                 self.pick(["0.5", "0.75", "NaN"]), self.pick(["5m", "10m"])),
             'histogram_quantile(0.5, label_replace(rate(req_duration_seconds_bucket[5m]), "le", "0.3", "le", "0.5"))',
