@@ -641,7 +641,7 @@ def main():
             assert d is None, "raw samples of %s differ: %s" % (name, d)
         print("raw data: %d series, %d samples, identical in slod and Prometheus" % (len(data), nsamples))
 
-        # evaluation times: 1h..2h after t0, 7 ms after a sample time
+        # evaluation times: 1h..2h06m after t0 (past the data end, for staleness), 7 ms after a sample time
         rnd = random.Random(SEED + 1)
         gen = Gen(SEED + 2, t0)
         queries = []
@@ -661,8 +661,8 @@ def main():
         agree = name_only = 0
         fails = []
         for q in queries:
-            times = [t0 + 3600000 + rnd.randrange(0, 240) * STEP_MS + OFF_MS for _ in range(3)]
-            rs = t0 + 3600000 + rnd.randrange(0, 200) * STEP_MS + OFF_MS
+            times = [t0 + 3600000 + rnd.randrange(0, 265) * STEP_MS + OFF_MS for _ in range(3)]
+            rs = t0 + 3600000 + rnd.randrange(0, 225) * STEP_MS + OFF_MS
             reqs = [("/api/v1/query", {"query": q, "time": rfc(t)}) for t in times]
             reqs.append(("/api/v1/query_range", {"query": q, "start": rfc(rs), "end": rfc(rs + 600000),
                                                  "step": rnd.choice(["15", "37", "60", "120"])}))
