@@ -66,18 +66,21 @@ SPEC="$BENCH_TMP/slos.yaml"
 python3 - "$SPEC" "$SLOS" <<'EOF'
 import sys
 path, n = sys.argv[1], int(sys.argv[2])
-# One YAML document: Prometheus and vmalert read only the first document of a rule file, and
-# `slod generate` writes one output document per input document.
+# 100 SLOs per YAML document (slod's spec loader bounds the nodes per document).
 with open(path, "w") as f:
-    f.write('version: "prometheus/v1"\nservice: "svc"\nslos:\n')
     for i in range(n):
+        if i % 100 == 0:
+            f.write(('---\n' if i else '') + 'version: "prometheus/v1"\nservice: "svc"\nslos:\n')
         f.write('  - name: "s%d"\n    objective: 99.9\n    sli:\n      events:\n'
                 '        error_query: sum(rate(req_errors_total{slo="%d"}[{{.window}}]))\n'
                 '        total_query: sum(rate(req_total{slo="%d"}[{{.window}}]))\n'
                 '    alerting:\n      name: Bench%d\n' % (i, i, i, i))
 EOF
 RULES="$BENCH_TMP/rules.yml"
-"$SLOD" generate -i "$SPEC" -o "$RULES" || bench_die "slod generate failed"
+"$SLOD" generate -i "$SPEC" -o "$RULES.multi" || bench_die "slod generate failed"
+# `slod generate` writes one rule document per spec document; Prometheus and vmalert read only the
+# first document of a rule file, so merge them into one `groups:` list.
+awk 'BEGIN { seen = 0 } /^---/ || /^#/ { next } /^groups:/ { if (seen++) next } { print }' "$RULES.multi" >"$RULES"
 N_GROUPS=$(grep -c '^- name:' "$RULES" || true)
 [ "$(grep -c '^---' "$RULES")" -le 1 ] || bench_die "rule file has several YAML documents (Prometheus would read the first only)"
 N_RULES=$(grep -cE '^  - (record|alert):' "$RULES" || true)
