@@ -9,7 +9,18 @@
  *   allocated yet) ─► snappy_uncompress into cx->dbuf (kept between requests up to 4 MiB) ─►
  *   top-level pre-scan: framing + series count <= max_series (nothing staged yet) ─► per
  *   TimeSeries: walk 1 collects labels (pointers into dbuf) ─► checks, sort, dedup, __name__ ─►
- *   copy + hash ─► walk 2 decodes every Sample and appends.
+ *   copy + hash into the batch ─► per batch of up to INGEST__BATCH (128) valid series:
+ *   tsdb_prefetch_hash(series i+16), then walk 2 decodes every Sample of series i and appends.
+ *
+ * Batching (1.0 only): a live-shaped request touches one series per sample, so the label-map
+ * lookup is a cache miss per sample at 100k series; knowing the next hashes lets the prefetch hide
+ * it (full benchmark: 0.53 -> 0.41 CPU-s per million samples). The batch lives in the context
+ * (cx->bat, cx->bat_labs, the front of cx->strbuf) and is flushed early when its label or string
+ * room runs out. Anything whose effect depends on order — a rejected series, a malformed body,
+ * the end of the request — flushes it first, and a flush that stops the request (storage failure,
+ * malformed Sample) restores the walk counters of the series it stopped at, so outcomes, counters
+ * and the first-rejection details are exactly those of appending series one at a time
+ * (tests: ingest.rw_batch).
  *
  * Why not protobuf-c's unpack: it allocates one struct per Label and Sample (even from an arena
  * that is ~40% of the per-series cost) and reports no reason on failure. The walker reads the same
