@@ -37,7 +37,8 @@ const char main_usage[] =
 	"  --slo.files PATH                   SLO spec file or directory (Sloth, OpenSLO, Pyrra); repeatable;\n"
 	"                                     default: the embedded examples; 'none' for no SLOs\n"
 	"  --rule.files GLOB                  Prometheus rule files to evaluate too; repeatable\n"
-	"  --rules.evaluation-interval DUR    rule and SLO evaluation interval (default 30s)\n"
+	"  --rules.evaluation-interval DUR    rule and SLO evaluation interval, also the step of subqueries\n"
+	"                                     written without one (default 30s; alias --evaluation.interval)\n"
 	"  --query.timeout DURATION           maximum time a query may take (default 2m)\n"
 	"  --query.max-samples N              maximum samples a query may hold in memory (default 50000000)\n"
 	"  --query.lookback-delta DURATION    how far back an instant selector looks (default 5m)\n"
@@ -143,6 +144,7 @@ static const flag_def flags[] = {
 	{"slo.files", K_SLO, MAIN_SET_SLO_FILES, 0},
 	{"rule.files", K_RULE, MAIN_SET_RULE_FILES, 0},
 	{"rules.evaluation-interval", K_DURATION, MAIN_SET_EVAL_INTERVAL, offsetof(main_settings, eval_interval_ms)},
+	{"evaluation.interval", K_DURATION, MAIN_SET_EVAL_INTERVAL, offsetof(main_settings, eval_interval_ms)},
 	{"query.timeout", K_DURATION, MAIN_SET_QUERY_TIMEOUT, offsetof(main_settings, query_timeout_ms)},
 	{"query.max-samples", K_COUNT, MAIN_SET_QUERY_MAX_SAMPLES, offsetof(main_settings, query_max_samples)},
 	{"query.lookback-delta", K_DURATION, MAIN_SET_QUERY_LOOKBACK, offsetof(main_settings, query_lookback_ms)},

@@ -339,6 +339,8 @@ int main_serve(const main_settings *s, const main_settings *flags_only, const ch
 	eo.timeout_ms = s->query_timeout_ms;
 	eo.max_samples = s->query_max_samples;
 	eo.lookback_delta_ms = s->query_lookback_ms;
+	/* as in Prometheus, a subquery written without a step uses the evaluation interval */
+	eo.default_eval_interval_ms = s->eval_interval_ms;
 	eo.logger = log;
 	engine = promql_engine_new(&eo);
 	set = slo_set_new();

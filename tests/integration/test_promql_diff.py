@@ -626,8 +626,10 @@ def main():
                        stdout=subprocess.DEVNULL)
 
         ps = st.free_port()
+        # a subquery without a step uses the evaluation interval, in Prometheus (its default 1m here)
+        # as in slod: give both the same
         sp = st.start_slod(g, slod, ps, os.path.join(g.dir, "slod-data"), "--slo.files=none",
-                           "--storage.wal-fsync=never")
+                           "--storage.wal-fsync=never", "--evaluation.interval=1m")
         st.wait_ready(ps, proc=sp)
         S = "http://127.0.0.1:%d" % ps
         lines = ["%s %s %d" % (label_str(l), fmt_val(v), t) for l, pts in data for t, v in pts]
