@@ -452,6 +452,8 @@ static void eval_group(rules_manager *m, r__group *g, int64_t ts)
 	struct timespec c0, c1;
 	clock_gettime(CLOCK_MONOTONIC, &c0);
 	tsdb_appender *app = tsdb_appender_new(m->db);
+	if (app) /* rule results are recomputed: no fsync wait per rule (process-crash safe still) */
+		tsdb_appender_set_no_sync(app, true);
 	bool failed = false;
 	for (size_t k = 0; k < g->n_rules && app; k++) {
 		r__rule *r = &g->rules[k];

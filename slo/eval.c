@@ -1152,6 +1152,8 @@ static void fast_pass(slo_engine *e, int64_t now, const int64_t *sli_t)
 		}
 	tsdb_querier *q = tsdb_querier_open(e->o.db, hc, now), *qp = tsdb_querier_open(e->o.db, hp, now);
 	tsdb_appender *app = tsdb_appender_new(e->o.db);
+	if (app) /* recordings are recomputed: no fsync wait (process-crash safe still) */
+		tsdb_appender_set_no_sync(app, true);
 	if (!q || !qp || !app) {
 		slod_log(&e->o.logger, SLOD_LOG_ERROR, "slo", "fast path: cannot open a querier or appender");
 		goto out;

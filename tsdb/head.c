@@ -795,7 +795,13 @@ struct tsdb_appender {
 	size_t nnew, capnew;
 	uint8_t *wbuf;
 	size_t wlen, wcap;
+	bool no_sync; /* commits do not wait for the WAL fsync (derived data) */
 };
+
+void tsdb_appender_set_no_sync(tsdb_appender *a, bool no_sync)
+{
+	a->no_sync = no_sync;
+}
 
 tsdb_appender *tsdb_appender_new(tsdb *db)
 {
@@ -1056,7 +1062,7 @@ int tsdb_appender_commit(tsdb_appender *a)
 			goto out;
 		}
 		/* applies the batch under the WAL lock, in log order */
-		rc = tsdb__wal_commit(db, a->newser, a->nnew, a->wbuf, a->wlen, a->st, a->n);
+		rc = tsdb__wal_commit(db, a->newser, a->nnew, a->wbuf, a->wlen, a->st, a->n, !a->no_sync);
 	} else {
 		rc = tsdb__apply_committed(db, a->st, a->n);
 	}

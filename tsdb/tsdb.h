@@ -99,6 +99,10 @@ int tsdb_appender_add_ref(tsdb_appender *a, tsdb_ref ref, int64_t t, double v);
 int tsdb_appender_commit(tsdb_appender *a);
 /* Drops staged samples. */
 void tsdb_appender_rollback(tsdb_appender *a);
+/* For derived data that is recomputed anyway (recording rules, SLO recordings): commits of this
+ * appender write the WAL (so they survive a process crash) but do not wait for its fsync under
+ * TSDB_FSYNC_ALWAYS; the next group fsync, or the next acknowledged commit's, covers them. */
+void tsdb_appender_set_no_sync(tsdb_appender *a, bool no_sync);
 void tsdb_appender_free(tsdb_appender *a);
 
 /* ---- write watches: learning that samples were written into the past ---- */

@@ -235,7 +235,7 @@ struct tsdb__staged;
  * applies st[0..n) to memory under the WAL lock, then applies the fsync policy.
  * Returns 0 or TSDB_ERR_IO (write failed: nothing applied; fsync failed: applied, not durable). */
 int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const uint8_t *body, size_t blen,
-		     const struct tsdb__staged *st, size_t n);
+		     const struct tsdb__staged *st, size_t n, bool wait_sync);
 /* Encodes a samples record for n staged samples into out (appends). */
 struct tsdb__staged {
 	tsdb__series *s;

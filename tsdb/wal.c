@@ -824,7 +824,7 @@ static int sync_upto(tsdb *db, uint64_t target)
 }
 
 int tsdb__wal_commit(tsdb *db, tsdb__series **new_series, size_t n_new, const uint8_t *body, size_t blen,
-		     const struct tsdb__staged *st, size_t n)
+		     const struct tsdb__staged *st, size_t n, bool wait_sync)
 {
 	int rc = 0, apply_rc = 0;
 	size_t slen = 0;
@@ -894,7 +894,7 @@ unlock:
 	pthread_mutex_unlock(&db->wal_mu);
 	if (rc)
 		return rc;
-	if (db->opt.fsync_policy == TSDB_FSYNC_ALWAYS && sync_upto(db, my_end))
+	if (wait_sync && db->opt.fsync_policy == TSDB_FSYNC_ALWAYS && sync_upto(db, my_end))
 		return TSDB_ERR_IO;
 	if (want_ckpt && db->bg_running) {
 		pthread_mutex_lock(&db->bg_mu);
