@@ -19,13 +19,125 @@
 #include "promql/promql.h"
 #include "util/fmt.h"
 
-typedef struct group {
-	slod_labels ls;
+/* The running state of one group at one step for sum, avg, count, min, max, group, stddev and
+ * stdvar (acc_first, acc_add, acc_result keep Prometheus's numerics). */
+typedef struct agg_acc {
 	bool seen, drop_name, incremental;
 	double value, mean, kahan, count;
+} agg_acc;
+
+typedef struct group {
+	slod_labels ls;
+	agg_acc a;
 	ev_sample *heap;
 	size_t hn, hcap;
 } group;
+
+/* The aggregations computed by an agg_acc alone. */
+static bool acc_op(promql_aggop op)
+{
+	switch (op) {
+	case PROMQL_AGG_SUM:
+	case PROMQL_AGG_AVG:
+	case PROMQL_AGG_COUNT:
+	case PROMQL_AGG_MIN:
+	case PROMQL_AGG_MAX:
+	case PROMQL_AGG_GROUP:
+	case PROMQL_AGG_STDDEV:
+	case PROMQL_AGG_STDVAR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The group's first sample f (drop: its drop_name). */
+static void acc_first(agg_acc *a, promql_aggop op, double f, bool drop)
+{
+	a->seen = true;
+	a->incremental = false;
+	a->value = f;
+	a->mean = f;
+	a->count = 1;
+	a->kahan = 0;
+	a->drop_name = drop;
+	if (op == PROMQL_AGG_STDDEV || op == PROMQL_AGG_STDVAR)
+		a->value = (isnan(f) || isinf(f)) ? NAN : 0;
+	else if (op == PROMQL_AGG_GROUP)
+		a->value = 1;
+}
+
+/* Each further sample, in input order. */
+static void acc_add(agg_acc *a, promql_aggop op, double f, bool drop)
+{
+	if (drop)
+		a->drop_name = true;
+	switch (op) {
+	case PROMQL_AGG_SUM:
+		a->value = promql__kahan_inc(f, a->value, &a->kahan);
+		break;
+	case PROMQL_AGG_AVG:
+		a->count++;
+		if (!a->incremental) {
+			double kc = a->kahan;
+			double nv = promql__kahan_inc(f, a->value, &kc);
+			if (!isinf(nv)) {
+				a->value = nv;
+				a->kahan = kc;
+				break;
+			}
+			a->incremental = true;
+			a->mean = a->value / (a->count - 1);
+			a->kahan /= a->count - 1;
+		}
+		{
+			double q = (a->count - 1) / a->count;
+			double kc = q * a->kahan;
+			a->mean = promql__kahan_inc(f / a->count, q * a->mean, &kc);
+			a->kahan = kc;
+		}
+		break;
+	case PROMQL_AGG_MAX:
+		if (a->value < f || isnan(a->value))
+			a->value = f;
+		break;
+	case PROMQL_AGG_MIN:
+		if (a->value > f || isnan(a->value))
+			a->value = f;
+		break;
+	case PROMQL_AGG_COUNT:
+		a->count++;
+		break;
+	case PROMQL_AGG_STDDEV:
+	case PROMQL_AGG_STDVAR: {
+		a->count++;
+		double delta = f - a->mean;
+		a->mean += delta / a->count;
+		a->value += delta * (f - a->mean);
+		break;
+	}
+	default: /* group */
+		break;
+	}
+}
+
+static double acc_result(const agg_acc *a, promql_aggop op)
+{
+	switch (op) {
+	case PROMQL_AGG_AVG:
+		return a->incremental ? a->mean + a->kahan : a->value / a->count + a->kahan / a->count;
+	case PROMQL_AGG_COUNT:
+		return a->count;
+	case PROMQL_AGG_STDVAR:
+		return a->value / a->count;
+	case PROMQL_AGG_STDDEV:
+		return sqrt(a->value / a->count);
+	case PROMQL_AGG_SUM:
+		return a->value + a->kahan;
+	default:
+		return a->value;
+	}
+}
 
 static int heap_push_raw(ev_ctx *c, group *g, ev_sample s)
 {
@@ -394,8 +506,256 @@ static int count_values(ev_ctx *c, const promql_node *n, const ev_value *param, 
 	return 0;
 }
 
+/* ---- aggregation of rows, for every step at once ---- */
+
+/* Group order at one step: Prometheus emits groups in the order their first sample appears in the
+ * step's input; rowagg_build records that row (first[g * nsteps + k]). */
+typedef struct rowagg_ord {
+	int32_t first;
+	int32_t g;
+} rowagg_ord;
+
+static int cmp_ord(const void *a, const void *b)
+{
+	const rowagg_ord *x = a, *y = b;
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+/* The aggregation's state while rows arrive: per group, an accumulator and the first row at
+ * every step (arrays of nsteps, allocated when the group first appears). */
+typedef struct rowagg_state {
+	ev_ctx *c;
+	const promql_node *n;
+	const ev_grid *grid;
+	gtab tab;              /* grouping hash -> group index + 1 (grown as groups appear) */
+	size_t ngroups, capgroups;
+	slod_labels *gls;      /* in qa */
+	agg_acc **acc;         /* malloc'd */
+	int32_t **first;       /* malloc'd */
+	size_t nrows;
+} rowagg_state;
+
+static int gtab_grow(gtab *t)
+{
+	gtab nt = {malloc(t->cap * 2 * sizeof *t->key), calloc(t->cap * 2, sizeof *t->val), t->cap * 2};
+	if (!nt.key || !nt.val) {
+		free(nt.key);
+		free(nt.val);
+		return -1;
+	}
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->val[i])
+			*gslot(&nt, t->key[i]) = t->val[i];
+	free(t->key);
+	free(t->val);
+	*t = nt;
+	return 0;
+}
+
+/* The group of labels ls (created on first sight), or -1 on OOM. */
+static long rowagg_group(rowagg_state *st, const slod_labels *ls)
+{
+	const promql_node *n = st->n;
+	bool without = n->aggregate.without;
+	uint64_t key = promql__signature(ls, !without, n->aggregate.grouping, n->aggregate.n_grouping);
+	if (st->ngroups * 2 + 2 > st->tab.cap && gtab_grow(&st->tab) < 0)
+		return -1;
+	int32_t *slot = gslot(&st->tab, key);
+	if (*slot)
+		return *slot - 1;
+	if (st->ngroups == st->capgroups) {
+		size_t nc = st->capgroups ? st->capgroups * 2 : 16;
+		slod_labels *gl = arena_alloc(st->c->qa, nc * sizeof *gl);
+		agg_acc **na = realloc(st->acc, nc * sizeof *na);
+		if (na)
+			st->acc = na;
+		int32_t **nf = realloc(st->first, nc * sizeof *nf);
+		if (nf)
+			st->first = nf;
+		if (!gl || !na || !nf)
+			return -1;
+		if (st->ngroups)
+			memcpy(gl, st->gls, st->ngroups * sizeof *gl);
+		st->gls = gl;
+		st->capgroups = nc;
+	}
+	size_t g = st->ngroups, ns = st->grid->nsteps;
+	st->gls[g] = grouping_labels(st->c->qa, ls, without, n->aggregate.grouping, n->aggregate.n_grouping);
+	st->acc[g] = calloc(ns, sizeof **st->acc);
+	st->first[g] = malloc(ns * sizeof **st->first);
+	st->ngroups++; /* counted before the checks so that the cleanup frees it */
+	if (!st->gls[g].v || !st->acc[g] || !st->first[g])
+		return -1;
+	*slot = (int32_t)st->ngroups;
+	return (long)g;
+}
+
+/* ev_row_sink: folds one row into its group's accumulators, in row order (the order the
+ * per-step path sees the samples in, so every value is the same double). */
+static int rowagg_row(void *ud, const slod_labels *ls, bool drop, const double *vals, const uint8_t *present)
+{
+	rowagg_state *st = ud;
+	long g = rowagg_group(st, ls);
+	if (g < 0)
+		return promql__oom(st->c);
+	promql_aggop op = st->n->aggregate.op;
+	agg_acc *a = st->acc[g];
+	int32_t *first = st->first[g];
+	int32_t r = (int32_t)st->nrows++;
+	for (size_t k = 0, ns = st->grid->nsteps; k < ns; k++) {
+		if (!present[k])
+			continue;
+		if (a[k].seen) {
+			acc_add(&a[k], op, vals[k], drop);
+		} else {
+			acc_first(&a[k], op, vals[k], drop);
+			first[k] = r;
+		}
+	}
+	return 0;
+}
+
+/* Aggregates the rows of n's input (1), or returns 0 when the input is not rows, -1 on error. */
+static int rowagg_build(ev_ctx *c, const promql_node *n, int64_t t, ev_rowagg *ra)
+{
+	ev_grid grid = {0};
+	rowagg_state st = {.c = c, .n = n, .grid = &grid};
+	st.tab.cap = 64;
+	st.tab.key = malloc(st.tab.cap * sizeof *st.tab.key);
+	st.tab.val = calloc(st.tab.cap, sizeof *st.tab.val);
+	int rc = -1;
+	if (!st.tab.key || !st.tab.val) {
+		promql__oom(c);
+		goto out;
+	}
+	ev_row_sink sink = {rowagg_row, &st};
+	rc = promql__rows_each(c, n->aggregate.expr, t, &sink, &grid);
+	if (rc <= 0)
+		goto out;
+	size_t ns = grid.nsteps, cells = st.ngroups * ns > 0 ? st.ngroups * ns : 1;
+	ra->g_start = grid.start;
+	ra->g_step = grid.step;
+	ra->nsteps = ns;
+	ra->g_end = grid.start + (int64_t)(ns - 1) * grid.step;
+	ra->ngroups = st.ngroups;
+	ra->gls = st.gls;
+	ra->val = arena_alloc(c->qa, cells * sizeof *ra->val);
+	ra->flags = arena_calloc(c->qa, cells, 1);
+	ra->first = arena_alloc(c->qa, cells * sizeof *ra->first);
+	if (!ra->val || !ra->flags || !ra->first) {
+		rc = promql__oom(c);
+		goto out;
+	}
+	for (size_t g = 0; g < st.ngroups; g++)
+		for (size_t k = 0; k < ns; k++) {
+			const agg_acc *a = &st.acc[g][k];
+			if (!a->seen)
+				continue;
+			ra->val[g * ns + k] = acc_result(a, n->aggregate.op);
+			ra->flags[g * ns + k] = EV_ROWAGG_SEEN | (a->drop_name ? EV_ROWAGG_DROP : 0);
+			ra->first[g * ns + k] = st.first[g][k];
+		}
+out:
+	for (size_t g = 0; g < st.ngroups; g++) {
+		free(st.acc[g]);
+		free(st.first[g]);
+	}
+	free(st.acc);
+	free(st.first);
+	free(st.tab.key);
+	free(st.tab.val);
+	return rc;
+}
+
+static ev_rowagg *rowagg_find(ev_ctx *c, const promql_node *n)
+{
+	for (size_t i = 0; i < c->n_raggs; i++)
+		if (c->raggs[i].node == n)
+			return &c->raggs[i];
+	return NULL;
+}
+
+static ev_rowagg *rowagg_add(ev_ctx *c, const ev_rowagg *ra)
+{
+	if (c->n_raggs == c->cap_raggs) {
+		size_t nc = c->cap_raggs ? c->cap_raggs * 2 : 4;
+		ev_rowagg *na = arena_alloc(c->qa, nc * sizeof *na);
+		if (!na)
+			return NULL;
+		if (c->n_raggs)
+			memcpy(na, c->raggs, c->n_raggs * sizeof *na);
+		c->raggs = na;
+		c->cap_raggs = nc;
+	}
+	c->raggs[c->n_raggs] = *ra;
+	return &c->raggs[c->n_raggs++];
+}
+
+/* Serves aggregation n at t from its rows aggregate, building it on first use. Returns 1 when
+ * *out is the value, 0 when n is evaluated step by step (its input is not rows, or t is off the
+ * grid), -1 on error. */
+static int rowagg_serve(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
+{
+	ev_rowagg *ra = rowagg_find(c, n);
+	if (ra && ra->failed)
+		return 0;
+	if (!ra) {
+		/* built into a local first: building may evaluate other aggregations (a range
+		 * function's scalar argument), which add to c->raggs */
+		ev_rowagg tmp = {.node = n};
+		int r = rowagg_build(c, n, t, &tmp);
+		if (r < 0)
+			return -1;
+		tmp.failed = r == 0;
+		if (!(ra = rowagg_add(c, &tmp)))
+			return promql__oom(c);
+		if (ra->failed)
+			return 0;
+	}
+	if (t < ra->g_start || t > ra->g_end || (t - ra->g_start) % ra->g_step != 0)
+		return 0;
+	size_t k = (size_t)((t - ra->g_start) / ra->g_step), ns = ra->nsteps;
+	out->type = PROMQL_TYPE_VECTOR;
+	out->vec.n = 0;
+	out->vec.s = arena_alloc(c->sa, (ra->ngroups ? ra->ngroups : 1) * sizeof(ev_sample));
+	if (!out->vec.s)
+		return promql__oom(c);
+	/* groups in the order of their first row at this step; usually already group order */
+	bool sorted = true;
+	int32_t last = -1;
+	for (size_t gr = 0; gr < ra->ngroups; gr++) {
+		if (!(ra->flags[gr * ns + k] & EV_ROWAGG_SEEN))
+			continue;
+		if (ra->first[gr * ns + k] < last)
+			sorted = false;
+		last = ra->first[gr * ns + k];
+		out->vec.s[out->vec.n++] = (ev_sample){ra->gls[gr], ra->val[gr * ns + k], t,
+						       (ra->flags[gr * ns + k] & EV_ROWAGG_DROP) != 0};
+	}
+	if (sorted)
+		return 1;
+	rowagg_ord *ord = arena_alloc(c->sa, (out->vec.n ? out->vec.n : 1) * sizeof *ord);
+	if (!ord)
+		return promql__oom(c);
+	size_t m = 0;
+	for (size_t gr = 0; gr < ra->ngroups; gr++)
+		if (ra->flags[gr * ns + k] & EV_ROWAGG_SEEN)
+			ord[m++] = (rowagg_ord){ra->first[gr * ns + k], (int32_t)gr};
+	qsort(ord, m, sizeof *ord, cmp_ord);
+	for (size_t j = 0; j < m; j++) {
+		size_t gr = (size_t)ord[j].g;
+		out->vec.s[j] = (ev_sample){ra->gls[gr], ra->val[gr * ns + k], t, (ra->flags[gr * ns + k] & EV_ROWAGG_DROP) != 0};
+	}
+	return 1;
+}
+
 int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
 {
+	if (!n->aggregate.param && acc_op(n->aggregate.op)) {
+		int r = rowagg_serve(c, n, t, out);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
 	promql_aggop op = n->aggregate.op;
 	ev_value param = {0}, in;
 	if (n->aggregate.param && promql__eval(c, n->aggregate.param, t, &param) < 0)
@@ -510,21 +870,17 @@ int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value 
 		const ev_sample *s = &in.vec.s[i];
 		double f = s->v;
 		group *gr = &groups[gi[i]];
-		if (!gr->seen) {
-			gr->seen = true;
-			gr->value = f;
-			gr->mean = f;
-			gr->count = 1;
-			gr->kahan = 0;
-			gr->drop_name = s->drop_name;
+		if (acc_op(op)) {
+			if (!gr->a.seen)
+				acc_first(&gr->a, op, f, s->drop_name);
+			else
+				acc_add(&gr->a, op, f, s->drop_name);
+			continue;
+		}
+		if (!gr->a.seen) {
+			gr->a.seen = true;
+			gr->a.drop_name = s->drop_name;
 			switch (op) {
-			case PROMQL_AGG_STDDEV:
-			case PROMQL_AGG_STDVAR:
-				gr->value = (isnan(f) || isinf(f)) ? NAN : 0;
-				break;
-			case PROMQL_AGG_GROUP:
-				gr->value = 1;
-				break;
 			case PROMQL_AGG_QUANTILE:
 				if (heap_push_raw(c, gr, *s) < 0)
 					return -1;
@@ -538,7 +894,7 @@ int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value 
 				if (heap_push(c, gr, *s, false) < 0)
 					return -1;
 				if ((int64_t)gr->hn == k) {
-					gr->incremental = true; /* complete */
+					gr->a.incremental = true; /* complete */
 					if (--groups_remaining == 0)
 						limit_done = true;
 				}
@@ -553,53 +909,8 @@ int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value 
 			continue;
 		}
 		if (s->drop_name)
-			gr->drop_name = true;
+			gr->a.drop_name = true;
 		switch (op) {
-		case PROMQL_AGG_SUM:
-			gr->value = promql__kahan_inc(f, gr->value, &gr->kahan);
-			break;
-		case PROMQL_AGG_AVG:
-			gr->count++;
-			if (!gr->incremental) {
-				double kc = gr->kahan;
-				double nv = promql__kahan_inc(f, gr->value, &kc);
-				if (!isinf(nv)) {
-					gr->value = nv;
-					gr->kahan = kc;
-					break;
-				}
-				gr->incremental = true;
-				gr->mean = gr->value / (gr->count - 1);
-				gr->kahan /= gr->count - 1;
-			}
-			{
-				double q = (gr->count - 1) / gr->count;
-				double kc = q * gr->kahan;
-				gr->mean = promql__kahan_inc(f / gr->count, q * gr->mean, &kc);
-				gr->kahan = kc;
-			}
-			break;
-		case PROMQL_AGG_MAX:
-			if (gr->value < f || isnan(gr->value))
-				gr->value = f;
-			break;
-		case PROMQL_AGG_MIN:
-			if (gr->value > f || isnan(gr->value))
-				gr->value = f;
-			break;
-		case PROMQL_AGG_COUNT:
-			gr->count++;
-			break;
-		case PROMQL_AGG_GROUP:
-			break;
-		case PROMQL_AGG_STDDEV:
-		case PROMQL_AGG_STDVAR: {
-			gr->count++;
-			double delta = f - gr->mean;
-			gr->mean += delta / gr->count;
-			gr->value += delta * (f - gr->mean);
-			break;
-		}
 		case PROMQL_AGG_QUANTILE:
 			if (heap_push_raw(c, gr, *s) < 0)
 				return -1;
@@ -618,8 +929,8 @@ int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value 
 		case PROMQL_AGG_LIMITK:
 			if ((int64_t)gr->hn < k && heap_push(c, gr, *s, false) < 0)
 				return -1;
-			if ((int64_t)gr->hn == k && !gr->incremental) {
-				gr->incremental = true; /* complete */
+			if ((int64_t)gr->hn == k && !gr->a.incremental) {
+				gr->a.incremental = true; /* complete */
 				if (--groups_remaining == 0)
 					limit_done = true;
 			}
@@ -639,7 +950,7 @@ int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value 
 		return promql__oom(c);
 	for (size_t gi2 = 0; gi2 < ngroups; gi2++) {
 		group *gr = &groups[gi2];
-		if (!gr->seen)
+		if (!gr->a.seen)
 			continue;
 		if (is_k) {
 			if (op == PROMQL_AGG_TOPK && gr->hn > 1)
@@ -650,36 +961,18 @@ int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value 
 				out->vec.s[out->vec.n++] = gr->heap[j];
 			continue;
 		}
-		double v = gr->value;
-		switch (op) {
-		case PROMQL_AGG_AVG:
-			v = gr->incremental ? gr->mean + gr->kahan : gr->value / gr->count + gr->kahan / gr->count;
-			break;
-		case PROMQL_AGG_COUNT:
-			v = gr->count;
-			break;
-		case PROMQL_AGG_STDVAR:
-			v = gr->value / gr->count;
-			break;
-		case PROMQL_AGG_STDDEV:
-			v = sqrt(gr->value / gr->count);
-			break;
-		case PROMQL_AGG_QUANTILE: {
+		double v;
+		if (op == PROMQL_AGG_QUANTILE) {
 			double *vals = arena_alloc(c->sa, gr->hn * sizeof *vals);
 			if (!vals)
 				return promql__oom(c);
 			for (size_t j = 0; j < gr->hn; j++)
 				vals[j] = gr->heap[j].v;
 			v = promql__quantile(p, vals, gr->hn);
-			break;
+		} else {
+			v = acc_result(&gr->a, op);
 		}
-		case PROMQL_AGG_SUM:
-			v = gr->value + gr->kahan;
-			break;
-		default:
-			break;
-		}
-		out->vec.s[out->vec.n++] = (ev_sample){gr->ls, v, t, gr->drop_name};
+		out->vec.s[out->vec.n++] = (ev_sample){gr->ls, v, t, gr->a.drop_name};
 	}
 	return 0;
 }

@@ -846,7 +846,7 @@ double promql__interpolate(const tsdb_sample *p1, const tsdb_sample *p2, int64_t
 	return y1 + (y2 - y1) * (double)(t - p1->t) / (double)(p2->t - p1->t);
 }
 
-static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n);
+static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n, const ev_row_sink *sink);
 static long read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi, bool keep_stale);
 
 static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out)
@@ -859,8 +859,10 @@ static int eval_vector_selector(ev_ctx *c, const promql_node *n, int64_t t, ev_v
 	int64_t ts = (n->vs.at.kind != PROMQL_AT_NONE ? resolve_at(c, &n->vs.at) : t) - n->vs.offset_ms;
 	out->type = PROMQL_TYPE_VECTOR;
 	if (s->rows && t >= s->g_start && t <= s->g_end && (t - s->g_start) % s->g_step == 0) {
-		if (!s->rows_built && build_sel_rows(c, s, n) < 0)
+		if (!s->rows_built && build_sel_rows(c, s, n, NULL) < 0)
 			return -1;
+		if (s->rows_consumed)
+			return promql__errorf(c, "internal error: selector rows already consumed");
 		size_t st = (size_t)((t - s->g_start) / s->g_step);
 		out->vec.s = arena_alloc(c->sa, (s->nrows ? s->nrows : 1) * sizeof(ev_sample));
 		out->vec.n = 0;
@@ -1036,23 +1038,37 @@ long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi)
 
 /* Rows mode of an instant-vector selector: for each series, the sample visible at every step of
  * the query (newest in (ts - lookback, ts], not a stale marker). */
-static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
+/* Resolves the selector at every step of its grid, one series at a time: rows kept in the query
+ * arena, or, with a sink, handed to it from one reused buffer (the rows are then consumed). */
+static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n, const ev_row_sink *sink)
 {
 	size_t nsteps = (size_t)((s->g_end - s->g_start) / s->g_step) + 1;
 	int64_t off = n->vs.offset_ms;
-	s->rls = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rls);
-	s->rv = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rv);
-	s->rt = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rt);
-	s->rp = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rp);
-	if (!s->rls || !s->rv || !s->rt || !s->rp)
-		return promql__oom(c);
+	int ret = -1;
+	double *sink_v = NULL;
+	int64_t *sink_t = NULL;
+	uint8_t *sink_p = NULL;
+	if (sink) {
+		sink_v = malloc(nsteps * sizeof *sink_v);
+		sink_t = malloc(nsteps * sizeof *sink_t);
+		sink_p = calloc(nsteps, 1);
+		if (!sink_v || !sink_t || !sink_p)
+			goto oom;
+	} else {
+		s->rls = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rls);
+		s->rv = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rv);
+		s->rt = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rt);
+		s->rp = arena_alloc(c->qa, (s->n ? s->n : 1) * sizeof *s->rp);
+		if (!s->rls || !s->rv || !s->rt || !s->rp)
+			goto oom;
+	}
 	size_t total = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		if ((i & 255) == 255 && check_deadline(c) < 0)
-			return -1;
+			goto out;
 		long np = read_series(c, s->refs[i], s->g_start - off - c->lookback, s->g_end - off, true);
 		if (np < 0)
-			return -1;
+			goto out;
 		if (np == 0)
 			continue;
 		double *v = NULL;
@@ -1069,19 +1085,25 @@ static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
 			if (p->t <= ts - c->lookback || promql__is_stale(p->v))
 				continue;
 			if (!v) {
-				v = arena_alloc(c->qa, nsteps * sizeof *v);
-				tt = arena_alloc(c->qa, nsteps * sizeof *tt);
-				pr = arena_calloc(c->qa, nsteps, 1);
+				v = sink ? sink_v : arena_alloc(c->qa, nsteps * sizeof *v);
+				tt = sink ? sink_t : arena_alloc(c->qa, nsteps * sizeof *tt);
+				pr = sink ? sink_p : arena_calloc(c->qa, nsteps, 1);
 				if (!v || !tt || !pr)
-					return promql__oom(c);
+					goto oom;
 			}
 			v[st] = p->v;
 			tt[st] = p->t;
 			pr[st] = 1;
-			if (++total > c->max_samples)
-				return promql__account(c, total);
+			if (++total > c->max_samples) {
+				promql__account(c, total);
+				goto out;
+			}
 		}
-		if (v) {
+		if (v && sink) {
+			if (sink->fn(sink->ud, &s->ls[i], false, v, pr) < 0)
+				goto out;
+			memset(pr, 0, nsteps);
+		} else if (v) {
 			s->rls[s->nrows] = s->ls[i];
 			s->rv[s->nrows] = v;
 			s->rt[s->nrows] = tt;
@@ -1089,7 +1111,40 @@ static int build_sel_rows(ev_ctx *c, ev_selcache *s, const promql_node *n)
 		}
 	}
 	s->rows_built = true;
-	return 0;
+	s->rows_consumed = sink != NULL;
+	ret = 0;
+	goto out;
+oom:
+	promql__oom(c);
+out:
+	free(sink_v);
+	free(sink_t);
+	free(sink_p);
+	return ret;
+}
+
+int promql__rows_each(ev_ctx *c, const promql_node *n, int64_t t, const ev_row_sink *sink, ev_grid *grid)
+{
+	while (n->kind == PROMQL_NODE_PAREN)
+		n = n->paren.expr;
+	if (n->kind == PROMQL_NODE_CALL)
+		return promql__rowcall_each(c, n, t, sink, grid);
+	if (n->kind != PROMQL_NODE_VECTOR_SELECTOR)
+		return 0;
+	ev_selcache *s = find_sel(c, n);
+	if (!s || !s->rows || t < s->g_start || t > s->g_end || (t - s->g_start) % s->g_step != 0)
+		return 0;
+	if (s->rows_consumed)
+		return promql__errorf(c, "internal error: selector rows already consumed");
+	*grid = (ev_grid){s->g_start, s->g_step, (size_t)((s->g_end - s->g_start) / s->g_step) + 1};
+	if (load_sel(c, s) < 0)
+		return -1;
+	if (!s->rows_built)
+		return build_sel_rows(c, s, n, sink) < 0 ? -1 : 1;
+	for (size_t r = 0; r < s->nrows; r++)
+		if (sink->fn(sink->ud, &s->rls[r], false, s->rv[r], s->rp[r]) < 0)
+			return -1;
+	return 1;
 }
 
 long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out)

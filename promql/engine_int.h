@@ -87,7 +87,7 @@ typedef struct ev_selcache {
 	tsdb_ref *refs;        /* stream: per series */
 	/* rows mode: an instant-vector selector evaluated at every step of a range query is resolved
 	 * series by series for all steps at once (one series' samples in memory, as Prometheus) */
-	bool rows, rows_built;
+	bool rows, rows_built, rows_consumed;
 	int64_t g_start, g_end, g_step; /* rows: the grid of evaluation times */
 	size_t nrows;
 	slod_labels *rls;
@@ -118,13 +118,43 @@ typedef struct ev_rowcall {
 	const promql_node *msel; /* its matrix selector argument */
 	size_t mi;               /* that argument's index */
 	int64_t g_start, g_end, g_step; /* the grid of evaluation times */
-	bool built;
+	bool built, consumed;    /* consumed: streamed to an aggregation instead of kept */
 	size_t nsteps, nrows;
 	slod_labels *ls;         /* per row */
 	bool *drop;              /* per row: drop_name of the outputs */
 	double **vals;           /* per row: nsteps values */
 	uint8_t **present;       /* per row: nsteps flags */
 } ev_rowcall;
+
+/* Rows (ev_selcache rows or an ev_rowcall) handed one at a time to a consumer: labels, the
+ * drop_name of the row's samples, and a value at each step k of the grid where present[k]. The
+ * arrays are valid during the call only. fn returns 0, or -1 with the error set. */
+typedef struct ev_row_sink {
+	int (*fn)(void *ud, const slod_labels *ls, bool drop, const double *vals, const uint8_t *present);
+	void *ud;
+} ev_row_sink;
+
+/* Evaluation times start + k * step, k < nsteps. */
+typedef struct ev_grid {
+	int64_t start, step;
+	size_t nsteps;
+} ev_grid;
+
+/* An aggregation of rows in a range query (aggregate.c), computed for every step at once: the
+ * group of each row is found once instead of at every step. val/flags are ngroups x nsteps. */
+typedef struct ev_rowagg {
+	const promql_node *node;
+	bool failed;             /* not applicable: the node is evaluated step by step */
+	int64_t g_start, g_end, g_step;
+	size_t nsteps, ngroups;
+	slod_labels *gls;        /* per group */
+	double *val;             /* [g * nsteps + k] */
+	uint8_t *flags;          /* [g * nsteps + k]: EV_ROWAGG_SEEN | EV_ROWAGG_DROP */
+	int32_t *first;          /* [g * nsteps + k]: the group's first row at step k (output order) */
+} ev_rowagg;
+
+#define EV_ROWAGG_SEEN 1
+#define EV_ROWAGG_DROP 2
 
 /* A step-invariant subtree's value, computed on first use (values in qa). */
 typedef struct ev_invariant {
@@ -165,6 +195,8 @@ typedef struct ev_ctx {
 	size_t n_inv, cap_inv;
 	ev_rowcall *rows;
 	size_t n_rows, cap_rows;
+	ev_rowagg *raggs;
+	size_t n_raggs, cap_raggs;
 	bool grid_ok;          /* pre-pass: the current subtree is evaluated on a grid [lo, hi] every
 	                          step, so rows may be built for it */
 	tsdb_sample *sbuf;     /* streaming buffer (malloc'd, freed at the end of the query) */
@@ -200,6 +232,13 @@ int promql__check_deadline(ev_ctx *c);
 /* Accounts n more samples held in this step; -1 with the too-many-samples error when over. */
 int promql__account(ev_ctx *c, size_t n);
 
+/* If n (parentheses removed) is evaluated from rows whose grid holds t (a rows-mode selector or
+ * a series-by-series range function), sets *grid, then hands every row, in order, to sink and
+ * returns 1; 0 when n is evaluated otherwise; -1 on error. Rows not built yet are computed one
+ * at a time and not kept: n's rows are then consumed (its only parent is the caller). */
+int promql__rows_each(ev_ctx *c, const promql_node *n, int64_t t, const ev_row_sink *sink, ev_grid *grid);
+/* The call half of promql__rows_each (functions.c). */
+int promql__rowcall_each(ev_ctx *c, const promql_node *n, int64_t t, const ev_row_sink *sink, ev_grid *grid);
 int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
 int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
 int promql__eval_binary(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);

@@ -276,6 +276,26 @@ static slod_labels absent_labels(ev_ctx *c, const promql_node *arg)
 	return out;
 }
 
+/* rate()/increase() gave a value for series s: the info annotation when s may not be a counter
+ * (by its __type__ label with the type-and-unit feature, else by its name's suffix). */
+static void counter_info(ev_ctx *c, const promql_node *n, const ev_series *s)
+{
+	if (c->type_unit) {
+		const char *mn = labels_get(&s->ls, NAME);
+		const char *ty = labels_get(&s->ls, "__type__");
+		if (mn && *mn && (!ty || (strcmp(ty, "counter") != 0 && strcmp(ty, "histogram") != 0)))
+			promql__infof(c, n->call.args[0],
+				      "metric might not be a counter, __type__ label is not set to \"counter\" or \"histogram\", got \"%s\": \"%s\"",
+				      ty ? ty : "", mn);
+		return;
+	}
+	uint8_t cn = s->counter_name ? s->counter_name : promql__counter_name(&s->ls);
+	if (cn == 2)
+		promql__infof(c, n->call.args[0],
+			      "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"%s\"",
+			      labels_get(&s->ls, NAME));
+}
+
 static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *args, size_t mi, ev_value *out)
 {
 	promql_func_id id = n->call.func->id;
@@ -508,20 +528,8 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 		if (!ok)
 			continue;
 		emit(out, s->ls, v, t, keep_name ? s->drop_name : true);
-		if ((id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE) && c->type_unit) {
-			const char *mn = labels_get(&s->ls, NAME);
-			const char *ty = labels_get(&s->ls, "__type__");
-			if (mn && *mn && (!ty || (strcmp(ty, "counter") != 0 && strcmp(ty, "histogram") != 0)))
-				promql__infof(c, n->call.args[0],
-					      "metric might not be a counter, __type__ label is not set to \"counter\" or \"histogram\", got \"%s\": \"%s\"",
-					      ty ? ty : "", mn);
-		} else if (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE) {
-			uint8_t cn = s->counter_name ? s->counter_name : promql__counter_name(&s->ls);
-			if (cn == 2)
-				promql__infof(c, n->call.args[0],
-					      "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"%s\"",
-					      labels_get(&s->ls, NAME));
-		}
+		if (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE)
+			counter_info(c, n, s);
 	}
 	return 0;
 }
@@ -555,10 +563,38 @@ static ev_rowcall *find_rowcall(ev_ctx *c, const promql_node *n)
 	return NULL;
 }
 
+/* resets[j] = the number of counter resets (p[k].v < p[k-1].v) among k in [1, j]; in a (the
+ * series' scratch). NULL on OOM. */
+static uint32_t *reset_prefix(arena *a, const tsdb_sample *p, size_t n)
+{
+	uint32_t *r = arena_alloc(a, (n ? n : 1) * sizeof *r);
+	if (!r)
+		return NULL;
+	r[0] = 0;
+	for (size_t j = 1; j < n; j++)
+		r[j] = r[j - 1] + (p[j].v < p[j - 1].v);
+	return r;
+}
+
+/* The window p[lo..hi)'s delta as extrapolated_rate computes it: last - first plus, for a counter
+ * (resets != NULL), the value before each reset, added in order. Windows without a reset (the
+ * prefix counts are equal) cost O(1); the result is the same double either way. */
+static double window_delta(const tsdb_sample *p, size_t lo, size_t hi, const uint32_t *resets)
+{
+	double d = p[hi - 1].v - p[lo].v;
+	if (resets && resets[hi - 1] != resets[lo])
+		for (size_t j = lo + 1; j < hi; j++)
+			if (p[j].v < p[j - 1].v)
+				d += p[j - 1].v;
+	return d;
+}
+
 /* Evaluates the call for every step of the query, one series at a time: the series' samples for
  * the whole query are read once, windows slide over them, and each (series, step) goes through
- * eval_range_fn with a one-series matrix. Results are kept as rows of values. */
-static int build_rows(ev_ctx *c, ev_rowcall *rc)
+ * eval_range_fn with a one-series matrix (rate, increase and delta inline). Results are kept as
+ * rows of values in the query arena, or, with a sink, handed to it one row at a time from one
+ * reused buffer (the rowcall is then consumed). */
+static int build_rows(ev_ctx *c, ev_rowcall *rc, const ev_row_sink *sink)
 {
 	const promql_node *n = rc->node;
 	const promql_node *msel = rc->msel;
@@ -573,6 +609,8 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 	arena scratch;
 	arena_init(&scratch, 0);
 	int ret = -1;
+	double *sink_vals = NULL;
+	uint8_t *sink_present = NULL;
 	/* the scalar arguments at every step */
 	double **sv = arena_calloc(c->qa, na, sizeof *sv);
 	ev_value *args = arena_calloc(c->qa, na, sizeof *args);
@@ -610,16 +648,29 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 	ev_selcache *sc = promql__sel(c, msel->matrix.vs);
 	if (!sc)
 		goto out;
-	rc->ls = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->ls);
-	rc->drop = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->drop);
-	rc->vals = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->vals);
-	rc->present = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->present);
-	if (!rc->ls || !rc->drop || !rc->vals || !rc->present) {
-		promql__oom(c);
-		goto out;
+	if (sink) {
+		sink_vals = malloc(nsteps * sizeof *sink_vals);
+		sink_present = calloc(nsteps, 1);
+		if (!sink_vals || !sink_present) {
+			promql__oom(c);
+			goto out;
+		}
+	} else {
+		rc->ls = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->ls);
+		rc->drop = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->drop);
+		rc->vals = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->vals);
+		rc->present = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->present);
+		if (!rc->ls || !rc->drop || !rc->vals || !rc->present) {
+			promql__oom(c);
+			goto out;
+		}
 	}
 	size_t total = 0;
 	int64_t lo_all = rc->g_start - off - range - back, hi_all = rc->g_end - off + fwd;
+	promql_func_id id = n->call.func->id;
+	/* rate/increase/delta over plain windows: O(1) per step (see window_delta) */
+	bool fast = ext == 0 && (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE || id == PROMQL_FN_DELTA);
+	bool counter = id != PROMQL_FN_DELTA;
 	for (size_t i = 0; i < sc->n; i++) {
 		if ((i & 255) == 255 && promql__check_deadline(c) < 0)
 			goto out;
@@ -635,6 +686,13 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 		size_t lo = 0, hi = 0;
 		arena_reset(&scratch);
 		c->sa = &scratch;
+		uint32_t *resets = NULL;
+		if (fast && counter && (resets = reset_prefix(&scratch, p, (size_t)np)) == NULL) {
+			promql__oom(c);
+			goto out;
+		}
+		if (!sc->counter_name[i])
+			sc->counter_name[i] = promql__counter_name(&sc->ls[i]);
 		for (size_t k = 0; k < nsteps; k++) {
 			int64_t t = rc->g_start + (int64_t)k * step, ts = t - off;
 			while (lo < (size_t)np && p[lo].t <= ts - range - back)
@@ -649,39 +707,62 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 				promql__account(c, hi - lo);
 				goto out;
 			}
-			ev_series win = {sc->ls[i], p + lo, hi - lo, false, sc->counter_name[i], 0};
-			if (!win.counter_name)
-				win.counter_name = sc->counter_name[i] = promql__counter_name(&sc->ls[i]);
-			for (size_t j = 0; j < na; j++)
-				if (j != mi) {
-					args[j].type = PROMQL_TYPE_SCALAR;
-					args[j].scalar = sv[j][k];
-				}
-			args[mi].mat = (ev_matrix){&win, 1};
-			args[mi].range_end = ts;
-			args[mi].range_ms = range;
-			ev_value o;
-			if (eval_range_fn(c, n, t, args, mi, &o) < 0)
-				goto out;
-			if (o.vec.n == 0)
-				continue;
+			double v;
+			if (fast) {
+				if (hi - lo < 2)
+					continue;
+				promql_extrap_in in = {.t_first = p[lo].t,
+						       .t_last = p[hi - 1].t,
+						       .v_first = p[lo].v,
+						       .delta = window_delta(p, lo, hi, resets),
+						       .n = hi - lo,
+						       .range_start = ts - range,
+						       .range_end = ts,
+						       .is_counter = counter,
+						       .is_rate = id == PROMQL_FN_RATE};
+				v = promql_extrapolate(&in);
+			} else {
+				ev_series win = {sc->ls[i], p + lo, hi - lo, false, sc->counter_name[i], 0};
+				for (size_t j = 0; j < na; j++)
+					if (j != mi) {
+						args[j].type = PROMQL_TYPE_SCALAR;
+						args[j].scalar = sv[j][k];
+					}
+				args[mi].mat = (ev_matrix){&win, 1};
+				args[mi].range_end = ts;
+				args[mi].range_ms = range;
+				ev_value o;
+				if (eval_range_fn(c, n, t, args, mi, &o) < 0)
+					goto out;
+				if (o.vec.n == 0)
+					continue;
+				v = o.vec.s[0].v;
+				drop = o.vec.s[0].drop_name;
+			}
 			if (!vals) {
-				vals = arena_alloc(c->qa, nsteps * sizeof *vals);
-				present = arena_calloc(c->qa, nsteps, 1);
+				vals = sink ? sink_vals : arena_alloc(c->qa, nsteps * sizeof *vals);
+				present = sink ? sink_present : arena_calloc(c->qa, nsteps, 1);
 				if (!vals || !present) {
 					promql__oom(c);
 					goto out;
 				}
+				if (fast && counter) {
+					ev_series s1 = {sc->ls[i], NULL, 0, false, sc->counter_name[i], 0};
+					counter_info(c, n, &s1);
+				}
 			}
-			vals[k] = o.vec.s[0].v;
+			vals[k] = v;
 			present[k] = 1;
-			drop = o.vec.s[0].drop_name;
 			if (++total > c->max_samples) {
 				promql__account(c, total);
 				goto out;
 			}
 		}
-		if (vals) {
+		if (vals && sink) {
+			if (sink->fn(sink->ud, &sc->ls[i], drop, vals, present) < 0)
+				goto out;
+			memset(present, 0, nsteps);
+		} else if (vals) {
 			rc->ls[rc->nrows] = sc->ls[i];
 			rc->drop[rc->nrows] = drop;
 			rc->vals[rc->nrows] = vals;
@@ -689,17 +770,22 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc)
 		}
 	}
 	rc->built = true;
+	rc->consumed = sink != NULL;
 	ret = 0;
 out:
 	c->sa = saved;
 	arena_deinit(&scratch);
+	free(sink_vals);
+	free(sink_present);
 	return ret;
 }
 
 static int serve_rows(ev_ctx *c, ev_rowcall *rc, int64_t t, ev_value *out)
 {
-	if (!rc->built && build_rows(c, rc) < 0)
+	if (!rc->built && build_rows(c, rc, NULL) < 0)
 		return -1;
+	if (rc->consumed)
+		return promql__errorf(c, "internal error: rows of %s already consumed", rc->node->call.func->name);
 	size_t k = (size_t)((t - rc->g_start) / rc->g_step);
 	if (out_init(c, out, rc->nrows) < 0)
 		return -1;
@@ -707,6 +793,22 @@ static int serve_rows(ev_ctx *c, ev_rowcall *rc, int64_t t, ev_value *out)
 		if (rc->present[r][k])
 			emit(out, rc->ls[r], rc->vals[r][k], t, rc->drop[r]);
 	return 0;
+}
+
+int promql__rowcall_each(ev_ctx *c, const promql_node *n, int64_t t, const ev_row_sink *sink, ev_grid *grid)
+{
+	ev_rowcall *rc = c->n_rows ? find_rowcall(c, n) : NULL;
+	if (!rc || t < rc->g_start || t > rc->g_end || (t - rc->g_start) % rc->g_step != 0)
+		return 0;
+	if (rc->consumed)
+		return promql__errorf(c, "internal error: rows of %s already consumed", n->call.func->name);
+	*grid = (ev_grid){rc->g_start, rc->g_step, (size_t)((rc->g_end - rc->g_start) / rc->g_step) + 1};
+	if (!rc->built)
+		return build_rows(c, rc, sink) < 0 ? -1 : 1;
+	for (size_t r = 0; r < rc->nrows; r++)
+		if (sink->fn(sink->ud, &rc->ls[r], rc->drop[r], rc->vals[r], rc->present[r]) < 0)
+			return -1;
+	return 1;
 }
 
 /* ---- dates ---- */

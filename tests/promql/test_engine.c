@@ -336,6 +336,12 @@ static void test_range_paths_differential(void **state)
 		"increase(c_total[2m] anchored)", "rate(c_total[2m] smoothed)", "g smoothed",
 		"quantile_over_time(scalar(g{instance=\"b\"}) / 10, g[5m])", "count_over_time(c_total[2m] @ 600)",
 		"min_over_time(max_over_time(g[2m:30s])[4m:1m])", "g and on(instance) rate(c_total[2m]) > 0",
+		/* aggregations of rows, computed for all steps at once (aggregate.c rowagg) */
+		"sum(rate(c_total[2m]))", "avg by (instance) (g)", "count(g)", "min(increase(c_total[3m]))",
+		"max without (instance) (delta(g[4m]))", "group(g)", "stddev(g)", "stdvar(rate(c_total[2m]))",
+		"sum(sum_over_time(g[3m]))", "avg(quantile_over_time(scalar(sum(g)) / 100, g[5m]))",
+		"sum by (instance) (g offset 1m)", "sum_over_time(sum(rate(c_total[2m]))[10m:1m])",
+		"count without () ((g))", "sum(rate(c_total[2m] anchored))",
 	};
 	const int64_t steps[] = {15000, 60000, 110000, 600000};
 	for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
