@@ -817,6 +817,16 @@ int promql__check_deadline(ev_ctx *c)
 	return check_deadline(c);
 }
 
+bool promql__expired(const ev_ctx *c)
+{
+	if (c->cancel && __atomic_load_n((const int *)c->cancel, __ATOMIC_RELAXED))
+		return true;
+	if (!c->deadline)
+		return false;
+	int64_t now = c->eng->o.clock.now_ms ? slod_clock_now(&c->eng->o.clock) : slod_monotonic_ms();
+	return now > c->deadline;
+}
+
 static int check_deadline(ev_ctx *c)
 {
 	/* the flag is written by another thread (the HTTP server's watchdog or shutdown) */

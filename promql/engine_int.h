@@ -229,6 +229,9 @@ void promql__mono_info(ev_ctx *c, const promql_node *pos, const char *metric, in
 		       double max_bucket, double max_diff);
 /* -1 with the canceled/timeout error when the query's deadline passed or it was canceled. */
 int promql__check_deadline(ev_ctx *c);
+/* Whether the query's deadline passed or it was canceled, without touching c: callable from
+ * worker threads. */
+bool promql__expired(const ev_ctx *c);
 /* Accounts n more samples held in this step; -1 with the too-many-samples error when over. */
 int promql__account(ev_ctx *c, size_t n);
 
@@ -239,6 +242,11 @@ int promql__account(ev_ctx *c, size_t n);
 int promql__rows_each(ev_ctx *c, const promql_node *n, int64_t t, const ev_row_sink *sink, ev_grid *grid);
 /* The call half of promql__rows_each (functions.c). */
 int promql__rowcall_each(ev_ctx *c, const promql_node *n, int64_t t, const ev_row_sink *sink, ev_grid *grid);
+/* rate/increase/delta of rowcall rc over its loaded selector sc, series in parallel
+ * (raterows.c); rows to sink, or stored in rc. Returns 0 or -1 (c->err set). */
+int promql__rate_rows(ev_ctx *c, ev_rowcall *rc, ev_selcache *sc, const ev_row_sink *sink);
+/* rate()/increase() gave a value for series s of call n: the "might not be a counter" info. */
+void promql__counter_info(ev_ctx *c, const promql_node *n, const ev_series *s);
 int promql__eval_call(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
 int promql__eval_aggregate(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);
 int promql__eval_binary(ev_ctx *c, const promql_node *n, int64_t t, ev_value *out);

@@ -11,27 +11,8 @@
 
 double promql_extrapolate(const promql_extrap_in *in)
 {
-	double result = in->delta;
-	double dur_start = (double)(in->t_first - in->range_start) / 1000;
-	double dur_end = (double)(in->range_end - in->t_last) / 1000;
-	double sampled = (double)(in->t_last - in->t_first) / 1000;
-	double avg = sampled / (double)(in->n - 1);
-	double thr = avg * 1.1;
-	if (dur_start >= thr)
-		dur_start = avg / 2;
-	if (in->is_counter) {
-		double dur_zero = dur_start;
-		if (result > 0 && in->v_first >= 0)
-			dur_zero = sampled * (in->v_first / result);
-		if (dur_zero < dur_start)
-			dur_start = dur_zero;
-	}
-	if (dur_end >= thr)
-		dur_end = avg / 2;
-	double factor = 1.0;
-	if (sampled != 0)
-		factor = (sampled + dur_start + dur_end) / sampled;
-	if (in->is_rate)
-		factor /= (double)(in->range_end - in->range_start) / 1000;
-	return result * factor;
+	promql_extrap_samples_t w;
+	promql_extrap_samples(&w, in->t_first, in->t_last, in->v_first, in->delta, in->n, in->is_counter);
+	double range_s = in->is_rate ? (double)(in->range_end - in->range_start) / 1000 : 0;
+	return promql_extrap_at(&w, in->range_start, in->range_end, range_s);
 }

@@ -34,4 +34,51 @@ typedef struct promql_extrap_in {
  * window. Borrows in. Bit-for-bit the value Prometheus's extrapolatedRate computes. */
 double promql_extrapolate(const promql_extrap_in *in);
 
+/*
+ * The same computation in two halves, for range queries whose consecutive steps often see the
+ * same samples in their windows (sample interval > step): promql_extrap_samples() depends on the
+ * samples only, promql_extrap_at() adds the window boundaries. promql_extrapolate(in) ==
+ * promql_extrap_at(&w, in->range_start, in->range_end, rs) with w from promql_extrap_samples and
+ * rs = (range_end - range_start) / 1000 for rate, 0 otherwise (same operations, same doubles).
+ */
+typedef struct promql_extrap_samples_t {
+	int64_t t_first, t_last;
+	double delta, sampled, avg, thr, half;
+	double zero;   /* counters: the start is stretched at most this far (has_zero) */
+	bool has_zero;
+} promql_extrap_samples_t;
+
+static inline void promql_extrap_samples(promql_extrap_samples_t *w, int64_t t_first, int64_t t_last, double v_first,
+					 double delta, size_t n, bool is_counter)
+{
+	w->t_first = t_first;
+	w->t_last = t_last;
+	w->delta = delta;
+	w->sampled = (double)(t_last - t_first) / 1000;
+	w->avg = w->sampled / (double)(n - 1);
+	w->thr = w->avg * 1.1;
+	w->half = w->avg / 2;
+	w->has_zero = is_counter && delta > 0 && v_first >= 0;
+	w->zero = w->has_zero ? w->sampled * (v_first / delta) : 0;
+}
+
+static inline double promql_extrap_at(const promql_extrap_samples_t *w, int64_t range_start, int64_t range_end,
+				      double range_s)
+{
+	double dur_start = (double)(w->t_first - range_start) / 1000;
+	double dur_end = (double)(range_end - w->t_last) / 1000;
+	if (dur_start >= w->thr)
+		dur_start = w->half;
+	if (w->has_zero && w->zero < dur_start)
+		dur_start = w->zero;
+	if (dur_end >= w->thr)
+		dur_end = w->half;
+	double factor = 1.0;
+	if (w->sampled != 0)
+		factor = (w->sampled + dur_start + dur_end) / w->sampled;
+	if (range_s != 0)
+		factor /= range_s;
+	return w->delta * factor;
+}
+
 #endif

@@ -278,7 +278,7 @@ static slod_labels absent_labels(ev_ctx *c, const promql_node *arg)
 
 /* rate()/increase() gave a value for series s: the info annotation when s may not be a counter
  * (by its __type__ label with the type-and-unit feature, else by its name's suffix). */
-static void counter_info(ev_ctx *c, const promql_node *n, const ev_series *s)
+void promql__counter_info(ev_ctx *c, const promql_node *n, const ev_series *s)
 {
 	if (c->type_unit) {
 		const char *mn = labels_get(&s->ls, NAME);
@@ -529,7 +529,7 @@ static int eval_range_fn(ev_ctx *c, const promql_node *n, int64_t t, ev_value *a
 			continue;
 		emit(out, s->ls, v, t, keep_name ? s->drop_name : true);
 		if (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE)
-			counter_info(c, n, s);
+			promql__counter_info(c, n, s);
 	}
 	return 0;
 }
@@ -561,32 +561,6 @@ static ev_rowcall *find_rowcall(ev_ctx *c, const promql_node *n)
 		if (c->rows[i].node == n)
 			return &c->rows[i];
 	return NULL;
-}
-
-/* resets[j] = the number of counter resets (p[k].v < p[k-1].v) among k in [1, j]; in a (the
- * series' scratch). NULL on OOM. */
-static uint32_t *reset_prefix(arena *a, const tsdb_sample *p, size_t n)
-{
-	uint32_t *r = arena_alloc(a, (n ? n : 1) * sizeof *r);
-	if (!r)
-		return NULL;
-	r[0] = 0;
-	for (size_t j = 1; j < n; j++)
-		r[j] = r[j - 1] + (p[j].v < p[j - 1].v);
-	return r;
-}
-
-/* The window p[lo..hi)'s delta as extrapolated_rate computes it: last - first plus, for a counter
- * (resets != NULL), the value before each reset, added in order. Windows without a reset (the
- * prefix counts are equal) cost O(1); the result is the same double either way. */
-static double window_delta(const tsdb_sample *p, size_t lo, size_t hi, const uint32_t *resets)
-{
-	double d = p[hi - 1].v - p[lo].v;
-	if (resets && resets[hi - 1] != resets[lo])
-		for (size_t j = lo + 1; j < hi; j++)
-			if (p[j].v < p[j - 1].v)
-				d += p[j - 1].v;
-	return d;
 }
 
 /* Evaluates the call for every step of the query, one series at a time: the series' samples for
@@ -648,6 +622,12 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc, const ev_row_sink *sink)
 	ev_selcache *sc = promql__sel(c, msel->matrix.vs);
 	if (!sc)
 		goto out;
+	promql_func_id id = n->call.func->id;
+	if (ext == 0 && (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE || id == PROMQL_FN_DELTA)) {
+		if (promql__rate_rows(c, rc, sc, sink) < 0)
+			goto out;
+		goto built;
+	}
 	if (sink) {
 		sink_vals = malloc(nsteps * sizeof *sink_vals);
 		sink_present = calloc(nsteps, 1);
@@ -667,10 +647,6 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc, const ev_row_sink *sink)
 	}
 	size_t total = 0;
 	int64_t lo_all = rc->g_start - off - range - back, hi_all = rc->g_end - off + fwd;
-	promql_func_id id = n->call.func->id;
-	/* rate/increase/delta over plain windows: O(1) per step (see window_delta) */
-	bool fast = ext == 0 && (id == PROMQL_FN_RATE || id == PROMQL_FN_INCREASE || id == PROMQL_FN_DELTA);
-	bool counter = id != PROMQL_FN_DELTA;
 	for (size_t i = 0; i < sc->n; i++) {
 		if ((i & 255) == 255 && promql__check_deadline(c) < 0)
 			goto out;
@@ -686,11 +662,6 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc, const ev_row_sink *sink)
 		size_t lo = 0, hi = 0;
 		arena_reset(&scratch);
 		c->sa = &scratch;
-		uint32_t *resets = NULL;
-		if (fast && counter && (resets = reset_prefix(&scratch, p, (size_t)np)) == NULL) {
-			promql__oom(c);
-			goto out;
-		}
 		if (!sc->counter_name[i])
 			sc->counter_name[i] = promql__counter_name(&sc->ls[i]);
 		for (size_t k = 0; k < nsteps; k++) {
@@ -707,48 +678,28 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc, const ev_row_sink *sink)
 				promql__account(c, hi - lo);
 				goto out;
 			}
-			double v;
-			if (fast) {
-				if (hi - lo < 2)
-					continue;
-				promql_extrap_in in = {.t_first = p[lo].t,
-						       .t_last = p[hi - 1].t,
-						       .v_first = p[lo].v,
-						       .delta = window_delta(p, lo, hi, resets),
-						       .n = hi - lo,
-						       .range_start = ts - range,
-						       .range_end = ts,
-						       .is_counter = counter,
-						       .is_rate = id == PROMQL_FN_RATE};
-				v = promql_extrapolate(&in);
-			} else {
-				ev_series win = {sc->ls[i], p + lo, hi - lo, false, sc->counter_name[i], 0};
-				for (size_t j = 0; j < na; j++)
-					if (j != mi) {
-						args[j].type = PROMQL_TYPE_SCALAR;
-						args[j].scalar = sv[j][k];
-					}
-				args[mi].mat = (ev_matrix){&win, 1};
-				args[mi].range_end = ts;
-				args[mi].range_ms = range;
-				ev_value o;
-				if (eval_range_fn(c, n, t, args, mi, &o) < 0)
-					goto out;
-				if (o.vec.n == 0)
-					continue;
-				v = o.vec.s[0].v;
-				drop = o.vec.s[0].drop_name;
-			}
+			ev_series win = {sc->ls[i], p + lo, hi - lo, false, sc->counter_name[i], 0};
+			for (size_t j = 0; j < na; j++)
+				if (j != mi) {
+					args[j].type = PROMQL_TYPE_SCALAR;
+					args[j].scalar = sv[j][k];
+				}
+			args[mi].mat = (ev_matrix){&win, 1};
+			args[mi].range_end = ts;
+			args[mi].range_ms = range;
+			ev_value o;
+			if (eval_range_fn(c, n, t, args, mi, &o) < 0)
+				goto out;
+			if (o.vec.n == 0)
+				continue;
+			double v = o.vec.s[0].v;
+			drop = o.vec.s[0].drop_name;
 			if (!vals) {
 				vals = sink ? sink_vals : arena_alloc(c->qa, nsteps * sizeof *vals);
 				present = sink ? sink_present : arena_calloc(c->qa, nsteps, 1);
 				if (!vals || !present) {
 					promql__oom(c);
 					goto out;
-				}
-				if (fast && counter) {
-					ev_series s1 = {sc->ls[i], NULL, 0, false, sc->counter_name[i], 0};
-					counter_info(c, n, &s1);
 				}
 			}
 			vals[k] = v;
@@ -769,6 +720,7 @@ static int build_rows(ev_ctx *c, ev_rowcall *rc, const ev_row_sink *sink)
 			rc->present[rc->nrows++] = present;
 		}
 	}
+built:
 	rc->built = true;
 	rc->consumed = sink != NULL;
 	ret = 0;

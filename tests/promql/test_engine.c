@@ -384,6 +384,77 @@ static void test_range_paths_differential(void **state)
 	tsdb_close(db);
 }
 
+/* Range queries split rate/increase/delta rows over threads (promql/raterows.c) once a selector
+ * has more than a thousand series; every value must still equal the per-step path's (instant
+ * queries at each step), bit for bit, and rows must reach aggregations in series order. The data
+ * has counter resets, stale markers, gaps and unaligned timestamps, varying per series. */
+static void test_rate_rows_parallel(void **state)
+{
+	(void)state;
+	tsdb_options o;
+	tsdb_options_default(&o);
+	o.retention_ms = 0;
+	tsdb *db;
+	char err[128];
+	assert_int_equal(tsdb_open(&o, &db, err, sizeof err), 0);
+	tsdb_appender *a = tsdb_appender_new(db);
+	char inst[16], grp[8];
+	for (int s = 0; s < 3000; s++) {
+		snprintf(inst, sizeof inst, "i%04d", s);
+		snprintf(grp, sizeof grp, "g%d", s % 7);
+		slod_label lv[3] = {{SLOD_METRIC_NAME, "req_total"}, {"grp", grp}, {"instance", inst}};
+		slod_labels ls = {lv, 3};
+		double v = s % 5;
+		for (int i = 0; i < 60; i++) {
+			if (s % 11 == 3 && i % 9 == 4)
+				continue; /* gaps */
+			v += (double)((s * 7 + i * 3) % 13) / 3;
+			if (s % 13 == 5 && i == 30)
+				v = 1; /* counter reset */
+			double x = (s % 17 == 2 && i % 20 == 19) ? stale() : v;
+			assert_true(tsdb_appender_add(a, &ls, (int64_t)i * 30000 + (s % 29) * 1000, x, NULL) >= 0);
+		}
+	}
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	tsdb_appender_free(a);
+	promql_engine *e = promql_engine_new(NULL);
+	const char *qs[] = {"rate(req_total[2m])", "sum by (grp) (rate(req_total[2m]))", "avg(increase(req_total[3m]))",
+			    "max by (grp) (delta(req_total[90s] offset 1m))"};
+	for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
+		int64_t st = 60000, en = 30 * MIN_MS, step = 45000;
+		promql_result *rr = promql_query_range(e, db, qs[qi], st, en, step, NULL);
+		assert_int_equal(rr->err_type, PROMQL_ERRTYPE_NONE);
+		assert_true(rr->n_series > 0);
+		size_t rpts = 0, ipts = 0;
+		for (size_t j = 0; j < rr->n_series; j++)
+			rpts += rr->series[j].n_points;
+		for (int64_t t = st; t <= en; t += step) {
+			promql_result *ri = promql_query_instant(e, db, qs[qi], t, NULL);
+			assert_int_equal(ri->err_type, PROMQL_ERRTYPE_NONE);
+			for (size_t k = 0; k < ri->n_series; k++) {
+				const promql_series *m = NULL;
+				for (size_t j = 0; j < rr->n_series && !m; j++)
+					if (labels_equal(&rr->series[j].labels, &ri->series[k].labels))
+						m = &rr->series[j];
+				assert_non_null(m);
+				size_t p = 0;
+				while (p < m->n_points && m->points[p].t != t)
+					p++;
+				assert_true(p < m->n_points);
+				double x = m->points[p].v, y = ri->series[k].points[0].v;
+				if (memcmp(&x, &y, sizeof x) != 0)
+					fail_msg("%s t=%ld: range %.17g, instant %.17g", qs[qi], (long)t, x, y);
+				ipts++;
+			}
+			promql_result_free(ri);
+		}
+		assert_int_equal(rpts, ipts);
+		promql_result_free(rr);
+	}
+	promql_engine_free(e);
+	tsdb_close(db);
+}
+
 static void test_offset_and_at(void **state)
 {
 	fixture *f = *state;
@@ -842,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_offset_and_at),
 		cmocka_unit_test(test_range_matches_instant),
 		cmocka_unit_test(test_range_paths_differential),
+		cmocka_unit_test(test_rate_rows_parallel),
 		cmocka_unit_test(test_binop_matching),
 		cmocka_unit_test(test_aggregations),
 		cmocka_unit_test(test_functions),
