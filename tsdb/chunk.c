@@ -30,6 +30,8 @@
  */
 #include "tsdb/chunk.h"
 
+#include "tsdb/tsdb.h"
+
 #include <string.h>
 
 #define NO_WINDOW 0xff
@@ -262,7 +264,30 @@ int tsdb__chunk_app_resume(tsdb__chunk_app *a, uint8_t *data, size_t len, size_t
 	return 0;
 }
 
-/* ---- iterator ---- */
+/* ---- decoder ----
+ *
+ * One decoding core serves the iterator (one sample per call, state in tsdb__chunk_it) and the
+ * bulk decoder (tsdb__chunk_decode: whole chunk in one call, state in registers, samples stored
+ * straight into the caller's array).
+ *
+ * Bit reader: `acc` holds stream bits left-aligned, starting at bit position i * 8 - cnt (the
+ * next unread bit); its top `cnt` bits are valid and the bits below them are either zero or the
+ * true stream bits that follow (a refill ORs the same bits in again). A refill loads the 8 bytes
+ * at data[i] (byte-wise and zero-filled within 8 bytes of the end; nothing at or past data[len] is
+ * ever loaded), ORs them in below the valid bits and advances i by whole bytes so that afterwards
+ * 56 <= cnt <= 63: one load and a few ALU operations, no loop. Consuming n bits is a shift.
+ * Bits at or past len read as zero, so the reader never fails by itself: the decoder checks after
+ * each sample that the position i * 8 - cnt has not passed len * 8 (inside the chunk every load
+ * is real; past it the sample was built from fill bits and is rejected as corrupt).
+ */
+
+typedef struct rd {
+	const uint8_t *d;
+	size_t len; /* bytes */
+	size_t i;   /* next byte to load (may run up to ~20 past len; never dereferenced there) */
+	uint64_t acc;
+	unsigned cnt;
+} rd;
 
 static inline uint64_t load_be64(const uint8_t *p)
 {
@@ -274,29 +299,175 @@ static inline uint64_t load_be64(const uint8_t *p)
 	return x;
 }
 
-/* Up to 64 bits starting at bit pos, left-aligned; at least 57 of them are real (bits at or
- * past len read as 0). Never loads data[len] or beyond. */
-static inline uint64_t peek(const uint8_t *d, size_t len, size_t pos)
+/* The 8 bytes at d[i..i+8) big-endian, zeros for bytes at or past len. */
+static uint64_t load_tail(const uint8_t *d, size_t len, size_t i)
 {
-	size_t i = pos >> 3;
-	uint64_t w;
-	if (i + 8 <= len) {
-		w = load_be64(d + i);
-	} else {
-		w = 0;
-		for (unsigned k = 0; k < 8 && i + k < len; k++)
-			w |= (uint64_t)d[i + k] << (56 - 8 * k);
-	}
-	return w << (pos & 7);
+	uint64_t w = 0;
+	for (unsigned k = 0; k < 8 && i + k < len; k++)
+		w |= (uint64_t)d[i + k] << (56 - 8 * k);
+	return w;
 }
 
-/* n (1..64) bits at pos as a number. The caller has checked pos + n <= len * 8. */
-static inline uint64_t get_bits(const uint8_t *d, size_t len, size_t pos, unsigned n)
+static inline void rd_refill(rd *r)
 {
+	uint64_t w;
+	if (__builtin_expect(r->i + 8 <= r->len, 1))
+		w = load_be64(r->d + r->i);
+	else
+		w = load_tail(r->d, r->len, r->i);
+	r->acc |= w >> r->cnt;
+	r->i += (63 - r->cnt) >> 3;
+	r->cnt |= 56;
+}
+
+/* Positions the reader at bit pos (pos <= len * 8). */
+static inline void rd_seek(rd *r, const uint8_t *d, size_t len, size_t pos)
+{
+	r->d = d;
+	r->len = len;
+	r->i = pos >> 3;
+	r->acc = 0;
+	r->cnt = 0;
+	rd_refill(r);
+	/* drop the pos & 7 already-consumed bits of the first byte */
+	r->acc <<= pos & 7;
+	r->cnt -= pos & 7;
+}
+
+static inline size_t rd_pos(const rd *r)
+{
+	return r->i * 8 - r->cnt;
+}
+
+/* n (1..63) bits; requires cnt >= n. */
+static inline uint64_t rd_take(rd *r, unsigned n)
+{
+	uint64_t u = r->acc >> (64 - n);
+	r->acc <<= n;
+	r->cnt -= n;
+	return u;
+}
+
+/* n (1..64) bits, refilling as needed. */
+static inline uint64_t rd_get(rd *r, unsigned n)
+{
+	rd_refill(r);
 	if (n <= 56)
-		return peek(d, len, pos) >> (64 - n);
-	uint64_t hi = peek(d, len, pos) >> 32;
-	return (hi << (n - 32)) | (peek(d, len, pos + 32) >> (64 - (n - 32)));
+		return rd_take(r, n);
+	uint64_t hi = rd_take(r, 32);
+	rd_refill(r);
+	return (hi << (n - 32)) | rd_take(r, n - 32);
+}
+
+/* Decoder state between samples. The value window is kept as (trail, sig = 64 - lead - trail);
+ * before any '11' it is (0, 64), the window (0, 0) a '10' then uses (as Prometheus). `lead` is only
+ * maintained for the iterator (resume needs it): NO_WINDOW until the first '10' or '11'. */
+typedef struct dstate {
+	int64_t t, td;
+	uint64_t v;
+	unsigned trail, sig, lead;
+} dstate;
+
+/* Delta of delta of a sample >= 2, added into t. '0' (regular scrapes) and '10' (scrape jitter)
+ * are predictable branches; the 17/20-bit buckets share one path; the 64-bit escape is out of
+ * line. */
+static inline void dec_ts(rd *r, dstate *s)
+{
+	if (r->cnt < 24)
+		rd_refill(r);
+	uint64_t a = r->acc;
+	if (a >> 63) {
+		uint64_t dod;
+		unsigned used, n;
+		if (!((a >> 62) & 1)) {
+			n = 14;
+			used = 16;
+		} else if (__builtin_expect((a >> 60) != 0xf, 1)) {
+			/* '110' + 17 bits or '1110' + 20 bits */
+			unsigned b = (unsigned)(a >> 61) & 1;
+			n = b ? 20 : 17;
+			used = b ? 24 : 20;
+		} else {
+			r->acc = a << 4;
+			r->cnt -= 4;
+			dod = rd_get(r, 64);
+			goto add;
+		}
+		uint64_t raw = (a >> (64 - used)) & (((uint64_t)1 << n) - 1);
+		uint64_t full = (uint64_t)1 << n;
+		dod = raw - (raw > (full >> 1) ? full : 0);
+		r->acc = a << used;
+		r->cnt -= used;
+	add:
+		s->td = (int64_t)((uint64_t)s->td + dod);
+	} else {
+		r->acc = a << 1;
+		r->cnt -= 1;
+	}
+	s->t = (int64_t)((uint64_t)s->t + (uint64_t)s->td);
+}
+
+/* XOR-encoded value of a sample >= 1. Returns false on an impossible window (L' + M > 64). */
+static inline bool dec_val(rd *r, dstate *s, bool track_lead)
+{
+	if (r->cnt < 13)
+		rd_refill(r);
+	uint64_t a = r->acc;
+	if (!(a >> 63)) {
+		r->acc = a << 1;
+		r->cnt -= 1;
+		return true;
+	}
+	unsigned ctrl = 2;
+	if ((a >> 62) & 1) {
+		unsigned lead = (unsigned)(a >> 57) & 31;
+		unsigned m = (((unsigned)(a >> 51) - 1) & 63) + 1; /* 0 means 64 */
+		if (lead + m > 64)
+			return false;
+		s->sig = m;
+		s->trail = 64 - lead - m;
+		if (track_lead)
+			s->lead = lead;
+		ctrl = 13;
+	} else if (track_lead && s->lead == NO_WINDOW) {
+		s->lead = 0;
+	}
+	r->acc = a << ctrl;
+	r->cnt -= ctrl;
+	unsigned sig = s->sig;
+	uint64_t x;
+	if (sig <= r->cnt) /* cnt <= 63, so sig < 64 here */
+		x = rd_take(r, sig);
+	else
+		x = rd_get(r, sig);
+	s->v ^= x << s->trail;
+	return true;
+}
+
+/* Reads a LEB128 uvarint at byte *b; Go's overflow rule (a 10th byte > 1 overflows). */
+static bool read_uvarint(const uint8_t *d, size_t len, size_t *b, uint64_t *out)
+{
+	uint64_t u = 0;
+	size_t i = *b;
+	for (unsigned k = 0; k < 10; k++, i++) {
+		if (i >= len)
+			return false;
+		uint8_t c = d[i];
+		if (k == 9 && c > 1)
+			return false;
+		u |= (uint64_t)(c & 0x7f) << (7 * k);
+		if (c < 0x80) {
+			*b = i + 1;
+			*out = u;
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline int64_t unzigzag(uint64_t zz)
+{
+	return (int64_t)((zz >> 1) ^ (0 - (zz & 1)));
 }
 
 void tsdb__chunk_it_init(tsdb__chunk_it *it, const uint8_t *data, size_t len)
@@ -320,139 +491,126 @@ uint16_t tsdb__chunk_count(const uint8_t *data, size_t len)
 	return (uint16_t)((data[0] << 8) | data[1]);
 }
 
-/* Reads a LEB128 uvarint at the (byte-aligned) position; Go's overflow rule. */
-static bool read_uvarint(tsdb__chunk_it *it, uint64_t *out)
-{
-	uint64_t u = 0;
-	size_t i = it->pos >> 3;
-	for (unsigned k = 0; k < 10; k++, i++) {
-		if (i >= it->len)
-			return false;
-		uint8_t b = it->data[i];
-		if (k == 9 && b > 1)
-			return false;
-		u |= (uint64_t)(b & 0x7f) << (7 * k);
-		if (b < 0x80) {
-			it->pos = (i + 1) * 8;
-			*out = u;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool read_value(tsdb__chunk_it *it)
-{
-	const uint8_t *d = it->data;
-	size_t len = it->len, limit = len * 8, pos = it->pos;
-	if (pos + 1 > limit)
-		return false;
-	uint64_t w = peek(d, len, pos);
-	if (!(w >> 63)) {
-		it->pos = pos + 1;
-		return true;
-	}
-	unsigned lead, trail, sig;
-	if (!((w >> 62) & 1)) {
-		/* '10': reuse the window; none yet means (0, 0) as in Prometheus. */
-		if (it->leading == NO_WINDOW)
-			it->leading = 0, it->trailing = 0;
-		lead = it->leading;
-		trail = it->trailing;
-		sig = 64 - lead - trail;
-		pos += 2;
-	} else {
-		if (pos + 13 > limit)
-			return false;
-		lead = (unsigned)((w >> 57) & 31);
-		sig = (unsigned)((w >> 51) & 63);
-		if (sig == 0)
-			sig = 64;
-		if (lead + sig > 64)
-			return false;
-		trail = 64 - lead - sig;
-		pos += 13;
-	}
-	if (pos + sig > limit)
-		return false;
-	it->leading = (uint8_t)lead;
-	it->trailing = (uint8_t)trail;
-	it->v_bits ^= get_bits(d, len, pos, sig) << trail;
-	it->pos = pos + sig;
-	return true;
-}
-
 bool tsdb__chunk_it_next(tsdb__chunk_it *it, int64_t *t, double *v)
 {
 	if (it->err || it->read >= it->total)
 		return false;
 
-	if (it->read == 0) {
-		uint64_t zz;
-		if (!read_uvarint(it, &zz) || it->pos + 64 > it->len * 8)
-			goto corrupt;
-		it->t = (int64_t)((zz >> 1) ^ (0 - (zz & 1)));
-		it->v_bits = get_bits(it->data, it->len, it->pos, 64);
-		it->pos += 64;
-	} else if (it->read == 1) {
-		uint64_t delta;
-		if (!read_uvarint(it, &delta))
-			goto corrupt;
-		it->t_delta = (int64_t)delta;
-		it->t = (int64_t)((uint64_t)it->t + delta);
-		if (!read_value(it))
-			goto corrupt;
+	dstate s = {.t = it->t, .td = it->t_delta, .v = it->v_bits, .lead = it->leading};
+	if (it->leading == NO_WINDOW) {
+		s.trail = 0;
+		s.sig = 64;
 	} else {
-		const uint8_t *d = it->data;
-		size_t len = it->len, limit = len * 8, pos = it->pos;
-		if (pos + 1 > limit)
+		s.trail = it->trailing;
+		s.sig = 64u - it->leading - it->trailing;
+	}
+	rd r;
+	if (it->read < 2) {
+		/* samples 0 and 1 start byte-aligned with a varint */
+		size_t b = it->pos >> 3;
+		uint64_t u;
+		if (!read_uvarint(it->data, it->len, &b, &u))
 			goto corrupt;
-		uint64_t w = peek(d, len, pos);
-		uint64_t dod;
-		if (!(w >> 63)) {
-			dod = 0;
-			pos += 1;
+		rd_seek(&r, it->data, it->len, b * 8);
+		if (it->read == 0) {
+			s.t = unzigzag(u);
+			s.v = rd_get(&r, 64);
 		} else {
-			unsigned ones = (unsigned)__builtin_clzll(~w | 0x0fffffffffffffffull);
-			unsigned n;
-			switch (ones) {
-			case 1:
-				n = 14;
-				break;
-			case 2:
-				n = 17;
-				break;
-			case 3:
-				n = 20;
-				break;
-			default:
-				n = 64;
-				break;
-			}
-			unsigned pre = ones == 4 ? 4 : ones + 1;
-			if (pos + pre + n > limit)
+			s.td = (int64_t)u;
+			s.t = (int64_t)((uint64_t)s.t + u);
+			if (!dec_val(&r, &s, true))
 				goto corrupt;
-			if (n == 64) {
-				dod = get_bits(d, len, pos + 4, 64);
-			} else {
-				dod = (w << pre) >> (64 - n);
-				if (dod > (1ull << (n - 1)))
-					dod -= 1ull << n;
-			}
-			pos += pre + n;
 		}
-		it->pos = pos;
-		it->t_delta = (int64_t)((uint64_t)it->t_delta + dod);
-		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->t_delta);
-		if (!read_value(it))
+	} else {
+		rd_seek(&r, it->data, it->len, it->pos);
+		dec_ts(&r, &s);
+		if (!dec_val(&r, &s, true))
 			goto corrupt;
 	}
+	if (rd_pos(&r) > it->len * 8)
+		goto corrupt;
+	it->pos = rd_pos(&r);
+	it->t = s.t;
+	it->t_delta = s.td;
+	it->v_bits = s.v;
+	it->leading = (uint8_t)s.lead;
+	it->trailing = (uint8_t)s.trail;
 	it->read++;
-	*t = it->t;
-	*v = bitsd(it->v_bits);
+	*t = s.t;
+	*v = bitsd(s.v);
 	return true;
 
 corrupt:
 	it->err = true;
 	return false;
+}
+
+size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t maxt, tsdb_sample *out,
+			  bool *err)
+{
+	size_t n = 0;
+	*err = false;
+	if (len < 2)
+		goto corrupt;
+	unsigned total = (unsigned)((data[0] << 8) | data[1]);
+	if (total == 0)
+		return 0;
+	size_t limit = len * 8;
+	dstate s = {.trail = 0, .sig = 64, .lead = NO_WINDOW};
+	rd r;
+	size_t b = 2;
+	uint64_t u;
+
+	/* sample 0: zig-zag varint t, raw 64-bit value */
+	if (!read_uvarint(data, len, &b, &u))
+		goto corrupt;
+	s.t = unzigzag(u);
+	rd_seek(&r, data, len, b * 8);
+	s.v = rd_get(&r, 64);
+	if (rd_pos(&r) > limit)
+		goto corrupt;
+	if (s.t >= mint) {
+		if (s.t > maxt)
+			return n;
+		out[n].t = s.t;
+		out[n].v = bitsd(s.v);
+		n++;
+	}
+	if (total < 2)
+		return n;
+
+	/* sample 1: uvarint delta (byte-aligned), xor value */
+	b = rd_pos(&r) >> 3;
+	if (!read_uvarint(data, len, &b, &u))
+		goto corrupt;
+	s.td = (int64_t)u;
+	s.t = (int64_t)((uint64_t)s.t + u);
+	rd_seek(&r, data, len, b * 8);
+	if (!dec_val(&r, &s, false) || rd_pos(&r) > limit)
+		goto corrupt;
+	if (s.t >= mint) {
+		if (s.t > maxt)
+			return n;
+		out[n].t = s.t;
+		out[n].v = bitsd(s.v);
+		n++;
+	}
+
+	for (unsigned k = 2; k < total; k++) {
+		dec_ts(&r, &s);
+		if (__builtin_expect(!dec_val(&r, &s, false), 0) || __builtin_expect(rd_pos(&r) > limit, 0))
+			goto corrupt;
+		if (s.t < mint)
+			continue;
+		if (s.t > maxt)
+			break;
+		out[n].t = s.t;
+		out[n].v = bitsd(s.v);
+		n++;
+	}
+	return n;
+
+corrupt:
+	*err = true;
+	return n;
 }

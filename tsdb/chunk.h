@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct tsdb_sample; /* tsdb/tsdb.h */
+
 #define TSDB_CHUNK_TARGET_SAMPLES 120
 #define TSDB_CHUNK_MAX_SAMPLES 65535
 /* Worst-case growth of the chunk length for one append: the second sample can take a 10-byte
@@ -77,6 +79,14 @@ void tsdb__chunk_it_init(tsdb__chunk_it *it, const uint8_t *data, size_t len);
  * (it->err set: a field runs past len, an overlong varint, an impossible XOR window). Once false,
  * it stays false. */
 bool tsdb__chunk_it_next(tsdb__chunk_it *it, int64_t *t, double *v);
+/* Decodes the samples of data[0..len) (borrowed) with mint <= t <= maxt straight into out, which
+ * must have room for tsdb__chunk_count(data, len) samples; stops at the first t > maxt. Never reads
+ * outside data[0..len). Returns the number of samples stored; *err is set to true when the chunk is
+ * corrupt (as for the iterator), false otherwise. The samples before the corruption are stored and
+ * counted exactly as tsdb__chunk_it_next() would have returned them. Cost: ~2-3 ns per sample
+ * decoded (samples before mint are decoded too; the format has no skip index). */
+size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t maxt,
+			  struct tsdb_sample *out, bool *err);
 /* Sample count from the header; 0 if len < 2. */
 uint16_t tsdb__chunk_count(const uint8_t *data, size_t len);
 
