@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tsdb/chunk.h"
+#include "tsdb/tsdb.h"
 
 #define STALE_BITS 0x7ff0000000000002ULL
 
@@ -40,52 +41,271 @@ static uint64_t tob(double d)
 	return u;
 }
 
-/* Encodes n samples into buf (cap bytes) with one appender; returns the length. */
-static size_t encode(uint8_t *buf, size_t cap, const int64_t *ts, const uint64_t *vs, size_t n)
+/* Encodes n samples into cbuf (cap bytes) with one appender; returns the length. */
+static size_t encode(uint8_t *cbuf, size_t cap, const int64_t *ts, const uint64_t *vs, size_t n)
 {
 	tsdb__chunk_app a;
-	tsdb__chunk_app_init(&a, buf, cap);
+	tsdb__chunk_app_init(&a, cbuf, cap);
 	for (size_t i = 0; i < n; i++) {
 		size_t need = tsdb__chunk_app_need(&a, ts[i], fromb(vs[i]));
 		assert_int_equal(tsdb__chunk_app_append(&a, ts[i], fromb(vs[i])), 0);
 		assert_int_equal(tsdb__chunk_app_len(&a), need);
 	}
-	assert_int_equal(tsdb__chunk_count(buf, tsdb__chunk_app_len(&a)), n);
+	assert_int_equal(tsdb__chunk_count(cbuf, tsdb__chunk_app_len(&a)), n);
 	return tsdb__chunk_app_len(&a);
 }
 
-/* Decodes from an exactly-sized heap copy (so ASan catches any overread) and compares. */
-static void check_decode(const uint8_t *buf, size_t len, const int64_t *ts, const uint64_t *vs, size_t n)
+/* ---- reference decoder ----
+ * A deliberately plain reading of docs/format/chunk.md, one bit at a time, written independently
+ * of tsdb/chunk.c. A sample is produced only if every one of its bits lies inside len; reading
+ * past len, an overlong varint or L' + M > 64 ends the decode with *err set. */
+
+typedef struct refrd {
+	const uint8_t *d;
+	size_t nbits, pos;
+	bool past;
+} refrd;
+
+static uint64_t ref_bits(refrd *r, unsigned n)
 {
-	uint8_t *copy = malloc(len);
-	assert_non_null(copy);
-	memcpy(copy, buf, len);
+	uint64_t u = 0;
+	for (unsigned k = 0; k < n; k++, r->pos++) {
+		unsigned bit = 0;
+		if (r->pos < r->nbits)
+			bit = (r->d[r->pos >> 3] >> (7 - (r->pos & 7))) & 1;
+		else
+			r->past = true;
+		u = (u << 1) | bit;
+	}
+	return u;
+}
+
+static uint64_t ref_uvarint(refrd *r, bool *bad)
+{
+	uint64_t u = 0;
+	for (unsigned k = 0; k < 10; k++) {
+		uint64_t b = ref_bits(r, 8);
+		if (k == 9 && b > 1)
+			break;
+		u |= (b & 0x7f) << (7 * k);
+		if (b < 0x80)
+			return u;
+	}
+	*bad = true;
+	return 0;
+}
+
+typedef struct refstate {
+	int64_t t, delta;
+	uint64_t v;
+	int lead, trail; /* lead -1: no window yet */
+} refstate;
+
+static void ref_value(refrd *r, refstate *s, bool *bad)
+{
+	if (!ref_bits(r, 1))
+		return;
+	if (!ref_bits(r, 1)) {
+		if (s->lead < 0)
+			s->lead = 0, s->trail = 0;
+		unsigned sig = (unsigned)(64 - s->lead - s->trail);
+		s->v ^= ref_bits(r, sig) << s->trail;
+		return;
+	}
+	int lead = (int)ref_bits(r, 5);
+	int m = (int)ref_bits(r, 6);
+	if (m == 0)
+		m = 64;
+	if (lead + m > 64) {
+		*bad = true;
+		return;
+	}
+	s->lead = lead;
+	s->trail = 64 - lead - m;
+	s->v ^= ref_bits(r, (unsigned)m) << s->trail;
+}
+
+/* Decodes up to max samples into ts/vs; returns how many; *end_bit is the bit position after them. */
+static size_t ref_decode(const uint8_t *d, size_t len, int64_t *ts, uint64_t *vs, size_t max, bool *err,
+			 size_t *end_bit)
+{
+	*err = false;
+	*end_bit = 16;
+	if (len < 2) {
+		*err = true;
+		return 0;
+	}
+	size_t total = ((size_t)d[0] << 8) | d[1];
+	refrd r = {d, len * 8, 16, false};
+	refstate s = {0, 0, 0, -1, 0};
+	for (size_t k = 0; k < total; k++) {
+		bool bad = false;
+		if (k == 0) {
+			uint64_t zz = ref_uvarint(&r, &bad);
+			s.t = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+			s.v = ref_bits(&r, 64);
+		} else if (k == 1) {
+			s.delta = (int64_t)ref_uvarint(&r, &bad);
+			s.t = (int64_t)((uint64_t)s.t + (uint64_t)s.delta);
+			if (!bad)
+				ref_value(&r, &s, &bad);
+		} else {
+			unsigned n = 64;
+			if (!ref_bits(&r, 1))
+				n = 0;
+			else if (!ref_bits(&r, 1))
+				n = 14;
+			else if (!ref_bits(&r, 1))
+				n = 17;
+			else if (!ref_bits(&r, 1))
+				n = 20;
+			uint64_t dod = n ? ref_bits(&r, n) : 0;
+			if (n && n < 64 && dod > (1ULL << (n - 1)))
+				dod -= 1ULL << n;
+			s.delta = (int64_t)((uint64_t)s.delta + dod);
+			s.t = (int64_t)((uint64_t)s.t + (uint64_t)s.delta);
+			ref_value(&r, &s, &bad);
+		}
+		if (bad || r.past) {
+			*err = true;
+			return k;
+		}
+		assert_true(k < max);
+		ts[k] = s.t;
+		vs[k] = s.v;
+		*end_bit = r.pos;
+	}
+	return total;
+}
+
+/* Runs the reference decoder, the iterator and tsdb__chunk_decode (over the whole range and over
+ * random [mint, maxt] windows) on an exactly-sized heap copy of cbuf (ASan catches any overread;
+ * the bulk decoder gets exactly tsdb__chunk_count() output slots, so any overwrite is caught too)
+ * and asserts they agree bit for bit, error flag included. Returns the sample count; *err the flag. */
+static size_t check_decoders(const uint8_t *cbuf, size_t len, bool *err)
+{
+	size_t total = tsdb__chunk_count(cbuf, len);
+	uint8_t *copy = malloc(len ? len : 1);
+	int64_t *rts = malloc((total + 1) * sizeof *rts);
+	uint64_t *rvs = malloc((total + 1) * sizeof *rvs);
+	tsdb_sample *out = malloc((total ? total : 1) * sizeof *out);
+	assert_true(copy && rts && rvs && out);
+	memcpy(copy, cbuf, len);
+
+	bool rerr;
+	size_t end_bit;
+	size_t rn = ref_decode(copy, len, rts, rvs, total, &rerr, &end_bit);
+
+	/* iterator */
 	tsdb__chunk_it it;
 	tsdb__chunk_it_init(&it, copy, len);
 	int64_t t;
 	double v;
-	size_t i = 0;
+	size_t n = 0;
 	while (tsdb__chunk_it_next(&it, &t, &v)) {
-		assert_true(i < n);
-		assert_int_equal(t, ts[i]);
-		assert_int_equal(tob(v), vs[i]);
-		i++;
+		assert_true(n < rn);
+		assert_int_equal(t, rts[n]);
+		assert_int_equal(tob(v), rvs[n]);
+		n++;
 	}
-	assert_false(it.err);
-	assert_int_equal(i, n);
+	assert_int_equal(n, rn);
+	assert_int_equal(it.err, rerr);
+	assert_true(it.pos <= len * 8);
+	if (!rerr)
+		assert_int_equal(it.pos, end_bit);
 	assert_false(tsdb__chunk_it_next(&it, &t, &v));
+
+	/* bulk, whole range */
+	bool berr = !rerr;
+	size_t bn = tsdb__chunk_decode(copy, len, INT64_MIN, INT64_MAX, out, &berr);
+	assert_int_equal(bn, rn);
+	assert_int_equal(berr, rerr);
+	for (size_t i = 0; i < bn; i++) {
+		assert_int_equal(out[i].t, rts[i]);
+		assert_int_equal(tob(out[i].v), rvs[i]);
+	}
+
+	/* bulk, windows: skip t < mint, stop at the first t > maxt (the querier's contract) */
+	for (int w = 0; w < 6 && rn > 0; w++) {
+		int64_t mint = rts[rnd() % rn], maxt = rts[rnd() % rn];
+		if (w == 1)
+			mint = (int64_t)((uint64_t)mint + 1);
+		if (w == 2)
+			maxt = (int64_t)((uint64_t)maxt - 1);
+		if (w == 3 && mint > maxt) {
+			int64_t x = mint;
+			mint = maxt;
+			maxt = x;
+		}
+		size_t en = 0;
+		bool stopped = false;
+		size_t want_idx[8]; /* first few indexes only, the rest checked by count + order */
+		size_t first = SIZE_MAX;
+		for (size_t i = 0; i < rn; i++) {
+			if (rts[i] < mint)
+				continue;
+			if (rts[i] > maxt) {
+				stopped = true;
+				break;
+			}
+			if (first == SIZE_MAX)
+				first = i;
+			if (en < 8)
+				want_idx[en] = i;
+			en++;
+		}
+		memset(out, 0, (total ? total : 1) * sizeof *out);
+		bn = tsdb__chunk_decode(copy, len, mint, maxt, out, &berr);
+		assert_int_equal(bn, en);
+		assert_int_equal(berr, rerr && !stopped);
+		size_t k = 0;
+		for (size_t i = first; k < en; i++) {
+			if (rts[i] < mint)
+				continue;
+			assert_int_equal(out[k].t, rts[i]);
+			assert_int_equal(tob(out[k].v), rvs[i]);
+			if (k < 8)
+				assert_int_equal(want_idx[k], i);
+			k++;
+		}
+	}
+	*err = rerr;
+	free(copy);
+	free(rts);
+	free(rvs);
+	free(out);
+	return rn;
+}
+
+/* Decodes with every decoder (check_decoders) and compares with the expected samples. */
+static void check_decode(const uint8_t *cbuf, size_t len, const int64_t *ts, const uint64_t *vs, size_t n)
+{
+	bool err;
+	assert_int_equal(check_decoders(cbuf, len, &err), n);
+	assert_false(err);
+	uint8_t *copy = malloc(len);
+	tsdb_sample *out = malloc((n ? n : 1) * sizeof *out);
+	assert_true(copy && out);
+	memcpy(copy, cbuf, len);
+	assert_int_equal(tsdb__chunk_decode(copy, len, INT64_MIN, INT64_MAX, out, &err), n);
+	assert_false(err);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(out[i].t, ts[i]);
+		assert_int_equal(tob(out[i].v), vs[i]);
+	}
+	free(out);
 	free(copy);
 }
 
 static void roundtrip(const int64_t *ts, const uint64_t *vs, size_t n)
 {
 	size_t cap = 2 + n * TSDB_CHUNK_MAX_SAMPLE_BYTES;
-	uint8_t *buf = malloc(cap);
-	assert_non_null(buf);
-	size_t len = encode(buf, cap, ts, vs, n);
+	uint8_t *cbuf = malloc(cap);
+	assert_non_null(cbuf);
+	size_t len = encode(cbuf, cap, ts, vs, n);
 	assert_true(len <= cap);
-	check_decode(buf, len, ts, vs, n);
-	free(buf);
+	check_decode(cbuf, len, ts, vs, n);
+	free(cbuf);
 }
 
 /* ---- golden bytes: the worked example of docs/format/chunk.md ---- */
@@ -97,11 +317,11 @@ static void test_golden_example(void **state)
 				       0x00, 0x98, 0x75, 0xC2, 0x5F, 0xFF, 0x80, 0x05, 0xD8, 0x0C};
 	int64_t ts[] = {1000, 16000, 31005};
 	uint64_t vs[] = {tob(1.0), tob(2.0), tob(3.0)};
-	uint8_t buf[64];
-	memset(buf, 0xAA, sizeof buf); /* garbage must not leak into the encoding */
-	size_t len = encode(buf, sizeof buf, ts, vs, 3);
+	uint8_t cbuf[64];
+	memset(cbuf, 0xAA, sizeof cbuf); /* garbage must not leak into the encoding */
+	size_t len = encode(cbuf, sizeof cbuf, ts, vs, 3);
 	assert_int_equal(len, sizeof want);
-	assert_memory_equal(buf, want, sizeof want);
+	assert_memory_equal(cbuf, want, sizeof want);
 	check_decode(want, sizeof want, ts, vs, 3);
 }
 
@@ -118,16 +338,16 @@ static void test_golden_reuse(void **state)
 	/* bits after 0A: 11011000 00001100 01101100 00001011 -> D8 0C 6C 0B */
 	static const uint8_t want[] = {0x00, 0x04, 0x00, 0x3F, 0xE0, 0x00, 0x00, 0x00, 0x00,
 				       0x00, 0x00, 0x0A, 0xD8, 0x0C, 0x6C, 0x0B};
-	uint8_t buf[64];
-	size_t len = encode(buf, sizeof buf, ts, vs, 4);
+	uint8_t cbuf[64];
+	size_t len = encode(cbuf, sizeof cbuf, ts, vs, 4);
 	assert_int_equal(len, sizeof want);
-	assert_memory_equal(buf, want, sizeof want);
+	assert_memory_equal(cbuf, want, sizeof want);
 	check_decode(want, sizeof want, ts, vs, 4);
 
 	/* '10' reuse: x(3.0^1.0) = 0x7FF8000000000000 sets window (1, 51); x(2.0^3.0) =
 	 * 0x0008000000000000 (clz 12, ctz 51) fits it -> '10' + 12 bits, after a '0' dod. */
 	tsdb__chunk_app a;
-	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	tsdb__chunk_app_init(&a, cbuf, sizeof cbuf);
 	assert_int_equal(tsdb__chunk_app_append(&a, 0, 1.0), 0);
 	assert_int_equal(tsdb__chunk_app_append(&a, 1, 3.0), 0);
 	assert_int_equal(a.leading, 1);
@@ -139,7 +359,7 @@ static void test_golden_reuse(void **state)
 	assert_int_equal(a.trailing, 51);
 	int64_t ts2[] = {0, 1, 2};
 	uint64_t vs2[] = {tob(1.0), tob(3.0), tob(2.0)};
-	check_decode(buf, tsdb__chunk_app_len(&a), ts2, vs2, 3);
+	check_decode(cbuf, tsdb__chunk_app_len(&a), ts2, vs2, 3);
 }
 
 /* ---- bucket boundaries: exact bit costs match Prometheus's bitRange ---- */
@@ -147,16 +367,16 @@ static void test_golden_reuse(void **state)
 static size_t dod_cost(int64_t dod)
 {
 	/* Samples at 0, 1000, 2000+dod with the same value: third sample costs dod bits + 1. */
-	uint8_t buf[64];
+	uint8_t cbuf[64];
 	tsdb__chunk_app a;
-	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	tsdb__chunk_app_init(&a, cbuf, sizeof cbuf);
 	assert_int_equal(tsdb__chunk_app_append(&a, 0, 1.0), 0);
 	assert_int_equal(tsdb__chunk_app_append(&a, 1000, 1.0), 0);
 	size_t before = a.nbits;
 	assert_int_equal(tsdb__chunk_app_append(&a, 2000 + dod, 1.0), 0);
 	int64_t ts[] = {0, 1000, 2000 + dod};
 	uint64_t vs[] = {tob(1.0), tob(1.0), tob(1.0)};
-	check_decode(buf, tsdb__chunk_app_len(&a), ts, vs, 3);
+	check_decode(cbuf, tsdb__chunk_app_len(&a), ts, vs, 3);
 	return a.nbits - before - 1;
 }
 
@@ -184,9 +404,9 @@ static void test_dod_buckets(void **state)
 static void test_value_costs(void **state)
 {
 	(void)state;
-	uint8_t buf[64];
+	uint8_t cbuf[64];
 	tsdb__chunk_app a;
-	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	tsdb__chunk_app_init(&a, cbuf, sizeof cbuf);
 	assert_int_equal(tsdb__chunk_app_append(&a, 0, 0.0), 0);
 	size_t b = a.nbits;
 	/* x = all 64 bits set: L=0 T=0 M=64 written as 0. */
@@ -204,10 +424,10 @@ static void test_value_costs(void **state)
 	assert_int_equal(a.nbits - b, 1 + 1);
 	int64_t ts[] = {0, 1, 2, 3};
 	uint64_t vs[] = {0, ~0ULL, ~0ULL ^ 1, ~0ULL ^ 1};
-	check_decode(buf, tsdb__chunk_app_len(&a), ts, vs, 4);
+	check_decode(cbuf, tsdb__chunk_app_len(&a), ts, vs, 4);
 
 	/* Leading zeros capped at 31: x = 1 with a fresh window -> L'=31, M=33. */
-	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	tsdb__chunk_app_init(&a, cbuf, sizeof cbuf);
 	assert_int_equal(tsdb__chunk_app_append(&a, 0, fromb(0)), 0);
 	b = a.nbits;
 	assert_int_equal(tsdb__chunk_app_append(&a, 1, fromb(1)), 0);
@@ -361,19 +581,19 @@ static void test_full_chunk(void **state)
 
 	/* the hard limit of 65535 samples: the next append fails even with room */
 	size_t cap = 2 + (size_t)TSDB_CHUNK_MAX_SAMPLES * 4 + 64;
-	uint8_t *buf = malloc(cap);
-	assert_non_null(buf);
+	uint8_t *cbuf = malloc(cap);
+	assert_non_null(cbuf);
 	tsdb__chunk_app a;
-	tsdb__chunk_app_init(&a, buf, cap);
+	tsdb__chunk_app_init(&a, cbuf, cap);
 	for (int64_t i = 0; i < TSDB_CHUNK_MAX_SAMPLES; i++)
 		assert_int_equal(tsdb__chunk_app_append(&a, i * 10, (double)(i % 7)), 0);
 	assert_true(tsdb__chunk_app_full(&a));
 	tsdb__chunk_app before = a;
 	assert_int_equal(tsdb__chunk_app_append(&a, TSDB_CHUNK_MAX_SAMPLES * 10, 1.0), -1);
 	assert_memory_equal(&a, &before, sizeof a);
-	assert_int_equal(tsdb__chunk_count(buf, tsdb__chunk_app_len(&a)), TSDB_CHUNK_MAX_SAMPLES);
+	assert_int_equal(tsdb__chunk_count(cbuf, tsdb__chunk_app_len(&a)), TSDB_CHUNK_MAX_SAMPLES);
 	tsdb__chunk_it it;
-	tsdb__chunk_it_init(&it, buf, tsdb__chunk_app_len(&a));
+	tsdb__chunk_it_init(&it, cbuf, tsdb__chunk_app_len(&a));
 	int64_t t;
 	double v;
 	int64_t i = 0;
@@ -384,7 +604,7 @@ static void test_full_chunk(void **state)
 	}
 	assert_false(it.err);
 	assert_int_equal(i, TSDB_CHUNK_MAX_SAMPLES);
-	free(buf);
+	free(cbuf);
 }
 
 /* ---- buffer too small: atomic failure, then success after growing ---- */
@@ -406,18 +626,18 @@ static void test_buffer_too_small(void **state)
 	size_t ref_len = encode(ref, sizeof ref, ts, vs, N);
 
 	/* Grow by one byte at a time; every failure must leave buffer and state untouched. */
-	uint8_t *buf = malloc(2);
-	assert_non_null(buf);
+	uint8_t *cbuf = malloc(2);
+	assert_non_null(cbuf);
 	size_t cap = 2;
 	tsdb__chunk_app a;
-	tsdb__chunk_app_init(&a, buf, cap);
+	tsdb__chunk_app_init(&a, cbuf, cap);
 	size_t failures = 0;
 	for (size_t i = 0; i < N; i++) {
 		for (;;) {
 			tsdb__chunk_app snap = a;
 			uint8_t *copy = malloc(cap);
 			assert_non_null(copy);
-			memcpy(copy, buf, cap);
+			memcpy(copy, cbuf, cap);
 			size_t need = tsdb__chunk_app_need(&a, ts[i], fromb(vs[i]));
 			int rc = tsdb__chunk_app_append(&a, ts[i], fromb(vs[i]));
 			if (rc == 0) {
@@ -428,21 +648,21 @@ static void test_buffer_too_small(void **state)
 			assert_int_equal(rc, -1);
 			assert_true(need > cap);
 			assert_memory_equal(&a, &snap, sizeof a);
-			assert_memory_equal(buf, copy, cap);
+			assert_memory_equal(cbuf, copy, cap);
 			free(copy);
 			failures++;
 			cap++;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-			a.data = buf;
+			cbuf = realloc(cbuf, cap);
+			assert_non_null(cbuf);
+			a.data = cbuf;
 			a.cap = cap;
 		}
 	}
 	assert_true(failures > 0);
 	assert_int_equal(tsdb__chunk_app_len(&a), ref_len);
-	assert_memory_equal(buf, ref, ref_len);
-	check_decode(buf, ref_len, ts, vs, N);
-	free(buf);
+	assert_memory_equal(cbuf, ref, ref_len);
+	check_decode(cbuf, ref_len, ts, vs, N);
+	free(cbuf);
 
 	/* growing straight to need() succeeds in one retry */
 	uint8_t small[2];
@@ -480,43 +700,43 @@ static void test_resume(void **state)
 		uint8_t ref[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
 		size_t ref_len = encode(ref, sizeof ref, ts, vs, N);
 		for (size_t k = 0; k <= N; k += (k < 5 ? 1 : 7)) {
-			uint8_t buf[sizeof ref];
-			memset(buf, 0x55, sizeof buf);
-			size_t len = encode(buf, sizeof buf, ts, vs, k);
+			uint8_t cbuf[sizeof ref];
+			memset(cbuf, 0x55, sizeof cbuf);
+			size_t len = encode(cbuf, sizeof cbuf, ts, vs, k);
 			tsdb__chunk_app a;
-			assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), 0);
+			assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, len, sizeof cbuf), 0);
 			assert_int_equal(a.count, k);
 			for (size_t i = k; i < N; i++)
 				assert_int_equal(tsdb__chunk_app_append(&a, ts[i], fromb(vs[i])), 0);
 			assert_int_equal(tsdb__chunk_app_len(&a), ref_len);
-			assert_memory_equal(buf, ref, ref_len);
+			assert_memory_equal(cbuf, ref, ref_len);
 		}
 	}
 
 	/* resume rejects corrupt input and a wrong length */
-	uint8_t buf[64];
+	uint8_t cbuf[64];
 	int64_t ts3[] = {1000, 16000, 31005};
 	uint64_t vs3[] = {tob(1.0), tob(2.0), tob(3.0)};
-	size_t len = encode(buf, sizeof buf, ts3, vs3, 3);
+	size_t len = encode(cbuf, sizeof cbuf, ts3, vs3, 3);
 	tsdb__chunk_app a;
-	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), 0);
-	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len - 1, sizeof buf), -1);
-	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len + 1, sizeof buf), -1);
-	assert_int_equal(tsdb__chunk_app_resume(&a, buf, 1, sizeof buf), -1);
-	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, len - 1), -1);
+	assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, len, sizeof cbuf), 0);
+	assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, len - 1, sizeof cbuf), -1);
+	assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, len + 1, sizeof cbuf), -1);
+	assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, 1, sizeof cbuf), -1);
+	assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, len, len - 1), -1);
 	/* claims more samples than encoded (4 would still decode: the 2 padding bits read as a
 	 * '0' dod and a '0' value, an ambiguity of the format itself) */
-	buf[1] = 5;
-	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), -1);
+	cbuf[1] = 5;
+	assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, len, sizeof cbuf), -1);
 
 	/* stray padding bits are cleared by the next append */
-	buf[1] = 3;
-	buf[len - 1] |= 0x03;
-	assert_int_equal(tsdb__chunk_app_resume(&a, buf, len, sizeof buf), 0);
+	cbuf[1] = 3;
+	cbuf[len - 1] |= 0x03;
+	assert_int_equal(tsdb__chunk_app_resume(&a, cbuf, len, sizeof cbuf), 0);
 	assert_int_equal(tsdb__chunk_app_append(&a, 46005, 3.0), 0);
 	int64_t ts4[] = {1000, 16000, 31005, 46005};
 	uint64_t vs4[] = {tob(1.0), tob(2.0), tob(3.0), tob(3.0)};
-	check_decode(buf, tsdb__chunk_app_len(&a), ts4, vs4, 4);
+	check_decode(cbuf, tsdb__chunk_app_len(&a), ts4, vs4, 4);
 }
 
 /* A chunk as Prometheus's appender writes it after being resumed on a 1-sample chunk: window
@@ -524,9 +744,9 @@ static void test_resume(void **state)
 static void test_prometheus_resumed_form(void **state)
 {
 	(void)state;
-	uint8_t buf[64];
+	uint8_t cbuf[64];
 	tsdb__chunk_app a;
-	tsdb__chunk_app_init(&a, buf, sizeof buf);
+	tsdb__chunk_app_init(&a, cbuf, sizeof cbuf);
 	assert_int_equal(tsdb__chunk_app_append(&a, 100, 1.5), 0);
 	a.leading = 0;
 	a.trailing = 0;
@@ -536,10 +756,10 @@ static void test_prometheus_resumed_form(void **state)
 	assert_int_equal(tsdb__chunk_app_append(&a, 300, 2.75), 0);
 	int64_t ts[] = {100, 200, 300};
 	uint64_t vs[] = {tob(1.5), tob(2.5), tob(2.75)};
-	check_decode(buf, tsdb__chunk_app_len(&a), ts, vs, 3);
+	check_decode(cbuf, tsdb__chunk_app_len(&a), ts, vs, 3);
 	/* resuming it continues with window (0, 0) like Prometheus would */
 	tsdb__chunk_app r;
-	assert_int_equal(tsdb__chunk_app_resume(&r, buf, tsdb__chunk_app_len(&a), sizeof buf), 0);
+	assert_int_equal(tsdb__chunk_app_resume(&r, cbuf, tsdb__chunk_app_len(&a), sizeof cbuf), 0);
 	assert_int_equal(r.leading, a.leading);
 	assert_int_equal(r.trailing, a.trailing);
 }
@@ -714,12 +934,12 @@ static void test_prometheus_chunks(void **state)
 	for (int w = 0; w < 3; w++) {
 		size_t n = prom_expected(w, ts, vs);
 		check_decode(chunks[w].data, chunks[w].len, ts, vs, n);
-		uint8_t buf[2 + 100 * TSDB_CHUNK_MAX_SAMPLE_BYTES];
-		size_t len = encode(buf, sizeof buf, ts, vs, n);
+		uint8_t cbuf[2 + 100 * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+		size_t len = encode(cbuf, sizeof cbuf, ts, vs, n);
 		assert_int_equal(len, chunks[w].len);
-		assert_memory_equal(buf, chunks[w].data, len);
+		assert_memory_equal(cbuf, chunks[w].data, len);
 		/* resume on Prometheus's bytes and continue: same as one-shot */
-		uint8_t copy[sizeof buf];
+		uint8_t copy[sizeof cbuf];
 		memcpy(copy, chunks[w].data, len);
 		tsdb__chunk_app a;
 		assert_int_equal(tsdb__chunk_app_resume(&a, copy, len, sizeof copy), 0);
@@ -754,23 +974,13 @@ static void test_prometheus_chunks(void **state)
 
 /* ---- corrupt and truncated input never reads out of bounds ---- */
 
-static size_t drain(const uint8_t *buf, size_t len, bool *err)
+/* Every decoder on possibly corrupt bytes: they must agree, never read outside them (ASan) and
+ * stop at the header count or with the error flag. */
+static size_t drain(const uint8_t *cbuf, size_t len, bool *err)
 {
-	uint8_t *copy = malloc(len ? len : 1);
-	assert_non_null(copy);
-	memcpy(copy, buf, len);
-	tsdb__chunk_it it;
-	tsdb__chunk_it_init(&it, copy, len);
-	int64_t t;
-	double v;
-	size_t n = 0;
-	while (tsdb__chunk_it_next(&it, &t, &v))
-		n++;
-	assert_true(it.pos <= len * 8);
-	assert_true(n <= it.total);
-	assert_false(tsdb__chunk_it_next(&it, &t, &v));
-	*err = it.err;
-	free(copy);
+	size_t n = check_decoders(cbuf, len, err);
+	assert_true(n <= tsdb__chunk_count(cbuf, len));
+	assert_true(*err || n == tsdb__chunk_count(cbuf, len));
 	return n;
 }
 
@@ -784,15 +994,15 @@ static void test_corrupt(void **state)
 		ts[i] = (int64_t)i * 15000 + (int64_t)(rnd() % 100);
 		vs[i] = (i % 2) ? rnd() : tob((double)i);
 	}
-	uint8_t buf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
-	size_t len = encode(buf, sizeof buf, ts, vs, N);
+	uint8_t cbuf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+	size_t len = encode(cbuf, sizeof cbuf, ts, vs, N);
 	bool err;
 
 	/* every truncation: a correct prefix, then an error */
 	for (size_t l = 0; l < len; l++) {
 		uint8_t *copy = malloc(l ? l : 1);
 		assert_non_null(copy);
-		memcpy(copy, buf, l);
+		memcpy(copy, cbuf, l);
 		tsdb__chunk_it it;
 		tsdb__chunk_it_init(&it, copy, l);
 		int64_t t;
@@ -807,13 +1017,13 @@ static void test_corrupt(void **state)
 		assert_true(n < N);
 		free(copy);
 	}
-	assert_int_equal(drain(buf, len, &err), N);
+	assert_int_equal(drain(cbuf, len, &err), N);
 	assert_false(err);
 
 	/* random bit flips and byte garbage: no crash, no overread (ASan build), bounded output */
-	uint8_t mut[sizeof buf];
+	uint8_t mut[sizeof cbuf];
 	for (int round = 0; round < 3000; round++) {
-		memcpy(mut, buf, len);
+		memcpy(mut, cbuf, len);
 		int flips = 1 + (int)(rnd() % 4);
 		for (int f = 0; f < flips; f++)
 			mut[rnd() % len] ^= (uint8_t)(1u << (rnd() % 8));
@@ -852,12 +1062,147 @@ static void test_corrupt(void **state)
 	assert_true(err);
 }
 
+/* ---- all decoders on random and adversarial series ---- */
+
+static const uint64_t special_values[] = {
+	STALE_BITS,
+	0x7ff8000000000000ULL, /* quiet NaN */
+	0xfff8000000000001ULL, /* negative NaN with payload */
+	0x7ff0000000000001ULL, /* signalling NaN */
+	0x7ff0000000000000ULL, /* +Inf */
+	0xfff0000000000000ULL, /* -Inf */
+	0x0000000000000000ULL, /* +0.0 */
+	0x8000000000000000ULL, /* -0.0 */
+	0x0000000000000001ULL, /* smallest denormal */
+	0x7fefffffffffffffULL, /* DBL_MAX */
+	0xffffffffffffffffULL,
+	0x3ff0000000000000ULL, /* 1.0 */
+};
+
+/* Next value: a mix of every value-encoding case. */
+static uint64_t next_value(uint64_t prev)
+{
+	switch (rnd() % 9) {
+	case 0:
+		return prev; /* '0' */
+	case 1:
+		return special_values[rnd() % (sizeof special_values / sizeof special_values[0])];
+	case 2:
+		return prev ^ 0x8000000000000001ULL; /* XOR needs all 64 bits: L 0, T 0, M 64 (written 0) */
+	case 3:
+		return prev ^ (1 + rnd() % 0xffff); /* clz >= 32: stored as L' = 31 */
+	case 4:
+		return prev ^ (rnd() >> (rnd() % 64)); /* any width */
+	case 5:
+		return rnd();
+	case 6: {
+		double d;
+		memcpy(&d, &prev, sizeof d);
+		d = isfinite(d) ? d + (double)(rnd() % 11) : 1e6; /* counter-like: reuses the window */
+		return tob(d);
+	}
+	case 7:
+		return prev ^ ((rnd() & 0xff) << 20); /* narrow window in the middle */
+	default:
+		return tob((double)(rnd() % 10000) / 100.0); /* decimal gauge */
+	}
+}
+
+/* Next timestamp: a delta of delta in a random bucket, its edges included. */
+static int64_t next_ts(int64_t t, int64_t *delta)
+{
+	static const int64_t edges[] = {0,       1,       -1,       8192,    -8191,   -8192,
+					8193,    65536,   -65535,   -65536,  65537,   524288,
+					-524287, -524288, 524289,   INT64_MAX, INT64_MIN, (int64_t)1 << 40};
+	int64_t dod;
+	switch (rnd() % 6) {
+	case 0:
+		dod = 0;
+		break;
+	case 1:
+		dod = edges[rnd() % (sizeof edges / sizeof edges[0])];
+		break;
+	case 2:
+		dod = (int64_t)(rnd() % 16384) - 8191;
+		break;
+	case 3:
+		dod = (int64_t)(rnd() % 1048576) - 524287;
+		break;
+	case 4:
+		dod = (int64_t)rnd(); /* 64-bit escape, deltas of any sign */
+		break;
+	default:
+		dod = (int64_t)(rnd() % 11) - 5;
+	}
+	*delta = (int64_t)((uint64_t)*delta + (uint64_t)dod);
+	return (int64_t)((uint64_t)t + (uint64_t)*delta);
+}
+
+static void test_decoders_random(void **state)
+{
+	(void)state;
+	enum { N = 700 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	uint8_t *cbuf = malloc(2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES);
+	assert_non_null(cbuf);
+	for (int round = 0; round < 400; round++) {
+		/* lengths 1, 2, 3 and up; biased towards short chunks and the 120 target */
+		size_t n;
+		switch (round % 5) {
+		case 0:
+			n = 1 + (size_t)round % 3;
+			break;
+		case 1:
+			n = TSDB_CHUNK_TARGET_SAMPLES;
+			break;
+		default:
+			n = 1 + rnd() % N;
+		}
+		/* per round: regular, jittered or wild timestamps */
+		int mode = (int)(rnd() % 3);
+		int64_t t = (int64_t)rnd(), delta = (int64_t)(rnd() % 100000);
+		uint64_t v = rnd();
+		for (size_t i = 0; i < n; i++) {
+			ts[i] = t;
+			vs[i] = v;
+			if (mode == 0) {
+				t = (int64_t)((uint64_t)t + 15000);
+			} else if (mode == 1) {
+				t = (int64_t)((uint64_t)t + 15000 + rnd() % 7);
+			} else {
+				t = next_ts(t, &delta);
+			}
+			v = next_value(v);
+		}
+		size_t len = encode(cbuf, 2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES, ts, vs, n);
+		check_decode(cbuf, len, ts, vs, n);
+
+		/* truncations and bit flips of the same chunk (a few per round: ASan makes them slow) */
+		bool err;
+		for (int k = 0; k < 4; k++) {
+			size_t l = rnd() % len;
+			assert_true(drain(cbuf, l, &err) < n || n == 0);
+			assert_true(err);
+		}
+		uint8_t *mut = malloc(len);
+		assert_non_null(mut);
+		for (int k = 0; k < 4; k++) {
+			memcpy(mut, cbuf, len);
+			mut[rnd() % len] ^= (uint8_t)(1u << (rnd() % 8));
+			(void)drain(mut, len, &err);
+		}
+		free(mut);
+	}
+	free(cbuf);
+}
+
 /* ---- sizes for typical data (informational; numbers go to docs/format/chunk.md) ---- */
 
 static double bytes_per_sample(int shape)
 {
 	enum { N = TSDB_CHUNK_TARGET_SAMPLES, CHUNKS = 200 };
-	uint8_t buf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+	uint8_t cbuf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
 	int64_t ts[N];
 	uint64_t vs[N];
 	size_t total = 0;
@@ -878,8 +1223,8 @@ static double bytes_per_sample(int shape)
 				vs[i] = tob((double)(rnd() % 10000) / 100.0);
 			}
 		}
-		size_t len = encode(buf, sizeof buf, ts, vs, N);
-		check_decode(buf, len, ts, vs, N);
+		size_t len = encode(cbuf, sizeof cbuf, ts, vs, N);
+		check_decode(cbuf, len, ts, vs, N);
 		total += len;
 	}
 	return (double)total / (CHUNKS * N);
@@ -907,7 +1252,7 @@ static void test_decode_speed(void **state)
 {
 	(void)state;
 	enum { N = TSDB_CHUNK_TARGET_SAMPLES };
-	uint8_t buf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
+	uint8_t cbuf[2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES];
 	int64_t ts[N];
 	uint64_t vs[N];
 	double counter = 0;
@@ -916,14 +1261,14 @@ static void test_decode_speed(void **state)
 		counter += (double)(rnd() % 11);
 		vs[i] = tob(counter);
 	}
-	size_t len = encode(buf, sizeof buf, ts, vs, N);
+	size_t len = encode(cbuf, sizeof cbuf, ts, vs, N);
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	uint64_t sink = 0;
 	size_t samples = 0;
 	for (int r = 0; r < 20000; r++) {
 		tsdb__chunk_it it;
-		tsdb__chunk_it_init(&it, buf, len);
+		tsdb__chunk_it_init(&it, cbuf, len);
 		int64_t t;
 		double v;
 		while (tsdb__chunk_it_next(&it, &t, &v)) {
@@ -954,6 +1299,7 @@ int main(void)
 		cmocka_unit_test(test_prometheus_resumed_form),
 		cmocka_unit_test(test_prometheus_chunks),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_decoders_random),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_decode_speed),
 	};
