@@ -51,8 +51,9 @@ static bool acc_op(promql_aggop op)
 	}
 }
 
-/* The group's first sample f (drop: its drop_name). */
-static void acc_first(agg_acc *a, promql_aggop op, double f, bool drop)
+/* The group's first sample f (drop: its drop_name). Inlined so that loops over rows specialise
+ * it for a constant op. */
+static inline __attribute__((always_inline)) void acc_first(agg_acc *a, promql_aggop op, double f, bool drop)
 {
 	a->seen = true;
 	a->incremental = false;
@@ -68,7 +69,7 @@ static void acc_first(agg_acc *a, promql_aggop op, double f, bool drop)
 }
 
 /* Each further sample, in input order. */
-static void acc_add(agg_acc *a, promql_aggop op, double f, bool drop)
+static inline __attribute__((always_inline)) void acc_add(agg_acc *a, promql_aggop op, double f, bool drop)
 {
 	if (drop)
 		a->drop_name = true;
@@ -602,16 +603,27 @@ static int rowagg_row(void *ud, const slod_labels *ls, bool drop, const double *
 	agg_acc *a = st->acc[g];
 	int32_t *first = st->first[g];
 	int32_t r = (int32_t)st->nrows++;
-	for (size_t k = 0, ns = st->grid->nsteps; k < ns; k++) {
-		if (!present[k])
-			continue;
-		if (a[k].seen) {
-			acc_add(&a[k], op, vals[k], drop);
-		} else {
-			acc_first(&a[k], op, vals[k], drop);
-			first[k] = r;
-		}
+	size_t ns = st->grid->nsteps;
+#define ROWAGG_FOLD(OP)                                                                              \
+	for (size_t k = 0; k < ns; k++) {                                                            \
+		if (!present[k])                                                                     \
+			continue;                                                                    \
+		if (a[k].seen) {                                                                     \
+			acc_add(&a[k], OP, vals[k], drop);                                           \
+		} else {                                                                             \
+			acc_first(&a[k], OP, vals[k], drop);                                         \
+			first[k] = r;                                                                \
+		}                                                                                    \
 	}
+	switch (op) { /* one loop per common op, so that acc_add's switch folds away */
+	case PROMQL_AGG_SUM: ROWAGG_FOLD(PROMQL_AGG_SUM) break;
+	case PROMQL_AGG_AVG: ROWAGG_FOLD(PROMQL_AGG_AVG) break;
+	case PROMQL_AGG_MAX: ROWAGG_FOLD(PROMQL_AGG_MAX) break;
+	case PROMQL_AGG_MIN: ROWAGG_FOLD(PROMQL_AGG_MIN) break;
+	case PROMQL_AGG_COUNT: ROWAGG_FOLD(PROMQL_AGG_COUNT) break;
+	default: ROWAGG_FOLD(op) break;
+	}
+#undef ROWAGG_FOLD
 	return 0;
 }
 

@@ -630,10 +630,15 @@ static int prep(ev_ctx *c, const promql_node *n, int64_t lo, int64_t hi, int64_t
 					sc->stream = true;
 			}
 			/* in a range query, a top-level range function over a plain selector runs series by
-			 * series over all steps at once */
-			if (a->kind == PROMQL_NODE_MATRIX_SELECTOR && c->grid_ok && lo < hi && step > 0 &&
-			    a->matrix.vs->vs.at.kind == PROMQL_AT_NONE && n->call.func->id != PROMQL_FN_INFO &&
-			    n->call.func->id != PROMQL_FN_ABSENT_OVER_TIME) {
+			 * series over all steps at once; rate/increase/delta do so in instant queries too
+			 * (one step), for raterows.c's parallel series */
+			promql_func_id fid = n->call.func->id;
+			bool rate_fn = (fid == PROMQL_FN_RATE || fid == PROMQL_FN_INCREASE || fid == PROMQL_FN_DELTA) &&
+				       a->kind == PROMQL_NODE_MATRIX_SELECTOR && !a->matrix.vs->vs.anchored &&
+				       !a->matrix.vs->vs.smoothed;
+			if (a->kind == PROMQL_NODE_MATRIX_SELECTOR && c->grid_ok && (lo < hi || rate_fn) && step > 0 &&
+			    a->matrix.vs->vs.at.kind == PROMQL_AT_NONE && fid != PROMQL_FN_INFO &&
+			    fid != PROMQL_FN_ABSENT_OVER_TIME) {
 				ev_selcache *sc = find_sel(c, a->matrix.vs);
 				if (sc && add_rowcall(c, n, a, i, lo, hi, step) == 0)
 					sc->stream = true;

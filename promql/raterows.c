@@ -12,8 +12,8 @@
  * path computes.
  *
  * Parallelism: the selector's series are split into up to RATE_MAX_PARTS contiguous parts. Part 0
- * runs on the calling thread and hands its rows to the consumer (sink or rowcall storage) as they
- * come; each other part runs on its own thread, with its own querier and buffers, and keeps its
+ * runs on the calling thread (a smaller part: RATE_MAIN_SHARE) and hands its rows to the consumer
+ * (sink or rowcall storage) as they come; each other part runs on its own thread, with its own querier and buffers, and keeps its
  * rows (malloc'd) until the calling thread hands them on, part by part, after part 0. The consumer
  * therefore sees rows in selector order, as in a sequential run, and annotations are added in the
  * same order. Workers touch nothing shared but the read-only spec, the storage (thread-safe
@@ -35,6 +35,8 @@
 #define RATE_MAX_PARTS 4
 #define RATE_MIN_SERIES_PER_PART 512
 #define RATE_MAX_KEPT_BYTES ((size_t)512 << 20)
+/* Part 0's size relative to an even split (it also hands every row to the consumer). */
+#define RATE_MAIN_SHARE 0.8
 
 /* The computation, shared read-only by the threads. */
 typedef struct rate_spec {
@@ -318,16 +320,18 @@ int promql__rate_rows(ev_ctx *c, ev_rowcall *rc, ev_selcache *sc, const ev_row_s
 	int stop = 0, ret = -1;
 	rate_part parts[RATE_MAX_PARTS];
 	memset(parts, 0, sizeof parts);
-	size_t per = nparts ? (sc->n + nparts - 1) / nparts : sc->n;
+	/* the calling thread also folds every row into the consumer, so it computes a smaller part */
+	size_t to0 = nparts > 1 ? (size_t)((double)sc->n / (double)nparts * RATE_MAIN_SHARE) : sc->n;
+	size_t per = nparts > 1 ? (sc->n - to0 + nparts - 2) / (nparts - 1) : 0;
 	for (size_t p = 1; p < nparts; p++) {
 		rate_part *pt = &parts[p];
-		*pt = (rate_part){.rs = &rs, .c = c, .db = c->db, .refs = sc->refs, .from = p * per,
-				  .to = (p + 1) * per < sc->n ? (p + 1) * per : sc->n, .lo = lo, .hi = hi, .stop = &stop};
+		size_t from = to0 + (p - 1) * per, to = from + per < sc->n ? from + per : sc->n;
+		*pt = (rate_part){.rs = &rs, .c = c, .db = c->db, .refs = sc->refs, .from = from < to ? from : to,
+				  .to = to, .lo = lo, .hi = hi, .stop = &stop};
 		if (pt->from > pt->to)
 			pt->from = pt->to;
 		pt->started = pthread_create(&pt->thread, NULL, part_run, pt) == 0;
 	}
-	size_t to0 = nparts > 1 ? per : sc->n;
 	double *vals = malloc(rs.nsteps * sizeof *vals);
 	uint8_t *present = calloc(rs.nsteps, 1);
 	uint32_t *resets = NULL;

@@ -34,10 +34,11 @@ int labels_cmp(const slod_labels *a, const slod_labels *b)
 {
 	size_t n = a->n < b->n ? a->n : b->n;
 	for (size_t i = 0; i < n; i++) {
-		int c = strcmp(a->v[i].name, b->v[i].name);
+		/* storage interns strings: equal ones are usually the same pointer */
+		int c = a->v[i].name == b->v[i].name ? 0 : strcmp(a->v[i].name, b->v[i].name);
 		if (c)
 			return c;
-		c = strcmp(a->v[i].value, b->v[i].value);
+		c = a->v[i].value == b->v[i].value ? 0 : strcmp(a->v[i].value, b->v[i].value);
 		if (c)
 			return c;
 	}
