@@ -9,6 +9,13 @@
  * accumulator and, for topk/bottomk/limitk/limit_ratio/quantile, an array of samples. topk and
  * bottomk keep a binary heap of size k with Go's container/heap algorithm so that ties resolve
  * exactly as Prometheus. Cost: O(n) per step (O(n log k) for topk/bottomk, O(n log n) quantile).
+ *
+ * Rows (range queries, and instant rate/increase/delta): when the input is rows (a selector or
+ * range function resolved for every step, engine_int.h), sum/avg/count/min/max/group/stddev/stdvar
+ * run once for the whole grid (rowagg_*): each row's group is found once, the row is folded into
+ * that group's per-step accumulators (agg_acc, the same code and order as the per-step path, so the
+ * same doubles), and each step is then served from the finished values in the order Prometheus
+ * would emit the groups at that step (first row seen). Memory: groups x steps accumulators.
  */
 #include <math.h>
 #include <stdio.h>

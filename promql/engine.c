@@ -23,7 +23,11 @@
  * only on such) are evaluated once and their value (copied to the query arena) reused.
  * A range query evaluates the tree per step in the step arena (reset each step) and appends
  * each output sample to its result series (found by label hash, __name__/__type__/__unit__ removed
- * where the sample asks for it); the result is sorted by labels.
+ * where the sample asks for it); the result is sorted by labels. Where the pre-pass allows, nodes
+ * are resolved for all steps at once instead ("rows"): instant selectors (build_sel_rows), range
+ * functions over plain selectors (functions.c build_rows; rate/increase/delta in raterows.c, also
+ * for instant queries, with series in parallel), and aggregations over such rows (aggregate.c
+ * rowagg, which consumes the rows one series at a time through an ev_row_sink).
  *
  * Costs: loading is O(samples in range); a step costs O(series * log samples) per selector
  * (amortised O(series) when steps move forward) plus the operators' own costs. Memory: query
