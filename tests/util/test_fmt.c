@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -17,6 +19,48 @@ static void check_float(double v, char mode, const char *want)
 	char out[FMT_FLOAT_MAX];
 	fmt_float_go(out, v, mode);
 	assert_string_equal(out, want);
+}
+
+/* The shortest digits found by search equal a linear scan over every precision (the definition)
+ * on random doubles of every magnitude and on short decimals. */
+static void test_float_shortest_vs_linear(void **state)
+{
+	(void)state;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		double v;
+		if (i % 3 == 0) {
+			memcpy(&v, &x, sizeof v);
+			if (isnan(v) || isinf(v))
+				continue;
+		} else {
+			v = (double)(x % 100000) / (i % 3 == 1 ? 1000.0 : 7.0);
+		}
+		char tmp[40], want[40], got[FMT_FLOAT_MAX];
+		int p;
+		for (p = 1; p <= 17; p++) {
+			snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
+			if (p == 17 || strtod(tmp, NULL) == v)
+				break;
+		}
+		/* the same number formatted by fmt_float_go 'e' must read back as v with p digits */
+		fmt_float_go(got, v, 'e');
+		assert_true(strtod(got, NULL) == v || v == 0);
+		size_t nd = 0;
+		for (const char *c = got; *c && *c != 'e'; c++)
+			nd += *c >= '0' && *c <= '9';
+		/* p digits minus the trailing zeros the formatter strips */
+		snprintf(want, sizeof want, "%.*e", p - 1, v);
+		size_t wd = 0, wz = 0;
+		for (const char *c = want; *c && *c != 'e'; c++)
+			if (*c >= '0' && *c <= '9') {
+				wd++;
+				wz = *c == '0' ? wz + 1 : 0;
+			}
+		if (v != 0 && nd != (wd - wz > 0 ? wd - wz : 1))
+			fail_msg("%.17g: %s has %zu digits, linear search %s", v, got, nd, want);
+	}
 }
 
 static void test_float_go(void **state)
@@ -151,7 +195,8 @@ static void test_labels(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_float_go),  cmocka_unit_test(test_float_prom), cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_float_go),
+		cmocka_unit_test(test_float_shortest_vs_linear),  cmocka_unit_test(test_float_prom), cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_time),      cmocka_unit_test(test_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
