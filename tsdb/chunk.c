@@ -283,8 +283,8 @@ int tsdb__chunk_app_resume(tsdb__chunk_app *a, uint8_t *data, size_t len, size_t
 
 typedef struct rd {
 	const uint8_t *d;
-	size_t len; /* bytes */
-	size_t i;   /* next byte to load (may run up to ~20 past len; never dereferenced there) */
+	ptrdiff_t last; /* len - 8: a whole 8-byte load at i is in bounds while i <= last */
+	ptrdiff_t i;    /* next byte to load (may run ~30 past len; never dereferenced there) */
 	uint64_t acc;
 	unsigned cnt;
 } rd;
@@ -311,10 +311,10 @@ static uint64_t load_tail(const uint8_t *d, size_t len, size_t i)
 static inline void rd_refill(rd *r)
 {
 	uint64_t w;
-	if (__builtin_expect(r->i + 8 <= r->len, 1))
+	if (__builtin_expect(r->i <= r->last, 1))
 		w = load_be64(r->d + r->i);
 	else
-		w = load_tail(r->d, r->len, r->i);
+		w = load_tail(r->d, (size_t)(r->last + 8), (size_t)r->i);
 	r->acc |= w >> r->cnt;
 	r->i += (63 - r->cnt) >> 3;
 	r->cnt |= 56;
@@ -324,8 +324,8 @@ static inline void rd_refill(rd *r)
 static inline void rd_seek(rd *r, const uint8_t *d, size_t len, size_t pos)
 {
 	r->d = d;
-	r->len = len;
-	r->i = pos >> 3;
+	r->last = (ptrdiff_t)len - 8;
+	r->i = (ptrdiff_t)(pos >> 3);
 	r->acc = 0;
 	r->cnt = 0;
 	rd_refill(r);
@@ -336,7 +336,13 @@ static inline void rd_seek(rd *r, const uint8_t *d, size_t len, size_t pos)
 
 static inline size_t rd_pos(const rd *r)
 {
-	return r->i * 8 - r->cnt;
+	return (size_t)r->i * 8 - r->cnt;
+}
+
+/* True if the bits consumed so far run past len (only possible once i > last). */
+static inline bool rd_overrun(const rd *r)
+{
+	return __builtin_expect(r->i > r->last, 0) && (r->i - r->last - 8) * 8 > (ptrdiff_t)r->cnt;
 }
 
 /* n (1..63) bits; requires cnt >= n. */
@@ -522,14 +528,21 @@ bool tsdb__chunk_it_next(tsdb__chunk_it *it, int64_t *t, double *v)
 				goto corrupt;
 		}
 	} else {
-		rd_seek(&r, it->data, it->len, it->pos);
+		r.d = it->data;
+		r.last = (ptrdiff_t)it->len - 8;
+		r.i = it->rd_i;
+		r.acc = it->rd_acc;
+		r.cnt = it->rd_cnt;
 		dec_ts(&r, &s);
 		if (!dec_val(&r, &s, true))
 			goto corrupt;
 	}
-	if (rd_pos(&r) > it->len * 8)
+	if (rd_overrun(&r))
 		goto corrupt;
 	it->pos = rd_pos(&r);
+	it->rd_i = r.i;
+	it->rd_acc = r.acc;
+	it->rd_cnt = r.cnt;
 	it->t = s.t;
 	it->t_delta = s.td;
 	it->v_bits = s.v;
@@ -548,14 +561,18 @@ corrupt:
 size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t maxt, tsdb_sample *out,
 			  bool *err)
 {
-	size_t n = 0;
+	tsdb_sample *o = out;
 	*err = false;
 	if (len < 2)
 		goto corrupt;
-	unsigned total = (unsigned)((data[0] << 8) | data[1]);
-	if (total == 0)
+	unsigned left = (unsigned)((data[0] << 8) | data[1]); /* samples not yet decoded */
+	if (left == 0)
 		return 0;
-	size_t limit = len * 8;
+	/* The contract is the iterator loop "t < mint: skip; t > maxt: stop", i.e. stop at the first
+	 * t >= mint that is also > maxt: t > hi below (mint - 1 cannot overflow when mint > maxt).
+	 * Every decoded sample is stored at o and kept (o advances) iff t >= mint: no branch. At most
+	 * one store per decoded sample, so o stays below out + count. */
+	int64_t hi = maxt < mint ? mint - 1 : maxt;
 	dstate s = {.trail = 0, .sig = 64, .lead = NO_WINDOW};
 	rd r;
 	size_t b = 2;
@@ -567,17 +584,15 @@ size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t
 	s.t = unzigzag(u);
 	rd_seek(&r, data, len, b * 8);
 	s.v = rd_get(&r, 64);
-	if (rd_pos(&r) > limit)
+	if (rd_overrun(&r))
 		goto corrupt;
-	if (s.t >= mint) {
-		if (s.t > maxt)
-			return n;
-		out[n].t = s.t;
-		out[n].v = bitsd(s.v);
-		n++;
-	}
-	if (total < 2)
-		return n;
+	if (s.t > hi)
+		return 0;
+	o->t = s.t;
+	o->v = bitsd(s.v);
+	o += s.t >= mint;
+	if (--left == 0)
+		return (size_t)(o - out);
 
 	/* sample 1: uvarint delta (byte-aligned), xor value */
 	b = rd_pos(&r) >> 3;
@@ -586,31 +601,27 @@ size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t
 	s.td = (int64_t)u;
 	s.t = (int64_t)((uint64_t)s.t + u);
 	rd_seek(&r, data, len, b * 8);
-	if (!dec_val(&r, &s, false) || rd_pos(&r) > limit)
+	if (!dec_val(&r, &s, false) || rd_overrun(&r))
 		goto corrupt;
-	if (s.t >= mint) {
-		if (s.t > maxt)
-			return n;
-		out[n].t = s.t;
-		out[n].v = bitsd(s.v);
-		n++;
-	}
+	if (s.t > hi)
+		return (size_t)(o - out);
+	o->t = s.t;
+	o->v = bitsd(s.v);
+	o += s.t >= mint;
 
-	for (unsigned k = 2; k < total; k++) {
+	while (--left) {
 		dec_ts(&r, &s);
-		if (__builtin_expect(!dec_val(&r, &s, false), 0) || __builtin_expect(rd_pos(&r) > limit, 0))
+		if (__builtin_expect(!dec_val(&r, &s, false), 0) || rd_overrun(&r))
 			goto corrupt;
-		if (s.t < mint)
-			continue;
-		if (s.t > maxt)
+		if (s.t > hi)
 			break;
-		out[n].t = s.t;
-		out[n].v = bitsd(s.v);
-		n++;
+		o->t = s.t;
+		o->v = bitsd(s.v);
+		o += s.t >= mint;
 	}
-	return n;
+	return (size_t)(o - out);
 
 corrupt:
 	*err = true;
-	return n;
+	return (size_t)(o - out);
 }

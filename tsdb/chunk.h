@@ -70,6 +70,10 @@ typedef struct tsdb__chunk_it {
 	uint64_t v_bits;
 	uint8_t leading, trailing;
 	bool err;
+	/* bit reader carried between calls (tsdb/chunk.c); pos == rd_i * 8 - rd_cnt */
+	uint64_t rd_acc;
+	ptrdiff_t rd_i;
+	unsigned rd_cnt;
 } tsdb__chunk_it;
 
 /* Starts iterating data[0..len) (borrowed; must outlive the iterator). Never reads outside it.
