@@ -1845,7 +1845,7 @@ promql_result *promql_eval(promql_engine *e, tsdb *db, const promql_node *root, 
 	}
 	promql_errtype fail = PROMQL_ERRTYPE_NONE;
 
-	c.grid_ok = start < end;
+	c.grid_ok = true; /* the root is evaluated on the query's grid (one point when instant) */
 	if (prep(&c, root, start, end, is_range ? step : c.interval) < 0)
 		goto out;
 	/* a range query evaluates step-invariant subtrees (e.g. `x @ end()`) once */
