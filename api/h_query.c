@@ -185,13 +185,13 @@ void api__h_query_range(api_req *r)
 	promql_query_opts qo;
 	const char *s;
 	s = api__param(r, "start");
-	if (parse_time_ms(s ? s : "", &start) != 0) {
+	if (slod_parse_time_ms(s ? s : "", &start) != 0) {
 		api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"start\": cannot parse \"%s\" to a valid timestamp",
 				 s ? s : "");
 		return;
 	}
 	s = api__param(r, "end");
-	if (parse_time_ms(s ? s : "", &end) != 0) {
+	if (slod_parse_time_ms(s ? s : "", &end) != 0) {
 		api__reply_error(r, API_ERR_BAD_DATA, "invalid parameter \"end\": cannot parse \"%s\" to a valid timestamp",
 				 s ? s : "");
 		return;

@@ -212,7 +212,7 @@ int api__param_time(api_req *r, const char *name, int64_t def, int64_t *out)
 		*out = def;
 		return 0;
 	}
-	if (parse_time_ms(v, out) != 0) {
+	if (slod_parse_time_ms(v, out) != 0) {
 		api__reply_error(r, API_ERR_BAD_DATA,
 				 "invalid parameter \"%s\": Invalid time value for '%s': cannot parse \"%s\" to a valid timestamp",
 				 name, name, v);

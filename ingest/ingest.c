@@ -187,7 +187,7 @@ static void sanitize(char *dst, size_t cap, const char *src)
 		}
 		size_t len = (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 : (*s & 0xf8) == 0xf0 ? 4 : 0;
 		size_t avail = strnlen((const char *)s, 4);
-		if (len && len <= avail && utf8_valid((const char *)s, len)) {
+		if (len && len <= avail && slod_utf8_valid((const char *)s, len)) {
 			if (o + len + 1 > cap)
 				break;
 			memcpy(dst + o, s, len);

@@ -390,7 +390,7 @@ static inline bool value_ok(const char *s, size_t n)
 		i++;
 	if (i == n)
 		return true;
-	return !memchr(s + i, '\0', n - i) && utf8_valid(s + i, n - i);
+	return !memchr(s + i, '\0', n - i) && slod_utf8_valid(s + i, n - i);
 }
 
 /* Ensures cx->strbuf holds at least n bytes. */

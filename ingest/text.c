@@ -514,7 +514,7 @@ ingest_outcome ingest_ctx_text(ingest_ctx *cx, const void *body, size_t len, int
 		}
 		bool utf8_ok = true;
 		for (size_t i = 0; i < ls.n && utf8_ok; i++)
-			utf8_ok = utf8_valid(ls.v[i].value, strlen(ls.v[i].value));
+			utf8_ok = slod_utf8_valid(ls.v[i].value, strlen(ls.v[i].value));
 		if (!utf8_ok) {
 			ingest__reject_series(cx, res, &ls, 1, "line %zu: invalid UTF-8 in a label value", e->line);
 			continue;

@@ -78,7 +78,7 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 			s->fsync = p;
 	} else if (strcmp(full, "rules.evaluation_interval") == 0) {
 		int64_t ms;
-		if (parse_duration_ms(v, strlen(v), &ms) != 0 || ms <= 0)
+		if (slod_parse_duration_ms(v, strlen(v), &ms) != 0 || ms <= 0)
 			return fail(c, vn, "%s: invalid duration \"%s\"", full, v);
 		if (!SKIP(MAIN_SET_EVAL_INTERVAL))
 			s->eval_interval_ms = ms;
@@ -116,7 +116,7 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 			if (strcmp(full, durs[i].key) != 0)
 				continue;
 			int64_t ms;
-			if (parse_duration_ms(v, strlen(v), &ms) != 0 || ms < 0)
+			if (slod_parse_duration_ms(v, strlen(v), &ms) != 0 || ms < 0)
 				return fail(c, vn, "%s: invalid duration \"%s\"", full, v);
 			if (!SKIP(durs[i].bit))
 				memcpy((char *)s + durs[i].off, &ms, sizeof ms);
@@ -223,7 +223,7 @@ static int walk_alerting(cfg_ctx *c, yaml_node_t *map)
 				return fail(c, e, "alerting.%s: hmac_secret longer than 255 bytes%s", k, "");
 			if (secret)
 				memcpy(t->hmac_secret, secret, strlen(secret) + 1);
-			if (repeat && (parse_duration_ms(repeat, strlen(repeat), &t->repeat_interval_ms) != 0 ||
+			if (repeat && (slod_parse_duration_ms(repeat, strlen(repeat), &t->repeat_interval_ms) != 0 ||
 				       t->repeat_interval_ms <= 0))
 				return fail(c, e, "alerting.%s: invalid repeat_interval \"%s\"", k, repeat);
 		}

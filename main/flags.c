@@ -221,7 +221,7 @@ static int set_value(main_settings *s, const flag_def *f, const char *v, char *e
 	}
 	case K_DURATION: {
 		int64_t ms;
-		if (parse_duration_ms(v, strlen(v), &ms) != 0 || ms < 0) {
+		if (slod_parse_duration_ms(v, strlen(v), &ms) != 0 || ms < 0) {
 			snprintf(err, errlen, "invalid value \"%s\" for --%s: not a duration (e.g. 15d, 1h30m, 0s)", v,
 				 f->name);
 			return -1;

@@ -463,7 +463,7 @@ static size_t fmt_float_full(char *out, double v)
 
 static int count_values(ev_ctx *c, const promql_node *n, const ev_value *param, const ev_vector *in, ev_value *out)
 {
-	if (param->str_len == 0 || !utf8_valid(param->str, param->str_len) || memchr(param->str, 0, param->str_len)) {
+	if (param->str_len == 0 || !slod_utf8_valid(param->str, param->str_len) || memchr(param->str, 0, param->str_len)) {
 		buf b;
 		buf_init(&b, 0);
 		promql_quote(&b, param->str, param->str_len);

@@ -968,7 +968,7 @@ static int sort_by_label(ev_ctx *c, sort_item *it, size_t n, const char **lb, si
 
 static bool valid_label_name(const char *s, size_t n)
 {
-	return n > 0 && utf8_valid(s, n);
+	return n > 0 && slod_utf8_valid(s, n);
 }
 
 /* A small open-addressing index from label-set hash to element index (in the step arena). */

@@ -239,7 +239,7 @@ int slo__fast_take_rules(slo__fast *f, const rules_group_def *g, arena *a, rules
 			const char *ws = r->name + strlen(pfx);
 			if (strcmp(ws, per) == 0) {
 				period = take = true;
-			} else if (parse_duration_ms(ws, strlen(ws), &w) == 0 && w >= f->min_w && w < f->period_ms) {
+			} else if (slod_parse_duration_ms(ws, strlen(ws), &w) == 0 && w >= f->min_w && w < f->period_ms) {
 				take = true;
 			}
 		}

@@ -466,7 +466,7 @@ static bool get_dur(ld *L, const slo__ynode *m, const char *key, int64_t *out, c
 		*vn = v;
 	if (!s)
 		return false;
-	if (parse_duration_ms(s, strlen(s), out) != 0 || *out <= 0) {
+	if (slod_parse_duration_ms(s, strlen(s), out) != 0 || *out <= 0) {
 		E(L, v, "field \"%s\" must be a duration like 5m or 1h, not \"%s\"", key, s);
 		return false;
 	}
@@ -589,7 +589,7 @@ static void load_ext_period(ld *L, const slo__ynode *v, slo_spec *o)
 	o->period_pos = P(L, v);
 	if (v->type == SLO__Y_SCALAR) {
 		int64_t ms;
-		if (parse_duration_ms(v->str, v->len, &ms) != 0 || ms <= 0) {
+		if (slod_parse_duration_ms(v->str, v->len, &ms) != 0 || ms <= 0) {
 			E(L, v, "slod.period must be a duration like 28d or a map {calendar: month, timezone: UTC}, not \"%s\"",
 			  v->str);
 			return;
@@ -1166,7 +1166,7 @@ static void load_openslo_v1(ld *L, const slo__ynode *root, const slo__ydoc *docs
 		const slo__ynode *w0 = tw->items[0];
 		period_pos = P(L, w0);
 		const char *dur = get_str(L, w0, "duration", &v);
-		if (!dur || parse_duration_ms(dur, strlen(dur), &period) != 0 || period <= 0) {
+		if (!dur || slod_parse_duration_ms(dur, strlen(dur), &period) != 0 || period <= 0) {
 			E(L, v ? v : w0, "timeWindow duration must be a duration like 28d");
 			period = 0;
 		}
@@ -1317,7 +1317,7 @@ static void load_pyrra(ld *L, const slo__ynode *root)
 	}
 	const char *win = get_str(L, spec, "window", &v);
 	o->period_pos = P(L, v ? v : spec);
-	if (!win || parse_duration_ms(win, strlen(win), &o->period_ms) != 0 || o->period_ms <= 0) {
+	if (!win || slod_parse_duration_ms(win, strlen(win), &o->period_ms) != 0 || o->period_ms <= 0) {
 		E(L, v ? v : spec, "window must be a duration like 28d");
 		o->period_ms = 0;
 	}
@@ -1445,7 +1445,7 @@ static bool load_window(ld *L, const slo__ynode *m, const char *where, slo_windo
 	int64_t *dst[2] = {&w->short_ms, &w->long_ms};
 	for (int i = 0; i < 2; i++) {
 		const char *s = get_str(L, m, names[i], &v);
-		if (!s || parse_duration_ms(s, strlen(s), dst[i]) != 0 || *dst[i] <= 0) {
+		if (!s || slod_parse_duration_ms(s, strlen(s), dst[i]) != 0 || *dst[i] <= 0) {
 			E(L, v ? v : m, "%s: %s must be a duration like 5m or 1h", where, names[i]);
 			return false;
 		}
@@ -1468,7 +1468,7 @@ static void load_windows(ld *L, const slo__ynode *root)
 	check_fields(L, spec, known_spec, "spec");
 	slo_windows w = {.pos = P(L, root)};
 	const char *per = get_str(L, spec, "sloPeriod", &v);
-	if (!per || parse_duration_ms(per, strlen(per), &w.period_ms) != 0 || w.period_ms <= 0) {
+	if (!per || slod_parse_duration_ms(per, strlen(per), &w.period_ms) != 0 || w.period_ms <= 0) {
 		E(L, v ? v : spec, "sloPeriod must be a duration like 30d");
 		return;
 	}

@@ -57,7 +57,7 @@ static int duration(rf_ctx *c, const slo__ynode *n, const char *what, int64_t *o
 	const char *s = scalar(c, n, what);
 	if (!s)
 		return -1;
-	if (parse_duration_ms(s, strlen(s), out) != 0) {
+	if (slod_parse_duration_ms(s, strlen(s), out) != 0) {
 		rf_err(c, n, "%s: not a valid duration string: \"%s\"", what, s);
 		return -1;
 	}

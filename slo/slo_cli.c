@@ -113,7 +113,7 @@ static int parse_args(cli *c, int argc, char **argv, FILE *err, bool gen)
 			c->extra[j].name = k;
 			c->extra[j].value = e + 1;
 		} else if (strcmp(name, "--default-slo-period") == 0) {
-			if (parse_duration_ms(val, strlen(val), &c->opt.default_period_ms) != 0 || c->opt.default_period_ms <= 0) {
+			if (slod_parse_duration_ms(val, strlen(val), &c->opt.default_period_ms) != 0 || c->opt.default_period_ms <= 0) {
 				fprintf(err, "slod %s: invalid SLO period duration \"%s\"\n", cmd, val);
 				return 2;
 			}

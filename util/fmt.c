@@ -104,7 +104,7 @@ size_t fmt_float_prom(char *out, double v)
 	return fmt_float_go(out, v, 'f');
 }
 
-int parse_duration_ms(const char *s, size_t n, int64_t *out_ms)
+int slod_parse_duration_ms(const char *s, size_t n, int64_t *out_ms)
 {
 	static const struct {
 		const char *unit;
@@ -184,7 +184,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-int parse_time_ms(const char *s, int64_t *out_ms)
+int slod_parse_time_ms(const char *s, int64_t *out_ms)
 {
 	char *end;
 	if (!s || !*s)
@@ -248,7 +248,7 @@ int parse_api_duration_ms(const char *s, int64_t *out_ms)
 		*out_ms = (int64_t)llround(f * 1000.0);
 		return 0;
 	}
-	if (parse_duration_ms(s, strlen(s), out_ms) != 0 || *out_ms > (int64_t)(max_s * 1000.0))
+	if (slod_parse_duration_ms(s, strlen(s), out_ms) != 0 || *out_ms > (int64_t)(max_s * 1000.0))
 		return -1;
 	return 0;
 }

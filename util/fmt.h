@@ -19,13 +19,13 @@ size_t fmt_float_prom(char *out, double v);
 
 /* Parses a Prometheus duration ("1h30m", "5m", "1.5" is NOT accepted) into milliseconds.
  * Units y w d h m s ms, each at most once, in that order. Returns 0 or -1. */
-int parse_duration_ms(const char *s, size_t n, int64_t *out_ms);
+int slod_parse_duration_ms(const char *s, size_t n, int64_t *out_ms);
 /* Formats milliseconds like Prometheus model.Duration.String() ("1d", "30d", "2w", "1h30m", "0s"). */
 size_t fmt_duration_ms(char *out, size_t cap, int64_t ms);
 
 /* Parses an API time: unix seconds with optional fraction ("1700000000.123"), or RFC3339
  * ("2023-01-02T03:04:05.678Z" or with ±hh:mm). Returns 0 and milliseconds, or -1. */
-int parse_time_ms(const char *s, int64_t *out_ms);
+int slod_parse_time_ms(const char *s, int64_t *out_ms);
 /* Parses a duration for API parameters: a Prometheus duration or a float number of seconds, at
  * most ~292 years (Go's time.Duration range, as Prometheus). Returns 0 and milliseconds, or -1. */
 int parse_api_duration_ms(const char *s, int64_t *out_ms);

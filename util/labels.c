@@ -166,7 +166,7 @@ bool labels_valid_metric_name(const char *s, size_t n)
 	return true;
 }
 
-bool utf8_valid(const char *str, size_t n)
+bool slod_utf8_valid(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;

@@ -51,6 +51,6 @@ bool labels_valid_name(const char *s, size_t n);
 /* Metric name rule [a-zA-Z_:][a-zA-Z0-9_:]*. */
 bool labels_valid_metric_name(const char *s, size_t n);
 /* True if s[0..n) is valid UTF-8. */
-bool utf8_valid(const char *s, size_t n);
+bool slod_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -574,7 +574,7 @@ static int parse_dur(const char *s, int64_t *ms)
 		neg = true;
 		s++;
 	}
-	if (parse_duration_ms(s, strlen(s), ms) < 0)
+	if (slod_parse_duration_ms(s, strlen(s), ms) < 0)
 		return -1;
 	if (neg)
 		*ms = -*ms;

@@ -79,7 +79,7 @@ static bool series_rejected(const SlodRw2dec__Request *rq, const SlodRw2dec__Tim
 		if (n->len == 0 || n->len > MAX_NAME || !labels_valid_name((const char *)n->data, n->len))
 			return true;
 		if (v->len == 0 || v->len > MAX_VALUE || memchr(v->data, 0, v->len) ||
-		    !utf8_valid((const char *)v->data, v->len))
+		    !slod_utf8_valid((const char *)v->data, v->len))
 			return true;
 		if (i) {
 			const ProtobufCBinaryData *p = &rq->symbols[ts->labels_refs[i - 2]];

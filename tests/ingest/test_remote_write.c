@@ -236,7 +236,7 @@ static void test_invalid_labels(void **state)
 		assert_int_equal(f->res.samples_stored, 1);
 		assert_contains(f->res.message, cases[i].want);
 		/* the message is printable UTF-8 even when the labels were not */
-		assert_true(utf8_valid(f->res.message, strlen(f->res.message)));
+		assert_true(slod_utf8_valid(f->res.message, strlen(f->res.message)));
 		for (const char *c = f->res.message; *c; c++)
 			assert_true((unsigned char)*c >= 0x20);
 	}

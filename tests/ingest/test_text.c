@@ -211,7 +211,7 @@ static void test_semantic_rejects_keep_good_lines(void **state)
 	assert_int_equal(f->res.rejected_series, 3);
 	assert_int_equal(f->res.samples_stored, 3);
 	assert_contains(f->res.message, "rejected 3 of 6 series: duplicate label name \"job\"");
-	assert_true(utf8_valid(f->res.message, strlen(f->res.message)));
+	assert_true(slod_utf8_valid(f->res.message, strlen(f->res.message)));
 	tsdb_sample s[1];
 	assert_int_equal(itest_samples(f->db, s, 1, "__name__", "good_a", NULL), 1);
 	assert_int_equal(itest_samples(f->db, s, 1, "__name__", "good_b", "bad_utf8", "ok", NULL), 1);

@@ -105,18 +105,18 @@ static void test_duration(void **state)
 {
 	(void)state;
 	int64_t ms;
-	assert_int_equal(parse_duration_ms("1h30m", 5, &ms), 0);
+	assert_int_equal(slod_parse_duration_ms("1h30m", 5, &ms), 0);
 	assert_int_equal(ms, 5400000);
-	assert_int_equal(parse_duration_ms("5m", 2, &ms), 0);
+	assert_int_equal(slod_parse_duration_ms("5m", 2, &ms), 0);
 	assert_int_equal(ms, 300000);
-	assert_int_equal(parse_duration_ms("30d", 3, &ms), 0);
+	assert_int_equal(slod_parse_duration_ms("30d", 3, &ms), 0);
 	assert_int_equal(ms, 30LL * 86400000);
-	assert_int_equal(parse_duration_ms("100ms", 5, &ms), 0);
+	assert_int_equal(slod_parse_duration_ms("100ms", 5, &ms), 0);
 	assert_int_equal(ms, 100);
-	assert_int_equal(parse_duration_ms("1m1h", 4, &ms), -1);
-	assert_int_equal(parse_duration_ms("1.5h", 4, &ms), -1);
-	assert_int_equal(parse_duration_ms("", 0, &ms), -1);
-	assert_int_equal(parse_duration_ms("5", 1, &ms), -1);
+	assert_int_equal(slod_parse_duration_ms("1m1h", 4, &ms), -1);
+	assert_int_equal(slod_parse_duration_ms("1.5h", 4, &ms), -1);
+	assert_int_equal(slod_parse_duration_ms("", 0, &ms), -1);
+	assert_int_equal(slod_parse_duration_ms("5", 1, &ms), -1);
 	/* API durations: float seconds or a duration, at most Go's time.Duration range (~292y) */
 	assert_int_equal(parse_api_duration_ms("1.5", &ms), 0);
 	assert_int_equal(ms, 1500);
@@ -142,13 +142,13 @@ static void test_time(void **state)
 {
 	(void)state;
 	int64_t ms;
-	assert_int_equal(parse_time_ms("1700000000.5", &ms), 0);
+	assert_int_equal(slod_parse_time_ms("1700000000.5", &ms), 0);
 	assert_int_equal(ms, 1700000000500LL);
-	assert_int_equal(parse_time_ms("2023-11-14T22:13:20Z", &ms), 0);
+	assert_int_equal(slod_parse_time_ms("2023-11-14T22:13:20Z", &ms), 0);
 	assert_int_equal(ms, 1700000000000LL);
-	assert_int_equal(parse_time_ms("2023-11-14T23:13:20.250+01:00", &ms), 0);
+	assert_int_equal(slod_parse_time_ms("2023-11-14T23:13:20.250+01:00", &ms), 0);
 	assert_int_equal(ms, 1700000000250LL);
-	assert_int_equal(parse_time_ms("yesterday", &ms), -1);
+	assert_int_equal(slod_parse_time_ms("yesterday", &ms), -1);
 	char out[64];
 	fmt_rfc3339_ms(out, sizeof out, 1700000000250LL);
 	assert_string_equal(out, "2023-11-14T22:13:20.250Z");
@@ -188,8 +188,8 @@ static void test_labels(void **state)
 	assert_int_equal(labels_hash(&sls), XXH3_64bits("a\xff" "v\xff" "b\xff" "c\xff", 8));
 	assert_true(labels_valid_name("a_b1", 4));
 	assert_false(labels_valid_name("1a", 2));
-	assert_true(utf8_valid("h\xc3\xa9", 3));
-	assert_false(utf8_valid("\xc3", 1));
+	assert_true(slod_utf8_valid("h\xc3\xa9", 3));
+	assert_false(slod_utf8_valid("\xc3", 1));
 }
 
 int main(void)
