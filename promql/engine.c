@@ -711,18 +711,16 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 	}
 	tsdb_sample *sbuf = NULL;
 	size_t cap = 0;
+	int ret = -1;
 	s->n = 0;
 	for (size_t i = 0; i < ns; i++) {
-		if ((i & 1023) == 1023 && check_deadline(c) < 0) {
-			free(sbuf);
-			return -1;
-		}
+		if ((i & 1023) == 1023 && check_deadline(c) < 0)
+			goto out;
 		long got = tsdb_querier_samples(c->q, series[i].ref, s->mint, s->maxt, &sbuf, &cap);
 		if (got < 0) {
-			free(sbuf);
 			c->errtype = PROMQL_ERRTYPE_INTERNAL;
 			snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", got);
-			return -1;
+			goto out;
 		}
 		size_t keep = 0;
 		for (long k = 0; k < got; k++) {
@@ -734,16 +732,15 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 			continue;
 		c->samples_loaded += keep;
 		if (c->samples_loaded > c->max_samples) {
-			free(sbuf);
 			c->errtype = PROMQL_ERRTYPE_TOO_MANY_SAMPLES;
 			snprintf(c->err, sizeof c->err,
 				 "query processing would load too many samples into memory in query execution");
-			return -1;
+			goto out;
 		}
 		tsdb_sample *p = arena_alloc(c->qa, keep * sizeof *p);
 		if (!p) {
-			free(sbuf);
-			return promql__oom(c);
+			promql__oom(c);
+			goto out;
 		}
 		memcpy(p, sbuf, keep * sizeof *p);
 		s->ls[s->n] = *series[i].labels;
@@ -751,8 +748,10 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 		s->npts[s->n] = keep;
 		s->n++;
 	}
+	ret = 0;
+out:
 	free(sbuf);
-	return 0;
+	return ret;
 }
 
 static ev_selcache *find_sel(ev_ctx *c, const promql_node *vs)
