@@ -181,6 +181,18 @@ static void put_value(tsdb__chunk_app *a, size_t *pos, const sample_plan *p)
 	put_bits(a->data, pos, p->x >> p->trail, sig);
 }
 
+/* Records the appender's current state as its checkpoint. */
+static void ck_take(tsdb__chunk_app *a)
+{
+	a->ck.t = a->t;
+	a->ck.t_delta = a->t_delta;
+	a->ck.v_bits = a->v_bits;
+	a->ck.pos = (uint32_t)a->nbits;
+	a->ck.count = a->count;
+	a->ck.leading = a->leading;
+	a->ck.trailing = a->trailing;
+}
+
 void tsdb__chunk_app_init(tsdb__chunk_app *a, uint8_t *data, size_t cap)
 {
 	memset(a, 0, sizeof(*a));
@@ -230,6 +242,8 @@ int tsdb__chunk_app_append(tsdb__chunk_app *a, int64_t t, double v)
 	a->count++;
 	a->data[0] = (uint8_t)(a->count >> 8);
 	a->data[1] = (uint8_t)a->count;
+	if (a->count % TSDB_CHUNK_CK_EVERY == 0)
+		ck_take(a);
 	return 0;
 }
 
@@ -243,15 +257,29 @@ int tsdb__chunk_app_resume(tsdb__chunk_app *a, uint8_t *data, size_t len, size_t
 	if (len < 2 || len > cap)
 		return -1;
 	tsdb__chunk_it_init(&it, data, len);
-	while (tsdb__chunk_it_next(&it, &t, &v))
-		;
-	if (it.err)
+	while (tsdb__chunk_it_next(&it, &t, &v)) {
+		if (it.read % TSDB_CHUNK_CK_EVERY == 0) {
+			/* the checkpoint a one-shot appender would have taken here */
+			a->ck.t = it.t;
+			a->ck.t_delta = it.t_delta;
+			a->ck.v_bits = it.v_bits;
+			a->ck.pos = (uint32_t)it.pos;
+			a->ck.count = it.read;
+			a->ck.leading = it.leading;
+			a->ck.trailing = it.trailing;
+		}
+	}
+	if (it.err) {
+		memset(a, 0, sizeof(*a));
 		return -1;
+	}
 	/* Exact length, or Prometheus's form: its bit writer leaves one extra zero byte when the
 	 * stream ends byte-aligned after a whole-byte write (e.g. every 1-sample chunk). */
 	size_t used = (it.pos + 7) / 8;
-	if (len != used && !(len == used + 1 && it.pos % 8 == 0 && data[len - 1] == 0))
+	if (len != used && !(len == used + 1 && it.pos % 8 == 0 && data[len - 1] == 0)) {
+		memset(a, 0, sizeof(*a));
 		return -1;
+	}
 	a->data = data;
 	a->cap = cap;
 	a->nbits = it.pos;
@@ -558,6 +586,26 @@ corrupt:
 	return false;
 }
 
+/* Decodes `left` samples (each >= 2) with r and s positioned after the previous one, storing
+ * them at o as tsdb__chunk_decode describes; returns the new o (*err set on corruption). */
+static inline tsdb_sample *decode_rest(rd *r, dstate *s, unsigned left, int64_t mint, int64_t hi,
+				       tsdb_sample *o, bool *err)
+{
+	for (; left; left--) {
+		dec_ts(r, s);
+		if (__builtin_expect(!dec_val(r, s, false), 0) || rd_overrun(r)) {
+			*err = true;
+			break;
+		}
+		if (s->t > hi)
+			break;
+		o->t = s->t;
+		o->v = bitsd(s->v);
+		o += s->t >= mint;
+	}
+	return o;
+}
+
 size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t maxt, tsdb_sample *out,
 			  bool *err)
 {
@@ -609,19 +657,34 @@ size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t
 	o->v = bitsd(s.v);
 	o += s.t >= mint;
 
-	while (--left) {
-		dec_ts(&r, &s);
-		if (__builtin_expect(!dec_val(&r, &s, false), 0) || rd_overrun(&r))
-			goto corrupt;
-		if (s.t > hi)
-			break;
-		o->t = s.t;
-		o->v = bitsd(s.v);
-		o += s.t >= mint;
-	}
+	o = decode_rest(&r, &s, left - 1, mint, hi, o, err);
 	return (size_t)(o - out);
 
 corrupt:
 	*err = true;
+	return (size_t)(o - out);
+}
+
+size_t tsdb__chunk_decode_ck(const uint8_t *tail, size_t tail_len, const tsdb__chunk_ck *ck, unsigned total,
+			     int64_t mint, int64_t maxt, tsdb_sample *out, bool *err)
+{
+	*err = false;
+	if (ck->count < 2 || ck->count > total ||
+	    (ck->leading != NO_WINDOW && ck->leading + ck->trailing > 63)) {
+		*err = true;
+		return 0;
+	}
+	dstate s = {.t = ck->t, .td = ck->t_delta, .v = ck->v_bits, .lead = ck->leading};
+	if (ck->leading == NO_WINDOW) {
+		s.trail = 0;
+		s.sig = 64;
+	} else {
+		s.trail = ck->trailing;
+		s.sig = 64u - ck->leading - ck->trailing;
+	}
+	rd r;
+	rd_seek(&r, tail, tail_len, ck->pos & 7);
+	int64_t hi = maxt < mint ? mint - 1 : maxt;
+	tsdb_sample *o = decode_rest(&r, &s, total - ck->count, mint, hi, out, err);
 	return (size_t)(o - out);
 }

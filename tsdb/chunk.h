@@ -21,6 +21,21 @@ struct tsdb_sample; /* tsdb/tsdb.h */
  * samples take at most 4+64 + 2+5+6+64 = 145 bits (19 bytes). */
 #define TSDB_CHUNK_MAX_SAMPLE_BYTES 20
 
+/* Decoder state after the first `count` samples of a chunk: what a reader needs to decode the
+ * remaining samples without the ones before. The appender's own state after an append is exactly
+ * this state, so it records one for free every TSDB_CHUNK_CK_EVERY samples (in memory only; the
+ * encoded bytes are unaffected). Readers of an open chunk (tsdb_querier_samples) start there when
+ * the range they want begins after it: a rate over the last minutes decodes at most
+ * TSDB_CHUNK_CK_EVERY - 1 samples it does not need instead of up to a whole chunk. */
+#define TSDB_CHUNK_CK_EVERY 16
+typedef struct tsdb__chunk_ck {
+	int64_t t, t_delta; /* timestamp of sample count - 1 and its delta */
+	uint64_t v_bits;    /* value bits of sample count - 1 */
+	uint32_t pos;       /* bit position (from data[0], header included) of sample count */
+	uint16_t count;     /* samples before the checkpoint; 0 = no checkpoint, else >= 2 */
+	uint8_t leading, trailing; /* XOR window in force; leading 0xff: none yet */
+} tsdb__chunk_ck;
+
 /* Appender state over a caller-owned byte buffer. */
 typedef struct tsdb__chunk_app {
 	uint8_t *data;      /* data[0..1] = big-endian sample count */
@@ -30,6 +45,7 @@ typedef struct tsdb__chunk_app {
 	int64_t t, t_delta; /* last timestamp and last delta */
 	uint64_t v_bits;    /* last value bits */
 	uint8_t leading, trailing; /* of the last XOR-encoded value; leading == 0xff: none yet */
+	tsdb__chunk_ck ck;         /* state after the last multiple of TSDB_CHUNK_CK_EVERY samples */
 } tsdb__chunk_app;
 
 /* Starts an empty chunk in data[0..cap): writes the 2-byte header (count 0). cap must be >= 2. */
@@ -91,6 +107,12 @@ bool tsdb__chunk_it_next(tsdb__chunk_it *it, int64_t *t, double *v);
  * decoded (samples before mint are decoded too; the format has no skip index). */
 size_t tsdb__chunk_decode(const uint8_t *data, size_t len, int64_t mint, int64_t maxt,
 			  struct tsdb_sample *out, bool *err);
+/* Like tsdb__chunk_decode, for the samples after checkpoint ck of a chunk of `total` samples
+ * (total from the header, ck->count <= total) given only the chunk's bytes from byte ck->pos / 8
+ * on: tail[0..tail_len) (borrowed). out needs room for total - ck->count samples. A checkpoint
+ * with count 0 is invalid (*err set, returns 0). */
+size_t tsdb__chunk_decode_ck(const uint8_t *tail, size_t tail_len, const tsdb__chunk_ck *ck, unsigned total,
+			     int64_t mint, int64_t maxt, struct tsdb_sample *out, bool *err);
 /* Sample count from the header; 0 if len < 2. */
 uint16_t tsdb__chunk_count(const uint8_t *data, size_t len);
 

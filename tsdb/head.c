@@ -1272,6 +1272,8 @@ long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t m
 	if (!s)
 		return 0;
 	size_t nmeta = 0, hlen = 0, nooo = 0;
+	tsdb__chunk_ck hck = {0};
+	unsigned htotal = 0;
 	tsdb__series_lock(s);
 	bool head = s->app.data && s->app.count;
 	if (head)
@@ -1288,10 +1290,19 @@ long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t m
 		memcpy(q->metas, s->chunks + lo, nmeta * sizeof(*q->metas));
 	}
 	if (head && s->head_mint <= maxt && s->app.t >= mint) {
-		hlen = tsdb__chunk_app_len(&s->app);
+		/* Start at the open chunk's checkpoint when everything up to it is before mint: only
+		 * the bytes from there on are copied and decoded. */
+		hck = s->app.ck;
+		htotal = s->app.count;
+		size_t from = 0;
+		if (hck.count && hck.t < mint)
+			from = hck.pos >> 3;
+		else
+			hck.count = 0;
+		hlen = tsdb__chunk_app_len(&s->app) - from;
 		if (grow((void **)&q->head, &q->hcap, hlen, 1))
 			goto nomem_locked;
-		memcpy(q->head, s->app.data, hlen);
+		memcpy(q->head, s->app.data + from, hlen);
 	}
 	if (s->ooo) {
 		bool found;
@@ -1309,27 +1320,25 @@ long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t m
 	tsdb__series_unlock(s);
 
 	size_t n = 0;
-	for (size_t c = 0; c <= nmeta; c++) {
-		const uint8_t *d;
-		size_t len;
-		if (c < nmeta) {
-			d = q->metas[c].data;
-			len = q->metas[c].len;
-		} else if (hlen) {
-			d = q->head;
-			len = hlen;
-		} else {
-			break;
-		}
+	bool err; /* a corrupt chunk yields the samples before the corruption, as the iterator did */
+	for (size_t c = 0; c < nmeta; c++) {
+		const uint8_t *d = q->metas[c].data;
+		size_t len = q->metas[c].len;
 		/* room for every sample the header announces (the decoder never stores more) */
 		size_t cnt = tsdb__chunk_count(d, len);
 		if (!cnt)
 			continue;
 		if (grow((void **)out, cap, n + cnt + nooo, sizeof(**out)))
 			return TSDB_ERR_NOMEM;
-		bool err;
 		n += tsdb__chunk_decode(d, len, mint, maxt, *out + n, &err);
-		/* a corrupt chunk yields the samples before the corruption, as the iterator did */
+	}
+	if (hlen || hck.count) {
+		if (grow((void **)out, cap, n + htotal + nooo, sizeof(**out)))
+			return TSDB_ERR_NOMEM;
+		if (hck.count)
+			n += tsdb__chunk_decode_ck(q->head, hlen, &hck, htotal, mint, maxt, *out + n, &err);
+		else
+			n += tsdb__chunk_decode(q->head, hlen, mint, maxt, *out + n, &err);
 	}
 	if (nooo) {
 		if (grow((void **)out, cap, n + nooo, sizeof(**out)))

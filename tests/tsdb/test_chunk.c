@@ -1197,6 +1197,117 @@ static void test_decoders_random(void **state)
 	free(cbuf);
 }
 
+/* ---- checkpoints: the appender's recorded state decodes the rest of the chunk ---- */
+
+/* Decodes the samples after a's checkpoint from an exactly-sized copy of the chunk's tail bytes
+ * and compares them (whole range and windows) with the expected samples. */
+static void check_ck(const tsdb__chunk_app *a, const int64_t *ts, const uint64_t *vs)
+{
+	const tsdb__chunk_ck *ck = &a->ck;
+	size_t len = tsdb__chunk_app_len(a);
+	assert_int_equal(ck->count, a->count / TSDB_CHUNK_CK_EVERY * TSDB_CHUNK_CK_EVERY);
+	if (!ck->count)
+		return;
+	assert_int_equal(ck->t, ts[ck->count - 1]);
+	assert_int_equal(ck->v_bits, vs[ck->count - 1]);
+	size_t from = ck->pos / 8, tl = len - from, left = a->count - ck->count;
+	uint8_t *tail = malloc(tl ? tl : 1);
+	tsdb_sample *out = malloc((left ? left : 1) * sizeof *out);
+	assert_true(tail && out);
+	memcpy(tail, a->data + from, tl);
+	bool err = true;
+	assert_int_equal(tsdb__chunk_decode_ck(tail, tl, ck, a->count, INT64_MIN, INT64_MAX, out, &err), left);
+	assert_false(err);
+	for (size_t i = 0; i < left; i++) {
+		assert_int_equal(out[i].t, ts[ck->count + i]);
+		assert_int_equal(tob(out[i].v), vs[ck->count + i]);
+	}
+	if (left) {
+		/* a window starting inside the tail */
+		size_t k = ck->count + rnd() % left;
+		int64_t mint = ts[k], maxt = ts[k + (a->count - 1 - k) / 2];
+		size_t want = 0;
+		for (size_t i = ck->count; i < a->count; i++) {
+			if (ts[i] < mint)
+				continue;
+			if (ts[i] > maxt)
+				break;
+			want++;
+		}
+		size_t got = tsdb__chunk_decode_ck(tail, tl, ck, a->count, mint, maxt, out, &err);
+		assert_int_equal(got, want);
+		assert_false(err);
+		if (got) {
+			assert_true(out[0].t >= mint);
+			assert_true(out[got - 1].t <= maxt);
+		}
+	}
+	/* the count must not exceed the chunk's, and 0 is no checkpoint */
+	tsdb__chunk_ck bad = *ck;
+	bad.count = 0;
+	assert_int_equal(tsdb__chunk_decode_ck(tail, tl, &bad, a->count, INT64_MIN, INT64_MAX, out, &err), 0);
+	assert_true(err);
+	bad = *ck;
+	assert_int_equal(tsdb__chunk_decode_ck(tail, tl, &bad, ck->count - 1u, INT64_MIN, INT64_MAX, out, &err), 0);
+	assert_true(err);
+	/* truncating the tail fails safely (exact-size copy: ASan sees any overread) */
+	if (tl > 1) {
+		size_t cut = rnd() % tl;
+		uint8_t *shortened = malloc(cut ? cut : 1);
+		assert_non_null(shortened);
+		memcpy(shortened, tail, cut);
+		size_t got = tsdb__chunk_decode_ck(shortened, cut, ck, a->count, INT64_MIN, INT64_MAX, out, &err);
+		assert_true(got < left || left == 0);
+		assert_true(err || left == 0);
+		free(shortened);
+	}
+	free(tail);
+	free(out);
+}
+
+static void test_checkpoint(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	int64_t ts[N];
+	uint64_t vs[N];
+	size_t cap = 2 + N * TSDB_CHUNK_MAX_SAMPLE_BYTES;
+	uint8_t *cbuf = malloc(cap), *copy = malloc(cap);
+	assert_true(cbuf && copy);
+	for (int round = 0; round < 60; round++) {
+		size_t n = 1 + rnd() % N;
+		int64_t t = (int64_t)rnd(), delta = 15000;
+		uint64_t v = rnd();
+		bool wild = round % 3 == 0;
+		tsdb__chunk_app a;
+		tsdb__chunk_app_init(&a, cbuf, cap);
+		for (size_t i = 0; i < n; i++) {
+			ts[i] = t;
+			vs[i] = v;
+			assert_int_equal(tsdb__chunk_app_append(&a, t, fromb(v)), 0);
+			if (i % 7 == 0 || (i + 1) % TSDB_CHUNK_CK_EVERY == 0 || (i + 1) % TSDB_CHUNK_CK_EVERY == 1)
+				check_ck(&a, ts, vs);
+			t = wild ? next_ts(t, &delta) : (int64_t)((uint64_t)t + 15000 + rnd() % 5);
+			v = next_value(v);
+		}
+		check_ck(&a, ts, vs);
+		/* resume rebuilds the same checkpoint a one-shot appender has */
+		size_t len = tsdb__chunk_app_len(&a);
+		memcpy(copy, cbuf, len);
+		tsdb__chunk_app b;
+		assert_int_equal(tsdb__chunk_app_resume(&b, copy, len, cap), 0);
+		assert_int_equal(b.ck.count, a.ck.count);
+		assert_int_equal(b.ck.pos, a.ck.pos);
+		assert_int_equal(b.ck.t, a.ck.t);
+		assert_int_equal(b.ck.t_delta, a.ck.t_delta);
+		assert_int_equal(b.ck.v_bits, a.ck.v_bits);
+		assert_int_equal(b.ck.leading, a.ck.leading);
+		assert_int_equal(b.ck.trailing, a.ck.trailing);
+	}
+	free(cbuf);
+	free(copy);
+}
+
 /* ---- sizes for typical data (informational; numbers go to docs/format/chunk.md) ---- */
 
 static double bytes_per_sample(int shape)
@@ -1300,6 +1411,7 @@ int main(void)
 		cmocka_unit_test(test_prometheus_chunks),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_decoders_random),
+		cmocka_unit_test(test_checkpoint),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_decode_speed),
 	};
