@@ -22,11 +22,19 @@
  *     leaves one there); the appender then drops it: tsdb__chunk_app_len() is the minimal length.
  *   - an append either writes the whole sample and bumps the count, or (no room / full) touches
  *     nothing: its exact bit cost is computed first (sample_plan) and checked against cap.
- *   - iterator: it->pos is a bit offset from data[0] (header included), pos <= len * 8 always; no
+ *   - a->ck is the appender's state right after its last sample whose count is a multiple of
+ *     TSDB_CHUNK_CK_EVERY (count 0: none yet); resume rebuilds the same checkpoint.
+ *   - decoders: it->pos is a bit offset from data[0] (header included), pos <= len * 8 always; no
  *     byte at or beyond data[len] is ever loaded. Once it->err is set, next() returns false.
+ *     tsdb__chunk_decode and the iterator produce the same samples and the same error flag for
+ *     any input (tests/tsdb/test_chunk.c checks both against a bit-at-a-time reference decoder).
  *
- * Costs: append O(1) (a few byte stores); resume O(n) (one decode); next O(1), typically 2-4
- * unaligned 64-bit big-endian loads per sample (byte-wise only within 8 bytes of the end).
+ * Costs: append O(1) (a few byte stores; a 32-byte checkpoint copy every 16 samples); resume O(n)
+ * (one decode). Decoding (see "decoder" below): one 64-bit register refilled with a single load
+ * every 56+ bits; per sample a predictable branch for the common '0' dod and for '0'/'10' values.
+ * Measured, gcc -O3, 120-sample chunks, this machine (2.6 GHz EPYC): tsdb__chunk_decode
+ * ~1.0 ns/sample for constant values, ~3.0 for a counter reusing its XOR window, ~3.6 for counters
+ * with random increments, ~4-5 with scrape jitter; the iterator adds ~2.5 ns (one call per sample).
  */
 #include "tsdb/chunk.h"
 
@@ -412,27 +420,24 @@ static inline void dec_ts(rd *r, dstate *s)
 	uint64_t a = r->acc;
 	if (a >> 63) {
 		uint64_t dod;
-		unsigned used, n;
-		if (!((a >> 62) & 1)) {
-			n = 14;
-			used = 16;
-		} else if (__builtin_expect((a >> 60) != 0xf, 1)) {
-			/* '110' + 17 bits or '1110' + 20 bits */
-			unsigned b = (unsigned)(a >> 61) & 1;
-			n = b ? 20 : 17;
-			used = b ? 24 : 20;
+		if (__builtin_expect((a >> 60) != 0xf, 1)) {
+			/* '10' + 14 bits, '110' + 17 bits or '1110' + 20 bits */
+			unsigned n = 14, used = 16;
+			if ((a >> 62) & 1) {
+				unsigned b = (unsigned)(a >> 61) & 1;
+				n = b ? 20 : 17;
+				used = b ? 24 : 20;
+			}
+			uint64_t full = (uint64_t)1 << n;
+			uint64_t raw = (a >> (64 - used)) & (full - 1);
+			dod = raw - (raw > (full >> 1) ? full : 0);
+			r->acc = a << used;
+			r->cnt -= used;
 		} else {
 			r->acc = a << 4;
 			r->cnt -= 4;
 			dod = rd_get(r, 64);
-			goto add;
 		}
-		uint64_t raw = (a >> (64 - used)) & (((uint64_t)1 << n) - 1);
-		uint64_t full = (uint64_t)1 << n;
-		dod = raw - (raw > (full >> 1) ? full : 0);
-		r->acc = a << used;
-		r->cnt -= used;
-	add:
 		s->td = (int64_t)((uint64_t)s->td + dod);
 	} else {
 		r->acc = a << 1;

@@ -3,11 +3,13 @@
  * and the open/close lifecycle.
  *
  * Data layout
- *   A series is one malloc: tsdb__series (160 bytes) followed by its label array (16 bytes per
- *   label, pointers to interned strings). Measured total with 6 labels and 120 samples in its open
- *   chunk, including map slot, postings and chunk buffer: ~650 bytes of RSS. Series live in a paged slot array: ref r sits at
- *   pages[r >> 12][r & 4095]; pages are allocated on demand and never move, so a ref resolves with
- *   two dependent loads and no lock. Refs are never reused.
+ *   A series is one malloc: tsdb__series (192 bytes, 32 of them the open chunk's decoder
+ *   checkpoint) followed by its label array (16 bytes per label, pointers to interned strings).
+ *   Measured total with 6 labels and 120 samples in its open chunk, including map slot, postings
+ *   and chunk buffer: ~650 bytes of RSS (before the 32-byte checkpoint was added).
+ *   Series live in a paged slot array: ref r sits at pages[r >> 12][r & 4095]; pages are
+ *   allocated on demand and never move, so a ref resolves with two dependent loads and no lock.
+ *   Refs are never reused.
  *   The label-set -> ref map is split in 64 stripes chosen by the top 6 bits of the XXH3 label
  *   hash; each stripe is a mutex plus a linear-probing table of 8-byte (low 32 hash bits, ref) slots
  *   at load <= 1/2 (100k series: 2 MB, one cache miss per lookup). A tag hit
@@ -37,7 +39,8 @@
  *   cache misses on the map slot and the series (~half), then the codec (~12%) and label compare.
  *   Per commit (not per sample) one atomic min per registered write watch (tsdb_watch_*).
  *   Query: postings work under the index read lock, then per series a short spin-locked
- *   copy of chunk metadata and the open chunk; decoding happens without locks.
+ *   copy of chunk metadata and the open chunk (from its last checkpoint before mint); decoding
+ *   happens without locks (tsdb_querier_samples).
  */
 #include <errno.h>
 #include <fcntl.h>
