@@ -23,6 +23,7 @@
  * Cost: O(samples + steps) per series; memory: one row per thread plus the kept rows of parts
  * 1.. (nsteps x 9 bytes per row).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,16 +68,87 @@ static double window_delta(const tsdb_sample *p, size_t lo, size_t hi, const uin
 	return d;
 }
 
+/*
+ * Factor memo. promql_extrap_at's result is delta x factor, where factor depends only on the
+ * window's timing -- t_first - range_start, range_end - t_last, t_last - t_first and the sample
+ * count (range_s is fixed per query) -- unless the counter zero-point clamp applies, which also
+ * depends on the values. Series scraped by the same target share their timestamps, and with a
+ * regular scrape interval the timing repeats every few steps, so a query meets few distinct
+ * timings. The memo keeps per timing the start gap after the 1.1x threshold rule (ds), the factor,
+ * and ds / sampled. A window whose counter clamp clearly cannot apply (v_first > 2 x delta x
+ * ds / sampled, i.e. the zero point lies at least twice as far as ds, with room for rounding) is
+ * then one multiplication, and the same double as the full computation (same operations on the
+ * same inputs); any other window takes the full computation. Direct-mapped, per thread.
+ */
+#define RATE_MEMO 1024
+
+typedef struct rate_memo_entry {
+	int64_t dsm, dem, sampled_ms; /* the timing (ms); sampled_ms < 0: empty slot */
+	size_t n;
+	double factor;                /* ((sampled + ds + de) / sampled) [/ range_s] */
+	double ds_ratio;              /* ds / sampled; NaN when sampled == 0 (no fast clamp test) */
+} rate_memo_entry;
+
+typedef struct rate_memo {
+	rate_memo_entry e[RATE_MEMO];
+} rate_memo;
+
+static void memo_init(rate_memo *m)
+{
+	for (size_t i = 0; i < RATE_MEMO; i++)
+		m->e[i].sampled_ms = -1;
+}
+
+/* The window's samples: what extrap_memo needs besides the memo. */
+typedef struct rate_win {
+	int64_t t_first, t_last;
+	double v_first, delta;
+	size_t n;
+} rate_win;
+
+/* promql_extrapolate of window w over (range_start, range_end], through the memo. */
+static double extrap_memo(rate_memo *m, const rate_win *w, bool counter, int64_t range_start, int64_t range_end,
+			  double range_s)
+{
+	int64_t dsm = w->t_first - range_start, dem = range_end - w->t_last, sm = w->t_last - w->t_first;
+	uint64_t h = (uint64_t)dsm * 0x9E3779B97F4A7C15ULL ^ (uint64_t)dem * 0xC2B2AE3D27D4EB4FULL ^
+		     (uint64_t)sm * 0x165667B19E3779F9ULL ^ (uint64_t)w->n;
+	rate_memo_entry *e = &m->e[(h ^ (h >> 29)) & (RATE_MEMO - 1)];
+	if (e->sampled_ms != sm || e->dsm != dsm || e->dem != dem || e->n != w->n) {
+		/* the timing half of promql_extrap_samples/promql_extrap_at, in their order */
+		double sampled = (double)sm / 1000, avg = sampled / (double)(w->n - 1);
+		double thr = avg * 1.1, half = avg / 2;
+		double ds = (double)dsm / 1000, de = (double)dem / 1000;
+		if (ds >= thr)
+			ds = half;
+		if (de >= thr)
+			de = half;
+		double factor = 1.0;
+		if (sampled != 0)
+			factor = (sampled + ds + de) / sampled;
+		if (range_s != 0)
+			factor /= range_s;
+		*e = (rate_memo_entry){dsm, dem, sm, w->n, factor, sampled != 0 ? ds / sampled : NAN};
+	}
+	if (counter && w->delta > 0 && w->v_first >= 0 && !(w->v_first > 2 * w->delta * e->ds_ratio)) {
+		/* the zero-point clamp may apply: the full computation */
+		promql_extrap_samples_t s;
+		promql_extrap_samples(&s, w->t_first, w->t_last, w->v_first, w->delta, w->n, counter);
+		return promql_extrap_at(&s, range_start, range_end, range_s);
+	}
+	return w->delta * e->factor;
+}
+
 /* One series' row: vals[k]/present[k] for every step (present zeroed on entry). resets has room
  * for np entries. Returns the number of steps with a value, or -1 when a window holds more than
  * max_window samples (*window_n set). */
-static long rate_row(const rate_spec *rs, const tsdb_sample *p, size_t np, uint32_t *resets, double *vals,
-		     uint8_t *present, size_t *window_n)
+static long rate_row(const rate_spec *rs, rate_memo *memo, const tsdb_sample *p, size_t np, uint32_t *resets,
+		     double *vals, uint8_t *present, size_t *window_n)
 {
 	if (rs->counter)
 		reset_prefix(resets, p, np);
 	const uint32_t *rp = rs->counter ? resets : NULL;
-	promql_extrap_samples_t w = {0};
+	rate_win w = {0};
 	size_t w_lo = (size_t)-1, w_hi = 0, lo = 0, hi = 0;
 	long got = 0;
 	for (size_t k = 0; k < rs->nsteps; k++) {
@@ -96,12 +168,11 @@ static long rate_row(const rate_spec *rs, const tsdb_sample *p, size_t np, uint3
 		if (hi - lo < 2)
 			continue;
 		if (lo != w_lo || hi != w_hi) { /* else the same samples as the last step */
-			promql_extrap_samples(&w, p[lo].t, p[hi - 1].t, p[lo].v, window_delta(p, lo, hi, rp), hi - lo,
-					      rs->counter);
+			w = (rate_win){p[lo].t, p[hi - 1].t, p[lo].v, window_delta(p, lo, hi, rp), hi - lo};
 			w_lo = lo;
 			w_hi = hi;
 		}
-		vals[k] = promql_extrap_at(&w, ts - rs->range, ts, rs->range_s);
+		vals[k] = extrap_memo(memo, &w, rs->counter, ts - rs->range, ts, rs->range_s);
 		present[k] = 1;
 		got++;
 	}
@@ -172,11 +243,15 @@ static void *part_run(void *arg)
 	size_t cap = 0, rcap = 0;
 	uint32_t *resets = NULL;
 	unsigned char *row = NULL;
+	rate_memo *memo = malloc(sizeof *memo);
 	tsdb_querier *q = tsdb_querier_open(pt->db, pt->lo + 1, pt->hi);
-	if (!q) {
+	if (!q || !memo) {
+		tsdb_querier_close(q);
+		free(memo);
 		pt->err = PART_OOM;
 		return NULL;
 	}
+	memo_init(memo);
 	for (size_t i = pt->from; i < pt->to; i++) {
 		if (((i - pt->from) & 255) == 255) {
 			if (__atomic_load_n(pt->stop, __ATOMIC_RELAXED)) {
@@ -212,7 +287,8 @@ static void *part_run(void *arg)
 		}
 		memset(row + rs->nsteps * sizeof(double), 0, rs->nsteps);
 		size_t wn = 0;
-		long got = rate_row(rs, sbuf, (size_t)np, resets, (double *)row, row + rs->nsteps * sizeof(double), &wn);
+		long got = rate_row(rs, memo, sbuf, (size_t)np, resets, (double *)row, row + rs->nsteps * sizeof(double),
+				    &wn);
 		if (got < 0) {
 			pt->err = PART_WINDOW;
 			pt->err_arg = (long)wn;
@@ -230,6 +306,7 @@ static void *part_run(void *arg)
 	free(row);
 	free(resets);
 	free(sbuf);
+	free(memo);
 	tsdb_querier_close(q);
 	return NULL;
 }
@@ -334,12 +411,14 @@ int promql__rate_rows(ev_ctx *c, ev_rowcall *rc, ev_selcache *sc, const ev_row_s
 	}
 	double *vals = malloc(rs.nsteps * sizeof *vals);
 	uint8_t *present = calloc(rs.nsteps, 1);
+	rate_memo *memo = malloc(sizeof *memo);
 	uint32_t *resets = NULL;
 	size_t rcap = 0, total = 0;
-	if (!vals || !present) {
+	if (!vals || !present || !memo) {
 		promql__oom(c);
 		goto done;
 	}
+	memo_init(memo);
 	if (!sink) {
 		rc->ls = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->ls);
 		rc->drop = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->drop);
@@ -369,7 +448,7 @@ int promql__rate_rows(ev_ctx *c, ev_rowcall *rc, ev_selcache *sc, const ev_row_s
 			rcap = (size_t)np;
 		}
 		size_t wn = 0;
-		long got = rate_row(&rs, c->sbuf, (size_t)np, resets, vals, present, &wn);
+		long got = rate_row(&rs, memo, c->sbuf, (size_t)np, resets, vals, present, &wn);
 		if (got < 0) {
 			promql__account(c, wn);
 			goto done;
@@ -423,6 +502,7 @@ done:
 	}
 	free(vals);
 	free(present);
+	free(memo);
 	free(resets);
 	return ret;
 }
