@@ -7,9 +7,9 @@
  * each step is found by two cursors that only move forward; the window's delta is last - first
  * (plus, for counters, the value before each reset, added in order exactly as extrapolated_rate
  * does: a prefix count of resets tells in O(1) whether a window holds one, and only those windows
- * loop); the sample-dependent half of the extrapolation is reused while consecutive steps see the
- * same samples (promql_extrap_samples/promql_extrap_at). Every value is the double the per-step
- * path computes.
+ * loop); the extrapolation factor, which depends on the window's timing only, comes from a small
+ * per-thread memo (see "Factor memo" below). Every value is the double the per-step path
+ * computes.
  *
  * Parallelism: the selector's series are split into up to RATE_MAX_PARTS contiguous parts. Part 0
  * runs on the calling thread (a smaller part: RATE_MAIN_SHARE) and hands its rows to the consumer
