@@ -1389,9 +1389,26 @@ static void test_decode_speed(void **state)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	printf("chunk decode: %zu samples in %.3fs = %.1fM samples/s (sink %llx)\n", samples, secs,
-	       (double)samples / secs / 1e6, (unsigned long long)(sink & 0xf));
+	printf("chunk decode (iterator): %zu samples in %.3fs = %.1fM samples/s, %.2f ns/sample (sink %llx)\n",
+	       samples, secs, (double)samples / secs / 1e6, secs * 1e9 / (double)samples,
+	       (unsigned long long)(sink & 0xf));
 	assert_int_equal(samples, (size_t)20000 * N);
+
+	tsdb_sample out[N];
+	size_t bulk = 0;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int r = 0; r < 20000; r++) {
+		bool err;
+		size_t got = tsdb__chunk_decode(cbuf, len, INT64_MIN, INT64_MAX, out, &err);
+		sink += (uint64_t)out[r % N].t ^ tob(out[(r * 7) % N].v);
+		bulk += got;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	printf("chunk decode (tsdb__chunk_decode): %zu samples in %.3fs = %.1fM samples/s, %.2f ns/sample "
+	       "(sink %llx)\n",
+	       bulk, secs, (double)bulk / secs / 1e6, secs * 1e9 / (double)bulk, (unsigned long long)(sink & 0xf));
+	assert_int_equal(bulk, (size_t)20000 * N);
 }
 
 int main(void)
