@@ -1263,24 +1263,28 @@ int tsdb_querier_select(tsdb_querier *q, const tsdb_matcher *m, size_t nm, tsdb_
 }
 
 
-/* Cost: one spin-locked copy of the overlapping chunks' metadata (chunks ending before mint are
- * skipped by binary search, chunks starting after maxt are not touched), of the open chunk's bytes
- * (~200 B) and of the ooo samples in range; then, without the lock, each chunk is decoded by
- * tsdb__chunk_decode straight into *out (grown once per chunk, not per sample; ~2-4 ns per decoded
- * sample, decoding stops at the first t > maxt). */
+/* Cost, under the series spin lock: a copy of the overlapping sealed chunks' metadata (chunks
+ * ending before mint are skipped by binary search, none is looked at when the open chunk starts at
+ * or before mint, chunks starting after maxt are not touched) and of the ooo samples in range; for
+ * the open chunk either (mint after its last checkpoint, the usual rate-over-recent-data case) the
+ * decode of its < TSDB_CHUNK_CK_EVERY samples after the checkpoint straight into *out, or a copy of
+ * its bytes (~200 B). Then, without the lock, each copied chunk is decoded by tsdb__chunk_decode
+ * straight into *out (grown once per chunk, not per sample; ~1-5 ns per decoded sample; decoding
+ * stops at the first t > maxt), and the ooo samples are merged in. */
 long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t maxt, tsdb_sample **out,
 			  size_t *cap)
 {
 	tsdb__series *s = tsdb__series_get(q->db, ref);
 	if (!s)
 		return 0;
-	size_t nmeta = 0, hlen = 0, nooo = 0;
-	tsdb__chunk_ck hck = {0};
+	size_t nmeta = 0, hlen = 0, nooo = 0, n = 0;
 	unsigned htotal = 0;
+	if (grow((void **)out, cap, TSDB_CHUNK_CK_EVERY, sizeof(**out)))
+		return TSDB_ERR_NOMEM;
 	tsdb__series_lock(s);
 	bool head = s->app.data && s->app.count;
 	if (head)
-		__builtin_prefetch(s->app.data);
+		__builtin_prefetch(s->app.data + (s->app.ck.pos >> 3));
 	/* Sealed chunks all end before head_mint: when the open chunk starts at or before mint, none
 	 * of them can overlap and their (cold) metadata array is not touched at all. */
 	uint32_t lo = head && s->head_mint <= mint ? s->nchunks : first_chunk(s, mint), hi = lo;
@@ -1293,19 +1297,23 @@ long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t m
 		memcpy(q->metas, s->chunks + lo, nmeta * sizeof(*q->metas));
 	}
 	if (head && s->head_mint <= maxt && s->app.t >= mint) {
-		/* Start at the open chunk's checkpoint when everything up to it is before mint: only
-		 * the bytes from there on are copied and decoded. */
-		hck = s->app.ck;
 		htotal = s->app.count;
-		size_t from = 0;
-		if (hck.count && hck.t < mint)
-			from = hck.pos >> 3;
-		else
-			hck.count = 0;
-		hlen = tsdb__chunk_app_len(&s->app) - from;
-		if (grow((void **)&q->head, &q->hcap, hlen, 1))
-			goto nomem_locked;
-		memcpy(q->head, s->app.data + from, hlen);
+		if (!nmeta && s->app.ck.count && s->app.ck.t < mint && htotal - s->app.ck.count <= *cap) {
+			/* Everything up to the open chunk's checkpoint is before mint (and so is every
+			 * sealed chunk: nmeta == 0). The samples after it, fewer than
+			 * TSDB_CHUNK_CK_EVERY (room made before the lock), are decoded right here from the
+			 * chunk itself (~50 ns under the lock, no copy) straight into *out. */
+			size_t from = s->app.ck.pos >> 3;
+			bool err;
+			n = tsdb__chunk_decode_ck(s->app.data + from, tsdb__chunk_app_len(&s->app) - from,
+						  &s->app.ck, htotal, mint, maxt, *out, &err);
+		} else {
+			/* copied, decoded after the unlock */
+			hlen = tsdb__chunk_app_len(&s->app);
+			if (grow((void **)&q->head, &q->hcap, hlen, 1))
+				goto nomem_locked;
+			memcpy(q->head, s->app.data, hlen);
+		}
 	}
 	if (s->ooo) {
 		bool found;
@@ -1322,7 +1330,6 @@ long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t m
 	}
 	tsdb__series_unlock(s);
 
-	size_t n = 0;
 	bool err; /* a corrupt chunk yields the samples before the corruption, as the iterator did */
 	for (size_t c = 0; c < nmeta; c++) {
 		const uint8_t *d = q->metas[c].data;
@@ -1335,13 +1342,10 @@ long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t m
 			return TSDB_ERR_NOMEM;
 		n += tsdb__chunk_decode(d, len, mint, maxt, *out + n, &err);
 	}
-	if (hlen || hck.count) {
+	if (hlen) {
 		if (grow((void **)out, cap, n + htotal + nooo, sizeof(**out)))
 			return TSDB_ERR_NOMEM;
-		if (hck.count)
-			n += tsdb__chunk_decode_ck(q->head, hlen, &hck, htotal, mint, maxt, *out + n, &err);
-		else
-			n += tsdb__chunk_decode(q->head, hlen, mint, maxt, *out + n, &err);
+		n += tsdb__chunk_decode(q->head, hlen, mint, maxt, *out + n, &err);
 	}
 	if (nooo) {
 		if (grow((void **)out, cap, n + nooo, sizeof(**out)))
