@@ -37,19 +37,13 @@ void api__h_export(api_req *r)
 	int64_t start, end;
 	if (api__parse_match_sets(r, true, &sets, &nsets) != 0 || api__parse_range(r, &start, &end) != 0)
 		return;
-	tsdb_querier *q = tsdb_querier_open(r->be->db, start, end);
-	if (!q) {
-		api__reply_error(r, API_ERR_INTERNAL, "cannot open querier");
-		return;
-	}
-	tsdb_sample *smp = NULL;
-	size_t cap = 0;
 	tsdb_series *s;
 	size_t n;
-	if (api__select_union(r, q, sets, nsets, &s, &n) != 0) {
-		api__reply_error(r, API_ERR_EXECUTION, "series selection failed");
-		goto out;
-	}
+	tsdb_querier *q = api__select_open(r, sets, nsets, start, end, &s, &n);
+	if (!q)
+		return;
+	tsdb_sample *smp = NULL;
+	size_t cap = 0;
 	buf_reset(&r->out);
 	for (size_t i = 0; i < n; i++) {
 		long ns = tsdb_querier_samples(q, s[i].ref, start, end, &smp, &cap);

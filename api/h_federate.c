@@ -62,19 +62,13 @@ void api__h_federate(api_req *r)
 	if (api__parse_match_sets(r, true, &sets, &nsets) != 0)
 		return;
 	int64_t now = slod_clock_now(&r->srv->opt.clock);
-	tsdb_querier *q = tsdb_querier_open(r->be->db, now - FEDERATE_LOOKBACK_MS, now);
-	if (!q) {
-		api__reply_error(r, API_ERR_INTERNAL, "cannot open querier");
-		return;
-	}
-	tsdb_sample *smp = NULL;
-	size_t cap = 0;
 	tsdb_series *s;
 	size_t n;
-	if (api__select_union(r, q, sets, nsets, &s, &n) != 0) {
-		api__reply_error(r, API_ERR_EXECUTION, "series selection failed");
-		goto out;
-	}
+	tsdb_querier *q = api__select_open(r, sets, nsets, now - FEDERATE_LOOKBACK_MS, now, &s, &n);
+	if (!q)
+		return;
+	tsdb_sample *smp = NULL;
+	size_t cap = 0;
 	/* group by metric name even when a label name sorts before __name__ ("A" < "_") */
 	if (n > 1) {
 		tsdb_series *copy = arena_alloc(&r->arena, n * sizeof *copy);

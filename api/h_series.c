@@ -45,15 +45,11 @@ void api__h_series(api_req *r)
 	if (api__parse_match_sets(r, true, &sets, &nsets) != 0 || api__parse_range(r, &start, &end) != 0 ||
 	    api__parse_limit(r, &limit) != 0)
 		return;
-	tsdb_querier *q = open_querier(r, start, end);
-	if (!q)
-		return;
 	tsdb_series *s;
 	size_t n;
-	if (api__select_union(r, q, sets, nsets, &s, &n) != 0) {
-		api__reply_error(r, API_ERR_EXECUTION, "series selection failed");
-		goto out;
-	}
+	tsdb_querier *q = api__select_open(r, sets, nsets, start, end, &s, &n);
+	if (!q)
+		return;
 	size_t shown = (limit && n > limit) ? limit : n;
 	api_json j;
 	api__reply_json_begin(r, &j);
@@ -62,7 +58,6 @@ void api__h_series(api_req *r)
 		api_json_labels(&j, s[i].labels);
 	api_json_arr_end(&j);
 	api__reply_json_end(r, &j, truncated_warning, shown < n ? 1 : 0);
-out:
 	tsdb_querier_close(q);
 }
 

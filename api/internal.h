@@ -238,6 +238,11 @@ int api__parse_limit(api_req *r, size_t *limit);
  * the querier or the request arena. Returns 0 or a negative tsdb code. */
 int api__select_union(api_req *r, tsdb_querier *q, const api_match_set *sets, size_t nsets, tsdb_series **out,
 		      size_t *n);
+/* Opens a querier over [mint, maxt] and selects the union of sets in it (api__select_union).
+ * Returns the querier (the caller closes it), or NULL after replying 500 (cannot open) or 422
+ * (selection failed). */
+tsdb_querier *api__select_open(api_req *r, const api_match_set *sets, size_t nsets, int64_t mint, int64_t maxt,
+			       tsdb_series **out, size_t *n);
 /* Sorted, de-duplicated union of string arrays (pointers are kept, not copied). 0 or -1 (OOM). */
 int api__strings_union(api_req *r, const char ***parts, const size_t *counts, size_t nparts, const char ***out,
 		       size_t *n);

@@ -171,3 +171,19 @@ int api__strings_union(api_req *r, const char ***parts, const size_t *counts, si
 	*n = u;
 	return 0;
 }
+
+tsdb_querier *api__select_open(api_req *r, const api_match_set *sets, size_t nsets, int64_t mint, int64_t maxt,
+			       tsdb_series **out, size_t *n)
+{
+	tsdb_querier *q = tsdb_querier_open(r->be->db, mint, maxt);
+	if (!q) {
+		api__reply_error(r, API_ERR_INTERNAL, "cannot open querier");
+		return NULL;
+	}
+	if (api__select_union(r, q, sets, nsets, out, n) != 0) {
+		api__reply_error(r, API_ERR_EXECUTION, "series selection failed");
+		tsdb_querier_close(q);
+		return NULL;
+	}
+	return q;
+}
