@@ -36,6 +36,9 @@ typedef struct api_options {
 	size_t body_budget_bytes;    /* all request bodies held at once; past it 503 (retryable);
 					0 = max(256 MiB, 4 x max_body_bytes) */
 	unsigned threads;            /* HTTP worker threads; 0 = 2 x online cores (4..64) */
+	unsigned max_connections;    /* open connections at once; 0 = 4096 (each needs a file
+					descriptor: the caller keeps RLIMIT_NOFILE above it) */
+	unsigned max_connections_per_ip; /* of which from one client address; 0 = no limit */
 	const char *version;         /* for /api/v1/status/buildinfo; borrowed, must outlive the server */
 	const char *revision;        /* may be NULL */
 	slod_logger logger;

@@ -462,6 +462,9 @@ int api_server_start(const api_options *o, api_server **out, char *err, size_t e
 				  MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 				  MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+				  MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 4096u,
+				  /* 0 is libmicrohttpd's "no limit" too */
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
 		snprintf(err, errlen, "cannot listen on %s (address in use or not available)", addr);

@@ -82,6 +82,19 @@ static int apply(cfg_ctx *c, const char *section, const char *key, const yaml_no
 			return fail(c, vn, "%s: invalid duration \"%s\"", full, v);
 		if (!SKIP(MAIN_SET_EVAL_INTERVAL))
 			s->eval_interval_ms = ms;
+	} else if (strcmp(full, "web.max_connections") == 0 || strcmp(full, "web.max_connections_per_ip") == 0) {
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+		bool per_ip = strcmp(full, "web.max_connections_per_ip") == 0;
+		if (*v < '0' || *v > '9' || *end || (n == 0 && !per_ip) || n > 1000000)
+			return fail(c, vn,
+				    per_ip ? "%s: want a non-negative integer up to 1000000, got \"%s\""
+					   : "%s: want a positive integer up to 1000000, got \"%s\"",
+				    full, v);
+		if (per_ip && !SKIP(MAIN_SET_MAX_CONNS_PER_IP))
+			s->max_connections_per_ip = (size_t)n;
+		else if (!per_ip && !SKIP(MAIN_SET_MAX_CONNS))
+			s->max_connections = (size_t)n;
 	} else if (strcmp(full, "query.max_samples") == 0 || strcmp(full, "storage.max_series") == 0) {
 		char *end;
 		unsigned long long n = strtoull(v, &end, 10);

@@ -26,6 +26,8 @@ const char main_usage[] =
 	"  --config.file FILE                 YAML config file (flags win over it)\n"
 	"  --web.listen-address HOST:PORT     HTTP listen address (default 127.0.0.1:9099)\n"
 	"  --web.max-body-bytes SIZE          largest request body, e.g. 32MiB (default 32MiB)\n"
+	"  --web.max-connections N            open HTTP connections at once (default 4096)\n"
+	"  --web.max-connections-per-ip N     of which from one client address (default 1024; 0: no limit)\n"
 	"  --storage.path DIR                 data directory for WAL and snapshots (default ./slod-data)\n"
 	"  --storage.retention DURATION       how long to keep samples (default 35d)\n"
 	"  --storage.wal-fsync POLICY         always|interval|never (default always)\n"
@@ -59,6 +61,8 @@ void main_settings_default(main_settings *s)
 	s->ooo_window_ms = 0;
 	s->checkpoint_interval_ms = 15LL * 60 * 1000;
 	s->max_body_bytes = 32u * 1024 * 1024;
+	s->max_connections = 4096;
+	s->max_connections_per_ip = 1024;
 	s->log_level = SLOD_LOG_INFO;
 	s->eval_interval_ms = 30 * 1000;
 	s->query_timeout_ms = 2 * 60 * 1000;
@@ -131,6 +135,9 @@ static const flag_def flags[] = {
 	{"config.file", K_STR_CONFIG, 0, offsetof(main_settings, config_file)},
 	{"web.listen-address", K_STR_LISTEN, MAIN_SET_LISTEN, offsetof(main_settings, listen)},
 	{"web.max-body-bytes", K_SIZE, MAIN_SET_MAX_BODY, offsetof(main_settings, max_body_bytes)},
+	{"web.max-connections", K_COUNT, MAIN_SET_MAX_CONNS, offsetof(main_settings, max_connections)},
+	{"web.max-connections-per-ip", K_COUNT, MAIN_SET_MAX_CONNS_PER_IP,
+	 offsetof(main_settings, max_connections_per_ip)},
 	{"storage.path", K_STR_PATH, MAIN_SET_STORAGE_PATH, offsetof(main_settings, storage_path)},
 	{"storage.retention", K_DURATION, MAIN_SET_RETENTION, offsetof(main_settings, retention_ms)},
 	{"storage.wal-fsync", K_FSYNC, MAIN_SET_FSYNC, offsetof(main_settings, fsync)},
@@ -243,7 +250,7 @@ static int set_value(main_settings *s, const flag_def *f, const char *v, char *e
 		char *end;
 		errno = 0;
 		unsigned long long n = strtoull(v, &end, 10);
-		bool zero_ok = f->bit == MAIN_SET_MAX_SERIES; /* 0 = no limit */
+		bool zero_ok = f->bit == MAIN_SET_MAX_SERIES || f->bit == MAIN_SET_MAX_CONNS_PER_IP; /* 0 = no limit */
 		if (!isdigit((unsigned char)v[0]) || *end || errno || (n == 0 && !zero_ok) || n > SIZE_MAX) {
 			snprintf(err, errlen, "invalid value \"%s\" for --%s: want a %s integer", v, f->name,
 				 zero_ok ? "non-negative" : "positive");

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -133,6 +134,31 @@ static int load_slos(const main_settings *s, slo_set *set, const slod_logger *lo
 		slod_log(log, d[i].severity == SLO_DIAG_ERROR ? SLOD_LOG_ERROR : SLOD_LOG_WARN, "slo", "%s", msg);
 	}
 	return slo_set_error_count(set) ? -1 : 0;
+}
+
+/* Each HTTP connection holds a file descriptor: raises the soft RLIMIT_NOFILE towards the hard one so
+ * that want connections fit next to the WAL, snapshots and outbound sockets (FD_RESERVE), and
+ * returns the number of connections that fit (want, or fewer with a warning). */
+#define FD_RESERVE 256
+static unsigned fit_fd_limit(unsigned want, const slod_logger *log)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	rlim_t need = (rlim_t)want + FD_RESERVE;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+		struct rlimit nl = {cur, rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+			rl.rlim_cur = cur;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return want;
+	unsigned fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : (unsigned)(rl.rlim_cur / 2);
+	slod_log(log, SLOD_LOG_WARN, "main",
+		 "open-file limit %llu: serving at most %u HTTP connections instead of %u (raise ulimit -n)",
+		 (unsigned long long)rl.rlim_cur, fit, want);
+	return fit ? fit : 1;
 }
 
 /* What a reload replaces, and what it needs to build the replacement. Guarded by lock (reloads
@@ -288,10 +314,13 @@ int main_serve(const main_settings *s, const main_settings *flags_only, const ch
 	api_options_default(&ao);
 	ao.listen_address = s->listen;
 	ao.max_body_bytes = s->max_body_bytes;
+	ao.max_connections = s->max_connections > 1000000 ? 1000000u : (unsigned)s->max_connections;
+	ao.max_connections_per_ip = s->max_connections_per_ip > 1000000 ? 1000000u : (unsigned)s->max_connections_per_ip;
 	ao.version = version;
 	ao.logger = log;
 	ao.reload = reload;
 	ao.reload_ud = rl;
+	ao.max_connections = fit_fd_limit(ao.max_connections, &log);
 	if (api_server_start(&ao, &srv, err, sizeof err) != 0) {
 		slod_log(&log, SLOD_LOG_ERROR, "main", "%s", err);
 		fprintf(stderr, "slod: %s\n", err);

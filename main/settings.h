@@ -35,6 +35,8 @@ enum {
 	MAIN_SET_QUERY_MAX_SAMPLES = 1u << 14,
 	MAIN_SET_QUERY_LOOKBACK = 1u << 15,
 	MAIN_SET_MAX_SERIES = 1u << 16,
+	MAIN_SET_MAX_CONNS = 1u << 17,
+	MAIN_SET_MAX_CONNS_PER_IP = 1u << 18,
 };
 
 #define MAIN_MAX_LIST 16
@@ -60,6 +62,8 @@ typedef struct main_settings {
 	int64_t checkpoint_interval_ms;    /* --storage.checkpoint-interval, default 15m */
 	size_t max_series;                 /* --storage.max-series, default 0 = unlimited */
 	size_t max_body_bytes;             /* --web.max-body-bytes, default 32MiB */
+	size_t max_connections;            /* --web.max-connections, default 4096 */
+	size_t max_connections_per_ip;     /* --web.max-connections-per-ip, default 1024; 0 = no limit */
 	int log_level;                     /* --log.level debug|info|warn|error, default info */
 	char slo_files[MAIN_MAX_LIST][MAIN_ITEM_MAX]; /* --slo.files (repeatable): files or dirs; none
 							 given anywhere = the embedded examples;
@@ -88,7 +92,8 @@ void main_settings_default(main_settings *s);
 int main_flags_parse(int argc, char **argv, main_settings *s, char *err, size_t errlen);
 /* Reads the YAML config file at path (at most 1 MiB) into s, skipping fields set by flags.
  * Recognised keys (all optional):
- *   web:     { listen_address: HOST:PORT, max_body_bytes: SIZE }
+ *   web:     { listen_address: HOST:PORT, max_body_bytes: SIZE, max_connections: N,
+ *              max_connections_per_ip: N }
  *   storage: { path: DIR, retention: DURATION, wal_fsync: always|interval|never,
  *              wal_fsync_interval: DURATION, ooo_window: DURATION, checkpoint_interval: DURATION,
  *              max_series: N }

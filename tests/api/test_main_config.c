@@ -58,6 +58,13 @@ static void test_defaults_and_flags(void **state)
 	assert_int_equal(parse(&s, err, 2, "--web.max-body-bytes=4MiB", "--storage.ooo-window=10m"), 0);
 	assert_int_equal(s.max_body_bytes, 4u << 20);
 	assert_int_equal(s.ooo_window_ms, 600000);
+	assert_int_equal(s.max_connections, 4096);
+	assert_int_equal(s.max_connections_per_ip, 1024);
+	assert_int_equal(parse(&s, err, 2, "--web.max-connections=100", "--web.max-connections-per-ip=0"), 0);
+	assert_int_equal(s.max_connections, 100);
+	assert_int_equal(s.max_connections_per_ip, 0);
+	assert_int_equal(parse(&s, err, 1, "--web.max-connections=0"), -1);
+	assert_int_equal(parse(&s, err, 1, "--web.max-connections-per-ip=-1"), -1);
 
 	assert_int_equal(parse(&s, err, 1, "--help"), MAIN_FLAGS_HELP);
 	assert_int_equal(parse(&s, err, 1, "-h"), MAIN_FLAGS_HELP);
@@ -116,7 +123,8 @@ static void test_config_file(void **state)
 	char err[256];
 	main_settings_default(&s);
 	char *p = write_tmp("# slod config\n"
-			    "web:\n  listen_address: 127.0.0.1:7777\n  max_body_bytes: 1MiB\n"
+			    "web:\n  listen_address: 127.0.0.1:7777\n  max_body_bytes: 1MiB\n  max_connections: 300\n"
+			    "  max_connections_per_ip: 30\n"
 			    "storage:\n  path: /var/lib/slod\n  retention: 7d\n  wal_fsync: interval\n"
 			    "  wal_fsync_interval: 5s\n  ooo_window: 1m\n  checkpoint_interval: 1h\n  max_series: 777\n"
 			    "log:\n  level: warn\n"
@@ -131,6 +139,8 @@ static void test_config_file(void **state)
 	assert_int_equal(main_config_load(p, &s, err, sizeof err), 0);
 	assert_string_equal(s.listen, "127.0.0.1:7777");
 	assert_int_equal(s.max_body_bytes, 1u << 20);
+	assert_int_equal(s.max_connections, 300);
+	assert_int_equal(s.max_connections_per_ip, 30);
 	assert_string_equal(s.storage_path, "/var/lib/slod");
 	assert_int_equal(s.retention_ms, 86400LL * 1000);
 	assert_int_equal(s.fsync, TSDB_FSYNC_INTERVAL);
