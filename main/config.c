@@ -324,3 +324,55 @@ out:
 		fclose(f);
 	return ret;
 }
+
+static bool targets_equal(const main_settings *a, const main_settings *b)
+{
+	if (a->n_targets != b->n_targets)
+		return false;
+	for (size_t i = 0; i < a->n_targets; i++) {
+		const main_target *x = &a->targets[i], *y = &b->targets[i];
+		if (x->alertmanager != y->alertmanager || strcmp(x->name, y->name) != 0 || strcmp(x->url, y->url) != 0 ||
+		    strcmp(x->hmac_secret, y->hmac_secret) != 0 || x->repeat_interval_ms != y->repeat_interval_ms)
+			return false;
+	}
+	return true;
+}
+
+size_t main_settings_restart_diff(const main_settings *cur, const main_settings *next, char *out, size_t cap)
+{
+	struct {
+		const char *name;
+		bool differs;
+	} keys[] = {
+		{"web.listen_address", strcmp(cur->listen, next->listen) != 0},
+		{"web.max_body_bytes", cur->max_body_bytes != next->max_body_bytes},
+		{"web.max_connections", cur->max_connections != next->max_connections},
+		{"web.max_connections_per_ip", cur->max_connections_per_ip != next->max_connections_per_ip},
+		{"storage.path", strcmp(cur->storage_path, next->storage_path) != 0},
+		{"storage.retention", cur->retention_ms != next->retention_ms},
+		{"storage.wal_fsync", cur->fsync != next->fsync},
+		{"storage.wal_fsync_interval", cur->fsync_interval_ms != next->fsync_interval_ms},
+		{"storage.ooo_window", cur->ooo_window_ms != next->ooo_window_ms},
+		{"storage.checkpoint_interval", cur->checkpoint_interval_ms != next->checkpoint_interval_ms},
+		{"storage.max_series", cur->max_series != next->max_series},
+		{"log.level", cur->log_level != next->log_level},
+		{"rules.evaluation_interval", cur->eval_interval_ms != next->eval_interval_ms},
+		{"query.timeout", cur->query_timeout_ms != next->query_timeout_ms},
+		{"query.max_samples", cur->query_max_samples != next->query_max_samples},
+		{"query.lookback_delta", cur->query_lookback_ms != next->query_lookback_ms},
+		{"alerting", !targets_equal(cur, next)},
+	};
+	size_t n = 0, len = 0;
+	if (cap)
+		out[0] = '\0';
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (!keys[i].differs)
+			continue;
+		if (cap > len) {
+			int w = snprintf(out + len, cap - len, "%s%s", n ? ", " : "", keys[i].name);
+			len += w > 0 ? (size_t)w : 0;
+		}
+		n++;
+	}
+	return n;
+}

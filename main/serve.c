@@ -166,6 +166,7 @@ static unsigned fit_fd_limit(unsigned want, const slod_logger *log)
 typedef struct reloader {
 	pthread_mutex_t lock;
 	main_settings flags;        /* the command-line settings; the config file is re-read over them */
+	main_settings running;      /* the effective settings slod started with */
 	int64_t eval_interval_ms;   /* fixed at startup */
 	const slod_logger *log;
 	api_server *srv;
@@ -194,7 +195,8 @@ static int load_rule_files(const main_settings *s, slo_rulefile **rf, char *err,
 /* Re-reads the config file (over the command-line flags), the SLO specs and the rule files, builds
  * a new SLO engine (which hands the new rule groups to the rules manager; alert state of unchanged
  * rules carries over), swaps it into the API and frees the old one. On any error nothing changes.
- * Settings other than SLO specs and rule files need a restart (a warning is logged). */
+ * Settings other than SLO specs and rule files need a restart: the ones that changed are named in
+ * a warning (main_settings_restart_diff). */
 static int reload(void *ud, char *err, size_t errlen)
 {
 	reloader *rl = ud;
@@ -211,8 +213,11 @@ static int reload(void *ud, char *err, size_t errlen)
 	*ns = rl->flags;
 	if (ns->config_file[0] && main_config_load(ns->config_file, ns, err, errlen) != 0)
 		goto out;
-	if (ns->eval_interval_ms != rl->eval_interval_ms)
-		slod_log(rl->log, SLOD_LOG_WARN, "main", "rules.evaluation_interval changes need a restart");
+	char changed[512];
+	if (main_settings_restart_diff(&rl->running, ns, changed, sizeof changed) > 0)
+		slod_log(rl->log, SLOD_LOG_WARN, "main",
+			 "changed settings take effect at the next restart (a reload applies SLO specs and rule files): %s",
+			 changed);
 	set = slo_set_new();
 	if (!set) {
 		snprintf(err, errlen, "out of memory");
@@ -307,6 +312,7 @@ int main_serve(const main_settings *s, const main_settings *flags_only, const ch
 	}
 	pthread_mutex_init(&rl->lock, NULL);
 	rl->flags = *flags_only;
+	rl->running = *s;
 	rl->eval_interval_ms = s->eval_interval_ms;
 	rl->log = &log;
 

@@ -104,6 +104,10 @@ int main_flags_parse(int argc, char **argv, main_settings *s, char *err, size_t 
  *   alerting: { webhooks: [{name, url, hmac_secret, repeat_interval}], alertmanagers: [{name, url}] }
  * Unknown keys inside these sections and unknown top-level keys are errors (typos). Returns 0 or -1 with err set ("config.yml:3:5: ..."). */
 int main_config_load(const char *path, main_settings *s, char *err, size_t errlen);
+/* The settings that differ between the running *cur and a reloaded *next and take effect only at
+ * a restart (everything but SLO specs and rule files): their names, comma-separated, in out
+ * (truncated to cap). Returns how many differ. */
+size_t main_settings_restart_diff(const main_settings *cur, const main_settings *next, char *out, size_t cap);
 
 /* Value parsers shared by flags and config (0 or -1). */
 int main_parse_size(const char *v, size_t *out);        /* 1024, 512KB, 32MiB, 1GB ... */

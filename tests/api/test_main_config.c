@@ -116,6 +116,33 @@ static char *write_tmp(const char *text)
 	return path;
 }
 
+/* A reload applies SLO specs and rule files; every other setting that changed is named in the
+ * restart warning. */
+static void test_restart_diff(void **state)
+{
+	(void)state;
+	main_settings a, b;
+	char out[512];
+	main_settings_default(&a);
+	b = a;
+	assert_int_equal(main_settings_restart_diff(&a, &b, out, sizeof out), 0);
+	assert_string_equal(out, "");
+	snprintf(b.slo_files[0], sizeof b.slo_files[0], "other.yml"); /* applied by the reload */
+	b.n_slo_files = 1;
+	assert_int_equal(main_settings_restart_diff(&a, &b, out, sizeof out), 0);
+	snprintf(b.listen, sizeof b.listen, "127.0.0.1:1");
+	b.query_timeout_ms = 1;
+	b.n_targets = 1;
+	snprintf(b.targets[0].url, sizeof b.targets[0].url, "http://h:1/x");
+	assert_int_equal(main_settings_restart_diff(&a, &b, out, sizeof out), 3);
+	assert_string_equal(out, "web.listen_address, query.timeout, alerting");
+	a.n_targets = 1;
+	snprintf(a.targets[0].url, sizeof a.targets[0].url, "http://h:1/x");
+	a.targets[0].repeat_interval_ms = 60000;
+	assert_int_equal(main_settings_restart_diff(&a, &b, out, 8), 3); /* counted, text truncated */
+	assert_int_equal(strlen(out), 7);
+}
+
 static void test_config_file(void **state)
 {
 	(void)state;
@@ -240,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_flags),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_restart_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
