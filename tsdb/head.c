@@ -39,8 +39,9 @@
  *   cache misses on the map slot and the series (~half), then the codec (~12%) and label compare.
  *   Per commit (not per sample) one atomic min per registered write watch (tsdb_watch_*).
  *   Query: postings work under the index read lock, then per series a short spin-locked
- *   copy of chunk metadata and the open chunk (from its last checkpoint before mint); decoding
- *   happens without locks (tsdb_querier_samples).
+ *   copy of chunk metadata and the open chunk, decoded without locks; when mint is past the open
+ *   chunk's last checkpoint, its < 16 samples after it are decoded in place under the spin lock
+ *   instead (tsdb_querier_samples).
  */
 #include <errno.h>
 #include <fcntl.h>
