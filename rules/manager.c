@@ -1,29 +1,31 @@
 /*
- * manager.c — rule groups: loading (atomic replace), scheduling, evaluation of recording rules,
- * staleness of vanished series, snapshots for the API, and the hand-off of alerts.
+ * manager.c — rule groups: loading (atomic replace), evaluation of recording rules, staleness of
+ * vanished series, snapshots for the API, and the hand-off of alerts. When groups are evaluated is
+ * sched.c's business (slots, due-time heap, the scheduler thread).
  *
  * Data layout: rules_manager.groups is an array of r__group, each owning its r__rule array; a rule
  * owns its parsed expression, its alert instances and the set of series it wrote last time.
- * rules_manager_update builds a complete new array, moves state from matching old rules, then swaps
- * under mu; so readers see either the old or the new set.
+ * rules_manager_update builds a complete new array (and the scheduler's heap and scratch arrays
+ * for it), moves state from matching old rules, then swaps under mu and rebuilds the heap; so
+ * readers and the scheduler see either the old or the new set.
  *
- * Scheduling: group g with interval I evaluates at timestamps t ≡ offset(g) (mod I), offset from a
- * hash of (file, name). If the clock is past the next slot by more than one interval, the skipped
- * slots are counted as missed and logged, and evaluation resumes at the latest slot.
+ * Scheduling (sched.c): group g with interval I evaluates at timestamps t ≡ offset(g) (mod I),
+ * offset from a hash of (file, name). If the clock is past the next slot by more than one interval,
+ * the skipped slots are counted as missed and logged, and evaluation resumes at the latest slot.
  *
  * Cost of one group evaluation: one PromQL evaluation per rule, plus one append per produced series
  * and per vanished series (stale marker); the appender is committed after each rule (one WAL
  * commit per rule), so later rules of the group read what earlier ones recorded.
  *
- * Locking: mu is held for the whole evaluation of a group, including on_alerts (so the callee's
- * locks come after mu: rules.mu -> alerting.mu in slod); update and snapshot wait for it.
+ * Locking: mu is held for a whole scheduler step, i.e. the evaluation of every group due in one
+ * wake-up, including on_alerts (so the callee's locks come after mu: rules.mu -> alerting.mu in
+ * slod); update and snapshot wait for it.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <xxhash.h>
 
 #include "rules/rules_int.h"
 #include "util/arena.h"
@@ -37,11 +39,6 @@ static double stale_nan(void)
 	double d;
 	memcpy(&d, &bits, sizeof d);
 	return d;
-}
-
-static int64_t now_ms(rules_manager *m)
-{
-	return slod_clock_now(&m->clock);
 }
 
 /* ---- written sets ---- */
@@ -150,6 +147,7 @@ int rules_manager_new(const rules_options *opt, rules_manager **out, char *err, 
 	m->on_alerts_ud = opt->on_alerts_ud;
 	m->clock = opt->clock.now_ms ? opt->clock : slod_clock_system();
 	m->logger = opt->logger;
+	m->batch_ms = R__SCHED_BATCH_MS;
 	*out = m;
 	return 0;
 }
@@ -166,6 +164,8 @@ void rules_manager_free(rules_manager *m)
 		pthread_join(m->thread, NULL);
 	}
 	groups_free(m->groups, m->n_groups);
+	free(m->heap);
+	free(m->due);
 	labels_free_dup(&m->external_labels);
 	free(m->external_url);
 	pthread_mutex_destroy(&m->mu);
@@ -231,8 +231,17 @@ static void rule_take_state(r__rule *dst, r__rule *src)
 
 int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n, char *err, size_t errlen)
 {
+	if (n > UINT32_MAX) {
+		snprintf(err, errlen, "too many rule groups (%zu)", n);
+		return -1;
+	}
 	r__group *gs = calloc(n ? n : 1, sizeof(*gs));
-	if (!gs) {
+	uint32_t *heap = malloc((n ? n : 1) * sizeof(*heap));
+	r__due *due = malloc((n ? n : 1) * sizeof(*due));
+	if (!gs || !heap || !due) {
+		free(gs);
+		free(heap);
+		free(due);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -292,10 +301,17 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 	}
 	r__group *old = m->groups;
 	size_t old_n = m->n_groups;
+	uint32_t *old_heap = m->heap;
+	r__due *old_due = m->due;
 	m->groups = gs;
 	m->n_groups = n;
+	m->heap = heap;
+	m->due = due;
+	r__sched_rebuild(m);
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->mu);
+	free(old_heap);
+	free(old_due);
 	/* A group that had alerting rules and has none now (removed, renamed, or its alert rules
 	 * deleted) is never evaluated with them again: hand over its empty alert set once, so the
 	 * notifier resolves what it had notified instead of tracking it forever. */
@@ -319,29 +335,12 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 	return 0;
 fail:
 	groups_free(gs, built);
+	free(heap);
+	free(due);
 	return -1;
 }
 
 /* ---- evaluation ---- */
-
-static int64_t group_offset(const r__group *g)
-{
-	uint64_t h = XXH3_64bits(g->name, strlen(g->name)) ^ XXH3_64bits(g->file, strlen(g->file));
-	return (int64_t)(h % (uint64_t)g->interval_ms);
-}
-
-/* The first slot >= t for group g. */
-static int64_t slot_at_or_after(const r__group *g, int64_t t)
-{
-	int64_t off = group_offset(g), iv = g->interval_ms;
-	int64_t k = (t - off + iv - 1) / iv;
-	if (t - off < 0)
-		k = -((off - t) / iv);
-	int64_t s = off + k * iv;
-	while (s < t)
-		s += iv;
-	return s;
-}
 
 static int record_eval(rules_manager *m, r__group *g, r__rule *r, const promql_result *res, int64_t ts,
 		       tsdb_appender *app, r__written_set *w)
@@ -446,7 +445,7 @@ static void send_alerts(rules_manager *m, r__group *g, int64_t ts)
 	free(out);
 }
 
-static void eval_group(rules_manager *m, r__group *g, int64_t ts)
+void r__group_eval(rules_manager *m, r__group *g, int64_t ts)
 {
 	int64_t t0 = slod_monotonic_ms();
 	struct timespec c0, c1;
@@ -512,74 +511,6 @@ static void eval_group(rules_manager *m, r__group *g, int64_t ts)
 	if (failed)
 		g->failures++;
 	(void)t0;
-}
-
-/* Evaluates due groups; returns the count. Caller holds mu. */
-static int tick_locked(rules_manager *m, int64_t *next_due)
-{
-	int done = 0;
-	int64_t now = now_ms(m);
-	*next_due = INT64_MAX;
-	for (size_t i = 0; i < m->n_groups; i++) {
-		r__group *g = &m->groups[i];
-		if (!g->next_eval_ms)
-			g->next_eval_ms = slot_at_or_after(g, now - g->interval_ms + 1);
-		if (g->next_eval_ms <= now) {
-			int64_t latest = g->next_eval_ms + (now - g->next_eval_ms) / g->interval_ms * g->interval_ms;
-			if (latest > g->next_eval_ms) {
-				uint64_t missed = (uint64_t)((latest - g->next_eval_ms) / g->interval_ms);
-				g->missed += missed;
-				slod_log(&m->logger, SLOD_LOG_WARN, "rules",
-					 "group %s: %llu evaluation(s) missed (evaluation slower than the %lld ms interval "
-					 "or the process was paused)",
-					 g->name, (unsigned long long)missed, (long long)g->interval_ms);
-			}
-			eval_group(m, g, latest);
-			g->next_eval_ms = latest + g->interval_ms;
-			done++;
-		}
-		if (g->next_eval_ms < *next_due)
-			*next_due = g->next_eval_ms;
-	}
-	return done;
-}
-
-int rules_manager_tick(rules_manager *m)
-{
-	int64_t due;
-	pthread_mutex_lock(&m->mu);
-	int n = tick_locked(m, &due);
-	pthread_mutex_unlock(&m->mu);
-	return n;
-}
-
-static void *scheduler_main(void *arg)
-{
-	rules_manager *m = arg;
-	pthread_mutex_lock(&m->mu);
-	while (!m->stopping) {
-		int64_t due;
-		tick_locked(m, &due);
-		int64_t wait = due == INT64_MAX ? 1000 : due - now_ms(m);
-		if (wait <= 0)
-			continue;
-		if (wait > 1000)
-			wait = 1000;
-		struct timespec ts = slod_deadline_in_ms(CLOCK_REALTIME, wait);
-		pthread_cond_timedwait(&m->cond, &m->mu, &ts);
-	}
-	pthread_mutex_unlock(&m->mu);
-	return NULL;
-}
-
-int rules_manager_start(rules_manager *m)
-{
-	if (m->running)
-		return 0;
-	if (pthread_create(&m->thread, NULL, scheduler_main, m) != 0)
-		return -1;
-	m->running = true;
-	return 0;
 }
 
 /* ---- snapshots ---- */
