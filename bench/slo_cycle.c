@@ -5,6 +5,7 @@
  *
  * Usage: slo_cycle [-n SLOS] [-d HISTORY_DAYS] [-i SCRAPE_SECONDS] [-c CYCLES] [-m exact|sloth]
  *                  [-f FAST_MIN_WINDOW_SECONDS (0: default 1h, -1: fast path off)]
+ *                  [-s REBUILD_SLICE_SECONDS (0: default 1 day, -1: no slicing)]
  *
  * Data: per SLO two counters, req_total{slo="i"} (10 req/s) and req_errors_total{slo="i"}
  * (0.1% errors with a per-SLO phase of 1%-error bursts), scraped every -i seconds for -d days;
@@ -16,6 +17,12 @@
  *   load        appending the synthetic history
  *   startup     slo_engine_new + first slo_engine_evaluate (ring rebuild over the period)
  *   cycle k     rules=<s> slo=<s> total=<s>
+ *   rss         VmRSS / VmHWM (peak) of the process in MiB at each phase; the peak is reset
+ *               (echo 5 > /proc/self/clear_refs) after the history load, so the "startup" peak is the
+ *               SLO engine's start-up alone (compile + first evaluation), not the data load.
+ *   stats       the engine's slo_engine_get_stats after start-up: steady-state bytes (rings and
+ *               summaries), scratch held, the most samples one history read held, the most steps
+ *               one bucket range query spanned (-s sets the slice those are bounded by).
  */
 #include <getopt.h>
 #include <math.h>
@@ -37,6 +44,42 @@ static double cpu_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* VmRSS and VmHWM of this process in MiB (-1 when /proc is not readable). */
+static void rss_mib(double *rss, double *hwm)
+{
+	*rss = *hwm = -1;
+	FILE *fp = fopen("/proc/self/status", "r");
+	if (!fp)
+		return;
+	char line[256];
+	while (fgets(line, sizeof line, fp)) {
+		long kb;
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			*rss = (double)kb / 1024.0;
+		else if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			*hwm = (double)kb / 1024.0;
+	}
+	fclose(fp);
+}
+
+static void rss_print(const char *phase)
+{
+	double rss, hwm;
+	rss_mib(&rss, &hwm);
+	printf("rss %s: VmRSS %.0f MiB, peak (VmHWM) %.0f MiB\n", phase, rss, hwm);
+	fflush(stdout);
+}
+
+/* Resets VmHWM to the current RSS (Linux >= 4.0); returns false when not possible. */
+static bool rss_reset_peak(void)
+{
+	FILE *fp = fopen("/proc/self/clear_refs", "w");
+	if (!fp)
+		return false;
+	bool ok = fputs("5", fp) >= 0;
+	return fclose(fp) == 0 && ok;
 }
 
 static double wall_s(void)
@@ -136,16 +179,17 @@ int main(int argc, char **argv)
 {
 	size_t n = 1000;
 	int days = 30, scrape = 30, cycles = 5;
-	int64_t fast_min = 0;
+	int64_t fast_min = 0, slice_ms = 0;
 	slo_eval_method method = SLO_EVAL_EXACT;
 	int c;
-	while ((c = getopt(argc, argv, "n:d:i:c:m:f:")) != -1) {
+	while ((c = getopt(argc, argv, "n:d:i:c:m:f:s:")) != -1) {
 		switch (c) {
 		case 'n': n = (size_t)atol(optarg); break;
 		case 'd': days = atoi(optarg); break;
 		case 'i': scrape = atoi(optarg); break;
 		case 'c': cycles = atoi(optarg); break;
 		case 'f': fast_min = atoll(optarg) * 1000; break;
+		case 's': slice_ms = atoll(optarg) * 1000; break;
 		case 'm':
 			if (slo_eval_method_parse(optarg, &method) != 0) {
 				fprintf(stderr, "bad -m\n");
@@ -153,7 +197,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-n slos] [-d days] [-i scrape_s] [-c cycles] [-m exact|sloth] [-f fast_min_s]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n slos] [-d days] [-i scrape_s] [-c cycles] [-m exact|sloth] [-f fast_min_s] [-s rebuild_slice_s]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -201,6 +245,9 @@ int main(int argc, char **argv)
 	printf("load: %zu SLOs, %d days @ %ds: %llu samples, %llu series, %.1f MiB chunks, cpu %.2fs wall %.2fs\n", n,
 	       days, scrape, (unsigned long long)st.samples_appended, (unsigned long long)st.series,
 	       (double)st.chunk_bytes / 1048576.0, cpu_s() - c0, wall_s() - w0);
+	rss_print("after load");
+	if (!rss_reset_peak())
+		printf("rss: cannot reset the peak (/proc/self/clear_refs); later peaks include the load\n");
 
 	/* SLOs */
 	const char *path = write_specs(n);
@@ -221,18 +268,29 @@ int main(int argc, char **argv)
 	}
 	c0 = cpu_s();
 	slo_engine_options eo = {.set = set, .method = method, .rules = rm, .db = db, .engine = pe, .clock = clk,
-				 .fast_min_window_ms = fast_min};
+				 .fast_min_window_ms = fast_min, .rebuild_slice_ms = slice_ms < 0 ? -1 : slice_ms};
 	slo_engine *e;
 	if (slo_engine_new(&eo, &e, err, sizeof err) != 0) {
 		fprintf(stderr, "slo engine: %s\n", err);
 		return 1;
 	}
 	double c_new = cpu_s() - c0;
+	rss_print("after compile");
 	c0 = cpu_s();
+	w0 = wall_s();
 	slo_engine_evaluate(e);
-	printf("startup: compile+hand-over %.3fs, first evaluation (ring rebuild over %dd) %.3fs, %zu rule groups, "
-	       "%zu rules on the fast path\n",
-	       c_new, days, cpu_s() - c0, slo_engine_n_groups(e), slo_engine_n_fast_rules(e));
+	printf("startup: compile+hand-over %.3fs, first evaluation (ring rebuild over %dd) %.3fs (wall %.3fs), "
+	       "%zu rule groups, %zu rules on the fast path\n",
+	       c_new, days, cpu_s() - c0, wall_s() - w0, slo_engine_n_groups(e), slo_engine_n_fast_rules(e));
+	rss_print("after startup");
+	{
+		slo_engine_stats es;
+		slo_engine_get_stats(e, &es);
+		printf("stats: state %.1f MiB, scratch %.2f MiB, rebuild slice %llds: at most %zu samples per read, "
+		       "%lld steps per range query\n",
+		       (double)es.state_bytes / 1048576.0, (double)es.scratch_bytes / 1048576.0,
+		       (long long)(es.rebuild_slice_ms / 1000), es.max_read_samples, (long long)es.max_query_steps);
+	}
 
 	double best_rules = 1e9, best_slo = 1e9, sum_rules = 0, sum_slo = 0;
 	for (int k = 0; k <= cycles; k++) {
@@ -271,6 +329,7 @@ int main(int argc, char **argv)
 	if (cycles > 0)
 		printf("mean over %d cycles: rules=%.3fs slo=%.4fs total=%.3fs CPU per 30 s cycle (%zu SLOs)\n", cycles,
 		       sum_rules / cycles, sum_slo / cycles, (sum_rules + sum_slo) / cycles, n);
+	rss_print("after cycles");
 	slo_snapshot *s = slo_engine_acquire(e);
 	if (s && s->n_slos) {
 		const slo_status *x = &s->slos[0];

@@ -47,8 +47,18 @@
  * Costs per cycle and SLO: the fast path (see eval_fast.c); one tsdb select + latest-sample read
  * per window (≤ 9), plus — once per
  * bucket width — two instant-sized range queries over B of raw samples (O(samples in B)). The
- * first cycle rebuilds each ring with two range queries over the whole period (O(samples in the
- * period)). One rules_manager_snapshot() per cycle gives the alert states (O(rules)).
+ * first cycle rebuilds each ring with two range queries per rebuild slice of the period
+ * (O(samples in the period)). One rules_manager_snapshot() per cycle gives the alert states
+ * (O(rules)).
+ *
+ * Start-up memory: the first evaluation rebuilds every SLO's ring and fast-path summaries from
+ * history, one SLO after the other. Nothing of one SLO's rebuild outlives it but its ring and
+ * summaries (the steady state): bucket range queries span at most one rebuild slice
+ * (rebuild_slice_ms, default 1 day; each result is freed before the next query), the fast path's
+ * raw reads likewise (eval_fast.c), and its sample buffer is released after the evaluation. The
+ * per-fill arrays (ring_fill: 17 bytes per bucket) are at most one ring long, so the ring is left
+ * unchanged when a query fails. So the start-up peak is the steady state plus one slice of one
+ * SLO's series, whatever the number of SLOs (slo_engine_get_stats reports the bounds).
  */
 #include "slo/eval.h"
 
@@ -107,7 +117,8 @@ typedef struct e__slo {
 	const char *alert_name;
 	char *alert_group;        /* "sloth-slo-alerts-<id>" */
 	const char *file;         /* rule group file */
-	char *source, *spec_text;
+	char *source;
+	const char *spec_text;    /* borrowed from the set, or in the arena */
 	char *q_err, *q_tot, *q_ratio; /* rendered with the bucket width */
 	char *q_tot_short;        /* total query with the shortest window (history request rate) */
 	char *q_ratio_short;      /* the SLI ratio over the shortest window, from raw data (history) */
@@ -148,6 +159,8 @@ struct slo_engine {
 	size_t scap;
 	tsdb_watch *watch;        /* oldest sample written since the last cycle (NULL: none left) */
 	size_t repair_next;       /* first SLO to repair next cycle (fairness under the budget) */
+	int64_t slice_buckets;    /* history reads span at most this many buckets (0: no limit) */
+	int64_t max_query_steps;  /* stats: most steps of one bucket range query */
 };
 
 typedef struct e__snap_priv {
@@ -438,8 +451,8 @@ static int setup_slo(slo_engine *e, const slo_group *grp, const slo_spec *sp, e_
 	s->alert_group = arena_sprintf(a, "sloth-slo-alerts-%s", sp->id);
 	s->file = grp->pos.file ? grp->pos.file : "slo";
 	s->source = arena_sprintf(a, "%s:%u", sp->pos.file ? sp->pos.file : "", sp->pos.line);
-	s->spec_text = grp->text ? arena_strndup(a, grp->text, grp->text_len) :
-				   spec_text(a, grp->pos.file, sp->pos.line ? sp->pos.line : grp->pos.line);
+	/* the set outlives the engine: its document text is borrowed, not copied once per SLO */
+	s->spec_text = grp->text ? grp->text : spec_text(a, grp->pos.file, sp->pos.line ? sp->pos.line : grp->pos.line);
 	/* queries */
 	char bw[24];
 	slo__dur(bw, sizeof bw, e->o.bucket_ms);
@@ -527,6 +540,7 @@ static int collect_groups(slo_engine *e, const slo_rulefile *rf, size_t s0, size
 			s->fast = slo__fast_new(s->spec, e->o.bucket_ms, e->o.fast_min_window_ms, s->period_ms, rec);
 			if (!s->fast)
 				break;
+			slo__fast_set_rebuild_slice(s->fast, e->slice_buckets);
 			int taken = slo__fast_take_rules(s->fast, &gs[i], &e->a, out);
 			if (taken < 0)
 				return -1;
@@ -594,6 +608,14 @@ int slo_engine_new(const slo_engine_options *o, slo_engine **out, char *err, siz
 		e->o.bucket_delay_ms = 0;
 	if (e->o.fast_min_window_ms == 0)
 		e->o.fast_min_window_ms = 3600 * 1000;
+	if (e->o.rebuild_slice_ms == 0)
+		e->o.rebuild_slice_ms = 86400 * 1000;
+	if (e->o.rebuild_slice_ms > 0 && e->o.rebuild_slice_ms <= INT64_MAX / 4) {
+		e->slice_buckets = e->o.rebuild_slice_ms / e->o.bucket_ms + (e->o.rebuild_slice_ms % e->o.bucket_ms != 0);
+		e->o.rebuild_slice_ms = e->slice_buckets * e->o.bucket_ms;
+	} else {
+		e->o.rebuild_slice_ms = 0;
+	}
 	arena_init(&e->a, 0);
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->eval_mu, NULL);
@@ -721,16 +743,43 @@ size_t slo_engine_n_fast_rules(const slo_engine *e)
 	return e->n_fast_rules;
 }
 
+void slo_engine_get_stats(slo_engine *e, slo_engine_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&e->eval_mu);
+	out->rebuild_slice_ms = e->o.rebuild_slice_ms;
+	out->max_query_steps = e->max_query_steps;
+	out->scratch_bytes = e->scap * sizeof(tsdb_sample);
+	for (size_t i = 0; i < e->n_slos; i++) {
+		const e__slo *s = &e->slos[i];
+		out->state_bytes += (size_t)s->ring.n * 2 * sizeof(double);
+		if (s->fast) {
+			size_t peak, scratch, state;
+			slo__fast_stats(s->fast, &peak, &scratch, &state);
+			if (peak > out->max_read_samples)
+				out->max_read_samples = peak;
+			out->scratch_bytes += scratch;
+			out->state_bytes += state;
+		}
+	}
+	pthread_mutex_unlock(&e->eval_mu);
+}
+
 /* ---- bucket rings --------------------------------------------------------------------------- */
 
-/* Runs q as range queries at t = first·B ... last·B (step B, chunked) and adds every finite value
- * of every series, times scale, into out[k − first]; has[k − first] is set where a value existed.
- * Returns 0 or -1 (err set). */
+/* Runs q as range queries at t = first·B ... last·B (step B, chunked: at most one rebuild slice
+ * and E_RANGE_CHUNK steps per query, so one query holds one slice of the selected series'
+ * samples; every step is evaluated on its own, so the chunking does not change a value) and adds
+ * every finite value of every series, times scale, into out[k − first]; has[k − first] is set
+ * where a value existed. Returns 0 or -1 (err set). */
 static int range_sum(slo_engine *e, const char *q, int64_t first, int64_t last, int64_t B, double scale, double *out,
 		     bool *has, char *err, size_t errlen)
 {
-	for (int64_t k0 = first; k0 <= last; k0 += E_RANGE_CHUNK) {
-		int64_t k1 = k0 + E_RANGE_CHUNK - 1 < last ? k0 + E_RANGE_CHUNK - 1 : last;
+	int64_t chunk = e->slice_buckets > 0 && e->slice_buckets < E_RANGE_CHUNK ? e->slice_buckets : E_RANGE_CHUNK;
+	for (int64_t k0 = first; k0 <= last; k0 += chunk) {
+		int64_t k1 = k0 + chunk - 1 < last ? k0 + chunk - 1 : last;
+		if (k1 - k0 + 1 > e->max_query_steps)
+			e->max_query_steps = k1 - k0 + 1;
 		promql_result *r = promql_query_range(e->o.engine, e->o.db, q, k0 * B, k1 * B, B, NULL);
 		if (!r) {
 			snprintf(err, errlen, "out of memory");

@@ -54,6 +54,12 @@ typedef struct slo_engine_options {
 	int64_t fast_min_window_ms;      /* windows >= this (and the period rule) of sum(rate()) SLIs are
 					    recorded by the engine incrementally, not by the rules
 					    manager (same values, see eval_fast.c); 0: 1h; < 0: never */
+	int64_t rebuild_slice_ms;        /* stored history is read back in time slices of this length
+					    when bucket rings and fast-path summaries are (re)built (the
+					    first evaluation, late-data repairs): one raw read holds at
+					    most one slice of one series, one bucket range query spans at
+					    most one slice. Rounded up to whole buckets; 0: 1 day; < 0:
+					    no slicing. Computed values do not depend on it. */
 	const rules_group_def *user_groups; /* borrowed for slo_engine_new only */
 	size_t n_user_groups;
 	rules_manager *rules;            /* borrowed */
@@ -186,5 +192,20 @@ void slo_history_free(slo_history *h);
 size_t slo_engine_n_slos(const slo_engine *e);
 size_t slo_engine_n_groups(const slo_engine *e);
 size_t slo_engine_n_fast_rules(const slo_engine *e);
+
+/* Memory and rebuild bounds, for tests, logs and the bench. */
+typedef struct slo_engine_stats {
+	size_t state_bytes;              /* bucket rings + fast-path summaries and series tables */
+	size_t scratch_bytes;            /* sample scratch buffers held now (between evaluations:
+					    ≤ 16 KiB per fast-path SLO + the latest-sample buffer) */
+	size_t max_read_samples;         /* most samples one fast-path raw read returned since the
+					    engine was created (≤ samples of one series in one slice) */
+	int64_t max_query_steps;         /* most steps one bucket range query spanned since creation
+					    (≤ slice ÷ bucket) */
+	int64_t rebuild_slice_ms;        /* the slice in force; 0: none */
+} slo_engine_stats;
+
+/* Fills *out. Waits for a running evaluation (takes the evaluation lock). */
+void slo_engine_get_stats(slo_engine *e, slo_engine_stats *out);
 
 #endif

@@ -34,6 +34,16 @@
  * bucket. Memory: 56 bytes × (3d/B + 4) per counter series (≈ 49 KB at 5m), 16 bytes ×
  * (period/B + 4) per recorded ratio series (≈ 138 KB for 30d). Cumulative sums of corrections and
  * values differ from sequential sums by rounding only (relative 1e-13 or better for ratios).
+ *
+ * Bounded rebuilds: a (re)build summarises a series' whole ring (3 days of counters, 30 days of
+ * the recorded ratio) from stored samples. Raw reads never span more than `slice` buckets
+ * (slo__fast_set_rebuild_slice; the engine's rebuild_slice_ms, default one day): the ring is
+ * summarised slice by slice, oldest first, and a window's raw pieces are joined slice by slice, so
+ * at most one slice of one series' samples is decoded at a time. Buckets are independent and
+ * samples are visited in the same time order, so the summaries are bit-identical to a single read.
+ * The sample scratch buffer is released after an evaluation when it grew past F_BUF_KEEP samples
+ * (a rebuild), so between cycles a series costs its summaries only, not a decoded period
+ * (before: a 30-day buffer, 1.4 MB at 30 s scrapes, stayed allocated for every SLO).
  */
 #include "slo/eval_fast.h"
 
@@ -49,6 +59,7 @@
 
 #define F_RAW_BUCKETS 1
 #define F_MAX_RULES 16
+#define F_BUF_KEEP 1024 /* samples of scratch kept between evaluations (16 KiB) */
 
 typedef struct f__cb { /* counter bucket */
 	int64_t t_first, t_last;
@@ -106,6 +117,8 @@ struct slo__fast {
 	size_t n_rules;
 	tsdb_sample *buf;
 	size_t cap;
+	int64_t slice;             /* raw reads span at most this many buckets (<= 0: no limit) */
+	size_t peak_read;          /* most samples one raw read returned (held at once) */
 };
 
 static int64_t floor_div64(int64_t a, int64_t b)
@@ -339,7 +352,8 @@ static void acc_cbucket(f__acc *a, const f__cb *b)
 	a->n += (size_t)b->n;
 }
 
-/* Reads the non-stale samples of ref in (lo, hi] into f->buf. Returns the count (0 on errors). */
+/* Reads the non-stale samples of ref in (lo, hi] into f->buf. Returns the count (0 on errors).
+ * Callers keep hi − lo within one slice (raw_slice_end). */
 static long raw(slo__fast *f, tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t hi)
 {
 	if (hi <= lo)
@@ -347,6 +361,8 @@ static long raw(slo__fast *f, tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t
 	long k = tsdb_querier_samples(q, ref, lo + 1, hi, &f->buf, &f->cap);
 	if (k <= 0)
 		return 0;
+	if ((size_t)k > f->peak_read)
+		f->peak_read = (size_t)k;
 	long m = 0;
 	for (long i = 0; i < k; i++)
 		if (!is_stale(f->buf[i].v))
@@ -357,6 +373,53 @@ static long raw(slo__fast *f, tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t
 static int64_t slot_of(const f__sel *s, int64_t j)
 {
 	return ((j % s->nb) + s->nb) % s->nb;
+}
+
+/* The end of the raw read that starts after lo and must not pass hi: at most one slice on. */
+static int64_t raw_slice_end(const slo__fast *f, int64_t lo, int64_t hi)
+{
+	if (f->slice <= 0 || hi - lo <= f->slice * f->B)
+		return hi;
+	return lo + f->slice * f->B;
+}
+
+/* Joins the samples of ref in (lo, hi] into a in time order, one slice at a time. */
+static void raw_acc(slo__fast *f, tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t hi, f__acc *a)
+{
+	while (lo < hi) {
+		int64_t e = raw_slice_end(f, lo, hi);
+		long k = raw(f, q, ref, lo, e);
+		for (long i = 0; i < k; i++)
+			acc_sample(a, f->buf[i].t, f->buf[i].v);
+		lo = e;
+	}
+}
+
+/* Adds the sample (t, v) to its own bucket's values if that bucket is in [from, jf]. */
+static void bucket_add(const slo__fast *f, const f__sel *s, f__ser *x, int64_t from, int64_t jf, int64_t t, double v)
+{
+	int64_t j = floor_div64(t - 1, f->B) + 1;
+	if (j < from || j > jf)
+		return;
+	if (s->gauge) {
+		f__gb *b = &((f__gb *)x->ring)[slot_of(s, j)];
+		if (isnan(v))
+			b->cum_nan++;
+		else
+			b->cum_sum += v;
+		b->cum_n++;
+	} else {
+		f__cb *b = &((f__cb *)x->ring)[slot_of(s, j)];
+		if (b->n == 0) {
+			b->t_first = t;
+			b->v_first = v;
+		} else if (v < b->v_last) {
+			b->corr += b->v_last;
+		}
+		b->t_last = t;
+		b->v_last = v;
+		b->n++;
+	}
 }
 
 /* Summarises the buckets (final, jf] of series x (all of the ring when it is new or too old). */
@@ -377,33 +440,13 @@ static void ser_advance(slo__fast *f, f__sel *s, f__ser *x, tsdb_querier *q, int
 		else
 			((f__cb *)x->ring)[slot_of(s, j)] = (f__cb){0};
 	}
-	/* per-bucket own values first (gauges: in the cum fields) ... */
-	long k = raw(f, q, x->ref, (from - 1) * f->B, jf * f->B);
-	for (long i = 0; i < k; i++) {
-		int64_t t = f->buf[i].t;
-		double v = f->buf[i].v;
-		int64_t j = floor_div64(t - 1, f->B) + 1;
-		if (j < from || j > jf)
-			continue;
-		if (s->gauge) {
-			f__gb *b = &((f__gb *)x->ring)[slot_of(s, j)];
-			if (isnan(v))
-				b->cum_nan++;
-			else
-				b->cum_sum += v;
-			b->cum_n++;
-		} else {
-			f__cb *b = &((f__cb *)x->ring)[slot_of(s, j)];
-			if (b->n == 0) {
-				b->t_first = t;
-				b->v_first = v;
-			} else if (v < b->v_last) {
-				b->corr += b->v_last;
-			}
-			b->t_last = t;
-			b->v_last = v;
-			b->n++;
-		}
+	/* per-bucket own values first (gauges: in the cum fields), a slice of buckets per read ... */
+	for (int64_t lo = (from - 1) * f->B; lo < jf * f->B;) {
+		int64_t hi = raw_slice_end(f, lo, jf * f->B);
+		long k = raw(f, q, x->ref, lo, hi);
+		lo = hi;
+		for (long i = 0; i < k; i++)
+			bucket_add(f, s, x, from, jf, f->buf[i].t, f->buf[i].v);
 	}
 	/* ... then the cumulative sums, in bucket order */
 	for (int64_t j = from; j <= jf; j++) {
@@ -484,14 +527,10 @@ static void ser_window(slo__fast *f, const f__sel *s, const f__ser *x, tsdb_quer
 	int64_t fe = x->final;
 	if (x->final == INT64_MIN || fs > fe || fs <= fe - s->nb + 1) {
 		/* no usable buckets (should not happen for fast windows): all raw */
-		long k = raw(f, q, x->ref, lo, t);
-		for (long i = 0; i < k; i++)
-			acc_sample(a, f->buf[i].t, f->buf[i].v);
+		raw_acc(f, q, x->ref, lo, t, a);
 		return;
 	}
-	long k = raw(f, q, x->ref, lo, (fs - 1) * B);
-	for (long i = 0; i < k; i++)
-		acc_sample(a, f->buf[i].t, f->buf[i].v);
+	raw_acc(f, q, x->ref, lo, (fs - 1) * B, a);
 	bool before = fs > x->base; /* is bucket fs − 1 in the cumulative sums? */
 	if (s->gauge) {
 		const f__gb *e = &((const f__gb *)x->ring)[slot_of(s, fe)];
@@ -518,9 +557,7 @@ static void ser_window(slo__fast *f, const f__sel *s, const f__ser *x, tsdb_quer
 			acc_cbucket(a, &sup);
 		}
 	}
-	k = raw(f, q, x->ref, fe * B, t);
-	for (long i = 0; i < k; i++)
-		acc_sample(a, f->buf[i].t, f->buf[i].v);
+	raw_acc(f, q, x->ref, fe * B, t, a);
 }
 
 /* Prometheus's extrapolated rate of a joined counter window (promql_extrapolate, as the engine
@@ -597,7 +634,7 @@ static double stale_nan(void)
 	return d;
 }
 
-int slo__fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_appender *app, int64_t now)
+static int fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_appender *app, int64_t now)
 {
 	int64_t jf = floor_div64(now, f->B) - F_RAW_BUCKETS;
 	bool have_counters = false, have_period = false;
@@ -645,4 +682,33 @@ int slo__fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_append
 		}
 	}
 	return staged;
+}
+
+int slo__fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_appender *app, int64_t now)
+{
+	int rc = fast_eval(f, qc, qp, app, now);
+	if (f->cap > F_BUF_KEEP) { /* a rebuild (or a burst of late samples) grew it: do not keep it */
+		free(f->buf);
+		f->buf = NULL;
+		f->cap = 0;
+	}
+	return rc;
+}
+
+void slo__fast_set_rebuild_slice(slo__fast *f, int64_t buckets)
+{
+	f->slice = buckets > 0 ? buckets : 0;
+}
+
+void slo__fast_stats(const slo__fast *f, size_t *peak_read, size_t *scratch_bytes, size_t *state_bytes)
+{
+	size_t st = sizeof(*f);
+	const f__sel *sels[3] = {&f->err, &f->tot, &f->rec};
+	for (size_t k = 0; k < 3; k++) {
+		size_t bsz = sels[k]->gauge ? sizeof(f__gb) : sizeof(f__cb);
+		st += sels[k]->cap * sizeof(f__ser) + sels[k]->n * (size_t)sels[k]->nb * bsz;
+	}
+	*peak_read = f->peak_read;
+	*scratch_bytes = f->cap * sizeof(tsdb_sample);
+	*state_bytes = st;
 }

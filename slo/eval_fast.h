@@ -46,4 +46,14 @@ int slo__fast_eval(slo__fast *f, tsdb_querier *qc, tsdb_querier *qp, tsdb_append
  * Cost: O(series) now, O(samples since t_min, at most the ring) at the next evaluation. */
 void slo__fast_invalidate(slo__fast *f, int64_t t_min);
 
+/* Raw sample reads (ring rebuilds, window edges) span at most `buckets` buckets each; <= 0: no
+ * limit (one read per piece). Any value gives the same summaries and values, bit for bit; it bounds
+ * the samples decoded at once to one slice of one series. Default: no limit (the engine sets it). */
+void slo__fast_set_rebuild_slice(slo__fast *f, int64_t buckets);
+
+/* Observability: *peak_read = the most samples one raw read returned since creation (what a
+ * rebuild holds at once); *scratch_bytes = the sample scratch buffer held now (released after an
+ * evaluation once it grew past 1,024 samples); *state_bytes = the summaries and series tables. */
+void slo__fast_stats(const slo__fast *f, size_t *peak_read, size_t *scratch_bytes, size_t *state_bytes);
+
 #endif
