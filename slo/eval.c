@@ -771,15 +771,16 @@ void slo_engine_get_stats(slo_engine *e, slo_engine_stats *out)
  * and E_RANGE_CHUNK steps per query, so one query holds one slice of the selected series'
  * samples; every step is evaluated on its own, so the chunking does not change a value) and adds
  * every finite value of every series, times scale, into out[k − first]; has[k − first] is set
- * where a value existed. Returns 0 or -1 (err set). */
+ * where a value existed; *max_steps (if not NULL) is raised to the longest query's steps. Returns
+ * 0 or -1 (err set). */
 static int range_sum(slo_engine *e, const char *q, int64_t first, int64_t last, int64_t B, double scale, double *out,
-		     bool *has, char *err, size_t errlen)
+		     bool *has, int64_t *max_steps, char *err, size_t errlen)
 {
 	int64_t chunk = e->slice_buckets > 0 && e->slice_buckets < E_RANGE_CHUNK ? e->slice_buckets : E_RANGE_CHUNK;
 	for (int64_t k0 = first; k0 <= last; k0 += chunk) {
 		int64_t k1 = k0 + chunk - 1 < last ? k0 + chunk - 1 : last;
-		if (k1 - k0 + 1 > e->max_query_steps)
-			e->max_query_steps = k1 - k0 + 1;
+		if (max_steps && k1 - k0 + 1 > *max_steps)
+			*max_steps = k1 - k0 + 1;
 		promql_result *r = promql_query_range(e->o.engine, e->o.db, q, k0 * B, k1 * B, B, NULL);
 		if (!r) {
 			snprintf(err, errlen, "out of memory");
@@ -839,13 +840,13 @@ static int ring_fill(slo_engine *e, e__slo *s, int64_t first, int64_t last)
 	if (!ve || !vt || !has)
 		goto out;
 	if (s->q_ratio) {
-		if (range_sum(e, s->q_ratio, first, last, B, 1.0, ve, has, err, sizeof err) != 0)
+		if (range_sum(e, s->q_ratio, first, last, B, 1.0, ve, has, &e->max_query_steps, err, sizeof err) != 0)
 			goto qfail;
 		for (size_t i = 0; i < cnt; i++)
 			vt[i] = has[i] ? 1.0 : 0.0;
 	} else {
-		if (range_sum(e, s->q_err, first, last, B, s->scale_err, ve, NULL, err, sizeof err) != 0 ||
-		    range_sum(e, s->q_tot, first, last, B, s->scale_tot, vt, NULL, err, sizeof err) != 0)
+		if (range_sum(e, s->q_err, first, last, B, s->scale_err, ve, NULL, &e->max_query_steps, err, sizeof err) != 0 ||
+		    range_sum(e, s->q_tot, first, last, B, s->scale_tot, vt, NULL, &e->max_query_steps, err, sizeof err) != 0)
 			goto qfail;
 	}
 	for (size_t i = 0; i < cnt; i++) {
@@ -1431,13 +1432,13 @@ int slo_engine_history(slo_engine *e, const char *id, int64_t start, int64_t end
 		}
 		int qrc;
 		if (s->q_ratio) {
-			qrc = range_sum(e, s->q_ratio, k_first, k_end, B, 1.0, be, has, err, errlen);
+			qrc = range_sum(e, s->q_ratio, k_first, k_end, B, 1.0, be, has, NULL, err, errlen);
 			for (int64_t i = 0; i < nb; i++)
 				bt[i] = has[i] ? 1.0 : 0.0;
 		} else {
-			qrc = range_sum(e, s->q_err, k_first, k_end, B, s->scale_err, be, NULL, err, errlen);
+			qrc = range_sum(e, s->q_err, k_first, k_end, B, s->scale_err, be, NULL, NULL, err, errlen);
 			if (qrc == 0)
-				qrc = range_sum(e, s->q_tot, k_first, k_end, B, s->scale_tot, bt, NULL, err, errlen);
+				qrc = range_sum(e, s->q_tot, k_first, k_end, B, s->scale_tot, bt, NULL, NULL, err, errlen);
 		}
 		free(has);
 		if (qrc != 0)

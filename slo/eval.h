@@ -56,10 +56,11 @@ typedef struct slo_engine_options {
 					    manager (same values, see eval_fast.c); 0: 1h; < 0: never */
 	int64_t rebuild_slice_ms;        /* stored history is read back in time slices of this length
 					    when bucket rings and fast-path summaries are (re)built (the
-					    first evaluation, late-data repairs): one raw read holds at
-					    most one slice of one series, one bucket range query spans at
-					    most one slice. Rounded up to whole buckets; 0: 1 day; < 0:
-					    no slicing. Computed values do not depend on it. */
+					    first evaluation, late-data repairs; also the bucket queries
+					    of slo_engine_history): one raw read holds at most one slice
+					    of one series, one bucket range query spans at most one
+					    slice. Rounded up to whole buckets; 0: 1 day; < 0: no
+					    slicing. Computed values do not depend on it. */
 	const rules_group_def *user_groups; /* borrowed for slo_engine_new only */
 	size_t n_user_groups;
 	rules_manager *rules;            /* borrowed */
@@ -200,8 +201,9 @@ typedef struct slo_engine_stats {
 					    ≤ 16 KiB per fast-path SLO + the latest-sample buffer) */
 	size_t max_read_samples;         /* most samples one fast-path raw read returned since the
 					    engine was created (≤ samples of one series in one slice) */
-	int64_t max_query_steps;         /* most steps one bucket range query spanned since creation
-					    (≤ slice ÷ bucket) */
+	int64_t max_query_steps;         /* most steps one ring bucket range query (rebuild, repair)
+					    spanned since creation (≤ slice ÷ bucket; history requests
+					    are sliced alike but not counted here) */
 	int64_t rebuild_slice_ms;        /* the slice in force; 0: none */
 } slo_engine_stats;
 
