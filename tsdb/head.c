@@ -1272,6 +1272,22 @@ int tsdb_querier_select(tsdb_querier *q, const tsdb_matcher *m, size_t nm, tsdb_
  * its bytes (~200 B). Then, without the lock, each copied chunk is decoded by tsdb__chunk_decode
  * straight into *out (grown once per chunk, not per sample; ~1-5 ns per decoded sample; decoding
  * stops at the first t > maxt), and the ooo samples are merged in. */
+void tsdb_querier_prefetch(tsdb_querier *q, tsdb_ref ref, int stage)
+{
+	tsdb__series *s = tsdb__series_get(q->db, ref);
+	if (!s)
+		return;
+	if (stage == 0) {
+		__builtin_prefetch(s);
+		return;
+	}
+	tsdb__series_lock(s);
+	const uint8_t *d = s->app.data ? s->app.data + (s->app.ck.pos >> 3) : NULL;
+	tsdb__series_unlock(s);
+	if (d)
+		__builtin_prefetch(d);
+}
+
 long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t maxt, tsdb_sample **out,
 			  size_t *cap)
 {

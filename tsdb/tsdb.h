@@ -181,6 +181,11 @@ int tsdb_querier_select(tsdb_querier *q, const tsdb_matcher *m, size_t nm, tsdb_
  * *cap is its capacity; the caller frees *buf). Returns the number of samples or a negative code. */
 long tsdb_querier_samples(tsdb_querier *q, tsdb_ref ref, int64_t mint, int64_t maxt, tsdb_sample **buf,
 			  size_t *cap);
+/* A hint that tsdb_querier_samples(q, ref, ...) follows soon: loops over many series call it a few
+ * series ahead so that the memory each read touches is on its way. Stage 0 fetches the series'
+ * record (no lock); stage 1, issued later, the open chunk's bytes a recent window decodes (takes the
+ * series lock briefly, so the record should be cached by then). No effect on results. */
+void tsdb_querier_prefetch(tsdb_querier *q, tsdb_ref ref, int stage);
 /* Sorted unique label names (or values of one name) over series matching m (nm may be 0 = all
  * series) in the querier's time range. Strings are borrowed from the querier; *out is owned by it. */
 int tsdb_querier_label_names(tsdb_querier *q, const tsdb_matcher *m, size_t nm, const char ***out, size_t *n);
