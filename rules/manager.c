@@ -173,11 +173,6 @@ void rules_manager_free(rules_manager *m)
 	free(m);
 }
 
-static bool str_eq(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 static int rule_init(r__rule *r, const rules_rule_def *d, const char *gfile, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
@@ -229,6 +224,23 @@ static void rule_take_state(r__rule *dst, r__rule *src)
 	memset(&src->written, 0, sizeof src->written);
 }
 
+/* Orders r__group pointers by (file, name), the identity of a group. */
+static int cmp_group_key(const void *a, const void *b)
+{
+	const r__group *x = *(const r__group *const *)a, *y = *(const r__group *const *)b;
+	int c = strcmp(x->file, y->file);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* The group of ord (n pointers sorted by cmp_group_key) with key's (file, name), or NULL. */
+static r__group *find_group(r__group *const *ord, size_t n, const r__group *key)
+{
+	r__group *const *p = bsearch(&key, ord, n, sizeof(*ord), cmp_group_key);
+	return p ? *p : NULL;
+}
+
+/* Cost: parsing every rule, plus O((n + old) log n) to match groups by (file, name) — under mu only
+ * the matching and moving of state, and the O(n) heap rebuild. */
 int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n, char *err, size_t errlen)
 {
 	if (n > UINT32_MAX) {
@@ -238,10 +250,12 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 	r__group *gs = calloc(n ? n : 1, sizeof(*gs));
 	uint32_t *heap = malloc((n ? n : 1) * sizeof(*heap));
 	r__due *due = malloc((n ? n : 1) * sizeof(*due));
-	if (!gs || !heap || !due) {
+	r__group **ord = malloc((n ? n : 1) * sizeof(*ord));
+	if (!gs || !heap || !due || !ord) {
 		free(gs);
 		free(heap);
 		free(due);
+		free(ord);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -249,12 +263,6 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 	for (size_t i = 0; i < n; i++, built++) {
 		const rules_group_def *d = &defs[i];
 		r__group *g = &gs[i];
-		for (size_t k = 0; k < i; k++)
-			if (str_eq(defs[k].name, d->name) && str_eq(defs[k].file, d->file)) {
-				snprintf(err, errlen, "%s: group \"%s\" is defined more than once",
-					 d->file ? d->file : "<rules>", d->name);
-				goto fail;
-			}
 		g->name = strdup(d->name ? d->name : "");
 		g->file = strdup(d->file ? d->file : "");
 		g->interval_ms = d->interval_ms > 0 ? d->interval_ms : m->default_interval_ms;
@@ -273,13 +281,20 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 			}
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		ord[i] = &gs[i];
+	qsort(ord, n, sizeof(*ord), cmp_group_key);
+	for (size_t i = 1; i < n; i++)
+		if (cmp_group_key(&ord[i - 1], &ord[i]) == 0) {
+			snprintf(err, errlen, "%s: group \"%s\" is defined more than once",
+				 ord[i]->file[0] ? ord[i]->file : "<rules>", ord[i]->name);
+			goto fail;
+		}
 	pthread_mutex_lock(&m->mu);
-	for (size_t i = 0; i < n; i++) {
-		r__group *g = &gs[i];
-		for (size_t o = 0; o < m->n_groups; o++) {
-			r__group *og = &m->groups[o];
-			if (strcmp(og->name, g->name) != 0 || strcmp(og->file, g->file) != 0)
-				continue;
+	for (size_t o = 0; o < m->n_groups; o++) {
+		r__group *og = &m->groups[o];
+		r__group *g = find_group(ord, n, og);
+		if (g) {
 			g->next_eval_ms = og->interval_ms == g->interval_ms ? og->next_eval_ms : 0;
 			g->evaluations = og->evaluations;
 			g->missed = og->missed;
@@ -320,10 +335,9 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 		bool had = false, has = false;
 		for (size_t k = 0; k < og->n_rules; k++)
 			had |= og->rules[k].kind == RULES_ALERT;
-		for (size_t i = 0; had && i < n; i++)
-			if (strcmp(gs[i].name, og->name) == 0 && strcmp(gs[i].file, og->file) == 0)
-				for (size_t k = 0; k < gs[i].n_rules; k++)
-					has |= gs[i].rules[k].kind == RULES_ALERT;
+		const r__group *g = had ? find_group(ord, n, og) : NULL;
+		for (size_t k = 0; g && k < g->n_rules; k++)
+			has |= g->rules[k].kind == RULES_ALERT;
 		if (had && !has) {
 			char key[1024];
 			snprintf(key, sizeof key, "%s;%s", og->file, og->name);
@@ -331,12 +345,14 @@ int rules_manager_update(rules_manager *m, const rules_group_def *defs, size_t n
 		}
 	}
 	groups_free(old, old_n);
+	free(ord);
 	slod_log(&m->logger, SLOD_LOG_INFO, "rules", "loaded %zu rule groups", n);
 	return 0;
 fail:
 	groups_free(gs, built);
 	free(heap);
 	free(due);
+	free(ord);
 	return -1;
 }
 

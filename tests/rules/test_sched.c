@@ -2,7 +2,8 @@
  * Tests for rules/sched.c, the rules scheduler: every group evaluated exactly once per interval at
  * its own slot t ≡ offset(group) (mod interval), in slot order, never before its slot, with
  * thousands of groups; groups due a few ms apart batched into one wake-up (each still at its own
- * timestamp); reloads mid-cycle (groups added, removed, interval or rules changed); missed slots
+ * timestamp); reloads mid-cycle (groups added, removed, interval or rules changed; a set with a
+ * duplicate group refused); missed slots
  * after a clock jump; the real thread with a reload while it runs.
  *
  * Observation: every group has one alerting rule `vector(1)` (fires at once), so each evaluation
@@ -365,6 +366,18 @@ static void test_reload_mid_cycle(void **state)
 		else
 			assert_int_equal(after[g], 2);
 	}
+	/* a set naming a group twice is refused whole; the schedule goes on untouched */
+	size_t n_before_dup = f->n_evs;
+	set d;
+	uint32_t dup_ids[3] = {7, 450, 7};
+	set_make(&d, dup_ids, 3, NULL, iv, "vector(1)");
+	char err[256];
+	assert_int_equal(rules_manager_update(m, d.gs, d.n, err, sizeof err), -1);
+	assert_string_equal(err, FILE_NAME ": group \"g7\" is defined more than once");
+	set_free(&d);
+	int64_t wake;
+	assert_int_equal(r__sched_step(m, &wake), 0);
+	assert_int_equal(f->n_evs, n_before_dup);
 	rules_snapshot snap;
 	assert_int_equal(rules_manager_snapshot(m, &snap), 0);
 	assert_int_equal(snap.n_groups, 400);
