@@ -11,17 +11,15 @@
  * per-thread memo (see "Factor memo" below). Every value is the double the per-step path
  * computes.
  *
- * Parallelism: the selector's series are split into up to RATE_MAX_PARTS contiguous parts. Part 0
- * runs on the calling thread (a smaller part: RATE_MAIN_SHARE) and hands its rows to the consumer
- * (sink or rowcall storage) as they come; each other part runs on its own thread, with its own querier and buffers, and keeps its
- * rows (malloc'd) until the calling thread hands them on, part by part, after part 0. The consumer
- * therefore sees rows in selector order, as in a sequential run, and annotations are added in the
- * same order. Workers touch nothing shared but the read-only spec, the storage (thread-safe
- * queriers) and an atomic stop flag; errors are reported in series order. Parts run in parallel
- * only when the kept rows stay under RATE_MAX_KEPT_BYTES (else one part).
+ * Parallelism (see "The pipeline" below): blocks of consecutive series are computed by whichever
+ * thread claims them (worker threads with their own queriers, and the calling thread when the
+ * block it must hand on next is not ready), while the calling thread hands the blocks' rows to the
+ * consumer (sink or rowcall storage) strictly in selector order. The consumer therefore sees rows
+ * as in a sequential run, annotations are added in the same order, and errors are reported in
+ * series order. Workers share only the read-only spec, the storage (thread-safe queriers) and the
+ * pipeline's counters and slots under its mutex.
  *
- * Cost: O(samples + steps) per series; memory: one row per thread plus the kept rows of parts
- * 1.. (nsteps x 9 bytes per row).
+ * Cost: O(samples + steps) per series; memory: RATE_SLOTS blocks of rows (about 2 MiB), reused.
  */
 #include <math.h>
 #include <pthread.h>
@@ -32,12 +30,6 @@
 
 #include "promql/engine_int.h"
 #include "promql/extrapolate.h"
-
-#define RATE_MAX_PARTS 4
-#define RATE_MIN_SERIES_PER_PART 512
-#define RATE_MAX_KEPT_BYTES ((size_t)512 << 20)
-/* Part 0's size relative to an even split (it also hands every row to the consumer). */
-#define RATE_MAIN_SHARE 0.8
 
 /* The computation, shared read-only by the threads. */
 typedef struct rate_spec {
@@ -189,28 +181,64 @@ static void prefetch_ahead(tsdb_querier *q, const tsdb_ref *refs, size_t i, size
 		tsdb_querier_prefetch(q, refs[i + 8], 1);
 }
 
-/* A part's outcome codes. */
-enum { PART_OK = 0, PART_OOM, PART_STORAGE, PART_WINDOW, PART_EXPIRED, PART_STOPPED };
+/*
+ * The pipeline. Series are cut into blocks of consecutive series; any thread claims the next
+ * unclaimed block (a counter under mu), computes its rows into that block's slot, and marks it
+ * ready. The calling thread hands blocks on in order: while the block it needs next is not ready,
+ * it claims and computes blocks itself (so the threads balance themselves: the caller also does
+ * all the handing on); when there is nothing left to claim, it waits. At most RATE_SLOTS blocks
+ * are claimed and not yet handed on (slot = block % RATE_SLOTS), so memory is RATE_SLOTS blocks,
+ * reused, whatever the series count.
+ */
+#define RATE_SLOTS 8
+#define RATE_MAX_THREADS 4               /* the caller included */
+#define RATE_MIN_SERIES_PARALLEL 512     /* fewer series: the caller alone */
+#define RATE_BLOCK_BYTES ((size_t)256 << 10) /* rows of one block, roughly */
+#define RATE_BLOCK_MAX 512
 
-/* A contiguous slice of the selector's series, computed by one worker thread. */
-typedef struct rate_part {
-	const rate_spec *rs;
-	const ev_ctx *c;            /* read only: the deadline (promql__expired) */
-	tsdb *db;
-	const tsdb_ref *refs;
-	size_t from, to;
-	int64_t lo, hi;             /* samples in (lo, hi] */
-	int *stop;                  /* atomic: set when an earlier part failed */
-	/* results */
-	size_t nrows, caprows;
-	size_t *row_series;         /* selector index of each kept row */
-	unsigned char **row_data;   /* per row: nsteps doubles then nsteps present flags */
-	uint64_t loaded, values;
+/* A block's outcome codes. */
+enum { BLK_OK = 0, BLK_OOM, BLK_STORAGE, BLK_WINDOW, BLK_EXPIRED };
+
+typedef struct rate_slot {
+	int state;                  /* SLOT_FREE, SLOT_BUSY (being computed), SLOT_READY */
+	size_t block;
+	size_t nrows;
+	size_t *row_series;         /* selector index of each row with values */
+	unsigned char *data;        /* block x rowbytes: per row nsteps doubles, then nsteps flags */
+	uint64_t loaded;
 	int err;
 	long err_arg;               /* storage error code or window size */
+} rate_slot;
+
+enum { SLOT_FREE = 0, SLOT_BUSY, SLOT_READY };
+
+/* What one thread needs to compute blocks: its own reader and scratch. */
+typedef struct rate_worker {
+	tsdb_querier *q;
+	bool own_q;                 /* opened here (workers); the caller borrows the query's */
+	tsdb_sample *sbuf;
+	size_t cap, rcap;
+	uint32_t *resets;
+	rate_memo memo;
 	pthread_t thread;
 	bool started;
-} rate_part;
+	struct rate_pipe *pipe;
+} rate_worker;
+
+typedef struct rate_pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const rate_spec *rs;
+	const ev_ctx *c;            /* read only from workers: the deadline */
+	const tsdb_ref *refs;
+	size_t n, block, nblocks;   /* series, series per block, blocks */
+	size_t rowbytes;
+	int64_t lo, hi;             /* samples in (lo, hi] */
+	size_t next_claim;          /* under mu */
+	size_t next_deliver;        /* under mu */
+	bool stop;                  /* under mu: the caller gave up */
+	rate_slot slots[RATE_SLOTS];
+} rate_pipe;
 
 /* Reads ref's samples in (lo, hi] without stale markers into *sbuf. */
 static long read_clean(tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t hi, tsdb_sample **sbuf, size_t *cap)
@@ -225,128 +253,114 @@ static long read_clean(tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t hi, ts
 	return (long)keep;
 }
 
-static int part_keep(rate_part *pt, size_t series, unsigned char *data)
+/* Computes block b into slot sl (no lock held: the slot is this thread's until marked ready). */
+static void block_compute(rate_pipe *pp, rate_worker *w, size_t b, rate_slot *sl)
 {
-	if (pt->nrows == pt->caprows) {
-		size_t nc = pt->caprows ? pt->caprows * 2 : 256;
-		size_t *ns = realloc(pt->row_series, nc * sizeof *ns);
-		if (ns)
-			pt->row_series = ns;
-		unsigned char **nd = realloc(pt->row_data, nc * sizeof *nd);
-		if (nd)
-			pt->row_data = nd;
-		if (!ns || !nd)
-			return -1;
-		pt->caprows = nc;
+	const rate_spec *rs = pp->rs;
+	size_t from = b * pp->block, to = from + pp->block < pp->n ? from + pp->block : pp->n;
+	sl->nrows = 0;
+	sl->loaded = 0;
+	sl->err = BLK_OK;
+	if (promql__expired(pp->c)) {
+		sl->err = BLK_EXPIRED;
+		return;
 	}
-	pt->row_series[pt->nrows] = series;
-	pt->row_data[pt->nrows++] = data;
-	return 0;
-}
-
-static void *part_run(void *arg)
-{
-	rate_part *pt = arg;
-	const rate_spec *rs = pt->rs;
-	size_t rowbytes = rs->nsteps * (sizeof(double) + 1);
-	tsdb_sample *sbuf = NULL;
-	size_t cap = 0, rcap = 0;
-	uint32_t *resets = NULL;
-	unsigned char *row = NULL;
-	rate_memo *memo = malloc(sizeof *memo);
-	tsdb_querier *q = tsdb_querier_open(pt->db, pt->lo + 1, pt->hi);
-	if (!q || !memo) {
-		tsdb_querier_close(q);
-		free(memo);
-		pt->err = PART_OOM;
-		return NULL;
-	}
-	memo_init(memo);
-	for (size_t i = pt->from; i < pt->to; i++) {
-		if (((i - pt->from) & 255) == 255) {
-			if (__atomic_load_n(pt->stop, __ATOMIC_RELAXED)) {
-				pt->err = PART_STOPPED;
-				break;
-			}
-			if (promql__expired(pt->c)) {
-				pt->err = PART_EXPIRED;
-				break;
-			}
-		}
-		prefetch_ahead(q, pt->refs, i, pt->to);
-		long np = read_clean(q, pt->refs[i], pt->lo, pt->hi, &sbuf, &cap);
+	for (size_t i = from; i < to; i++) {
+		prefetch_ahead(w->q, pp->refs, i, to);
+		long np = read_clean(w->q, pp->refs[i], pp->lo, pp->hi, &w->sbuf, &w->cap);
 		if (np < 0) {
-			pt->err = PART_STORAGE;
-			pt->err_arg = np;
-			break;
+			sl->err = BLK_STORAGE;
+			sl->err_arg = np;
+			return;
 		}
 		if (np == 0)
 			continue;
-		pt->loaded += (uint64_t)np;
-		if ((size_t)np > rcap) {
-			uint32_t *nr = realloc(resets, (size_t)np * sizeof *nr);
+		sl->loaded += (uint64_t)np;
+		if ((size_t)np > w->rcap) {
+			uint32_t *nr = realloc(w->resets, (size_t)np * sizeof *nr);
 			if (!nr) {
-				pt->err = PART_OOM;
-				break;
+				sl->err = BLK_OOM;
+				return;
 			}
-			resets = nr;
-			rcap = (size_t)np;
+			w->resets = nr;
+			w->rcap = (size_t)np;
 		}
-		if (!row && !(row = malloc(rowbytes))) {
-			pt->err = PART_OOM;
-			break;
-		}
-		memset(row + rs->nsteps * sizeof(double), 0, rs->nsteps);
+		unsigned char *row = sl->data + sl->nrows * pp->rowbytes;
+		double *vals = (double *)row;
+		uint8_t *present = row + rs->nsteps * sizeof(double);
+		memset(present, 0, rs->nsteps);
 		size_t wn = 0;
-		long got = rate_row(rs, memo, sbuf, (size_t)np, resets, (double *)row, row + rs->nsteps * sizeof(double),
-				    &wn);
+		long got = rate_row(rs, &w->memo, w->sbuf, (size_t)np, w->resets, vals, present, &wn);
 		if (got < 0) {
-			pt->err = PART_WINDOW;
-			pt->err_arg = (long)wn;
-			break;
+			sl->err = BLK_WINDOW;
+			sl->err_arg = (long)wn;
+			return;
 		}
-		if (got == 0)
-			continue;
-		if (part_keep(pt, i, row) < 0) {
-			pt->err = PART_OOM;
-			break;
-		}
-		row = NULL;
-		pt->values += (uint64_t)got;
+		if (got > 0)
+			sl->row_series[sl->nrows++] = i;
 	}
-	free(row);
-	free(resets);
-	free(sbuf);
-	free(memo);
-	tsdb_querier_close(q);
+}
+
+/* Under mu: claims the next block if its slot is free; returns the slot or NULL. */
+static rate_slot *claim_locked(rate_pipe *pp, size_t *b)
+{
+	if (pp->stop || pp->next_claim >= pp->nblocks || pp->next_claim >= pp->next_deliver + RATE_SLOTS)
+		return NULL;
+	*b = pp->next_claim++;
+	rate_slot *sl = &pp->slots[*b % RATE_SLOTS];
+	sl->state = SLOT_BUSY;
+	sl->block = *b;
+	return sl;
+}
+
+static void compute_and_publish(rate_pipe *pp, rate_worker *w, size_t b, rate_slot *sl)
+{
+	block_compute(pp, w, b, sl);
+	pthread_mutex_lock(&pp->mu);
+	sl->state = SLOT_READY;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+static void *worker_run(void *arg)
+{
+	rate_worker *w = arg;
+	rate_pipe *pp = w->pipe;
+	pthread_mutex_lock(&pp->mu);
+	for (;;) {
+		size_t b;
+		rate_slot *sl = claim_locked(pp, &b);
+		if (!sl) {
+			if (pp->stop || pp->next_claim >= pp->nblocks)
+				break;
+			pthread_cond_wait(&pp->cv, &pp->mu); /* all slots in flight: wait for a delivery */
+			continue;
+		}
+		pthread_mutex_unlock(&pp->mu);
+		compute_and_publish(pp, w, b, sl);
+		pthread_mutex_lock(&pp->mu);
+	}
+	pthread_mutex_unlock(&pp->mu);
 	return NULL;
 }
 
-static void part_free(rate_part *pt)
+/* Sets the query's error for a failed block. */
+static int block_error(ev_ctx *c, const rate_slot *sl)
 {
-	for (size_t r = 0; r < pt->nrows; r++)
-		free(pt->row_data[r]);
-	free(pt->row_data);
-	free(pt->row_series);
-}
-
-/* Sets the query's error for a failed part (first failing part in series order). */
-static int part_error(ev_ctx *c, const rate_part *pt)
-{
-	switch (pt->err) {
-	case PART_OOM:
+	switch (sl->err) {
+	case BLK_OOM:
 		return promql__oom(c);
-	case PART_STORAGE:
+	case BLK_STORAGE:
 		c->errtype = PROMQL_ERRTYPE_INTERNAL;
-		snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", pt->err_arg);
+		snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", sl->err_arg);
 		return -1;
-	case PART_WINDOW:
-		return promql__account(c, (size_t)pt->err_arg);
-	default: /* expired or stopped */
+	case BLK_WINDOW:
+		return promql__account(c, (size_t)sl->err_arg);
+	default: /* expired */
 		if (promql__check_deadline(c) < 0)
 			return -1;
-		c->errtype = PROMQL_ERRTYPE_INTERNAL;
-		snprintf(c->err, sizeof c->err, "internal error: rate rows stopped");
+		c->errtype = PROMQL_ERRTYPE_TIMEOUT;
+		snprintf(c->err, sizeof c->err, "query timed out in expression evaluation");
 		return -1;
 	}
 }
@@ -375,6 +389,28 @@ static int deliver(ev_ctx *c, ev_rowcall *rc, const ev_selcache *sc, size_t i, c
 	return 0;
 }
 
+/* Hands on slot sl's rows in order; 0, or -1 with the query's error set. */
+static int deliver_block(ev_ctx *c, ev_rowcall *rc, const ev_selcache *sc, const ev_row_sink *sink,
+			 const rate_pipe *pp, const rate_slot *sl, size_t *total)
+{
+	const rate_spec *rs = pp->rs;
+	c->samples_loaded += sl->loaded;
+	/* rows computed before a failure are handed on first, as a sequential run would have */
+	for (size_t r = 0; r < sl->nrows; r++) {
+		unsigned char *d = sl->data + r * pp->rowbytes;
+		double *v = (double *)d;
+		uint8_t *pr = d + rs->nsteps * sizeof(double);
+		size_t got = 0;
+		for (size_t k = 0; k < rs->nsteps; k++)
+			got += pr[k];
+		if ((*total += got) > c->max_samples)
+			return promql__account(c, *total);
+		if (deliver(c, rc, sc, sl->row_series[r], sink, v, pr, rs->nsteps, rs->counter) < 0)
+			return -1;
+	}
+	return sl->err == BLK_OK ? 0 : block_error(c, sl);
+}
+
 static size_t online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -393,129 +429,112 @@ int promql__rate_rows(ev_ctx *c, ev_rowcall *rc, ev_selcache *sc, const ev_row_s
 			.counter = id != PROMQL_FN_DELTA,
 			.range_s = id == PROMQL_FN_RATE ? (double)msel->matrix.range_ms / 1000 : 0,
 			.max_window = c->max_samples};
-	int64_t lo = rc->g_start - rs.off - rs.range, hi = rc->g_end - rs.off;
-	size_t nparts = online_cpus();
-	if (nparts > RATE_MAX_PARTS)
-		nparts = RATE_MAX_PARTS;
-	if (nparts > sc->n / RATE_MIN_SERIES_PER_PART)
-		nparts = sc->n / RATE_MIN_SERIES_PER_PART;
-	if (nparts < 1 || !c->db || sc->n * rs.nsteps * (sizeof(double) + 1) > RATE_MAX_KEPT_BYTES)
-		nparts = 1;
 	for (size_t i = 0; i < sc->n; i++)
 		if (!sc->counter_name[i])
 			sc->counter_name[i] = promql__counter_name(&sc->ls[i]);
+	if (sc->n == 0 || !c->q) /* no storage: no samples, no rows */
+		return 0;
 
-	int stop = 0, ret = -1;
-	rate_part parts[RATE_MAX_PARTS];
-	memset(parts, 0, sizeof parts);
-	/* the calling thread also folds every row into the consumer, so it computes a smaller part */
-	size_t to0 = nparts > 1 ? (size_t)((double)sc->n / (double)nparts * RATE_MAIN_SHARE) : sc->n;
-	size_t per = nparts > 1 ? (sc->n - to0 + nparts - 2) / (nparts - 1) : 0;
-	for (size_t p = 1; p < nparts; p++) {
-		rate_part *pt = &parts[p];
-		size_t from = to0 + (p - 1) * per, to = from + per < sc->n ? from + per : sc->n;
-		*pt = (rate_part){.rs = &rs, .c = c, .db = c->db, .refs = sc->refs, .from = from < to ? from : to,
-				  .to = to, .lo = lo, .hi = hi, .stop = &stop};
-		if (pt->from > pt->to)
-			pt->from = pt->to;
-		pt->started = pthread_create(&pt->thread, NULL, part_run, pt) == 0;
+	rate_pipe *pp = calloc(1, sizeof *pp);
+	rate_worker *ws = calloc(RATE_MAX_THREADS, sizeof *ws);
+	size_t nthreads = online_cpus(), total = 0;
+	int ret = -1;
+	if (!pp || !ws) {
+		free(pp);
+		free(ws);
+		return promql__oom(c);
 	}
-	double *vals = malloc(rs.nsteps * sizeof *vals);
-	uint8_t *present = calloc(rs.nsteps, 1);
-	rate_memo *memo = malloc(sizeof *memo);
-	uint32_t *resets = NULL;
-	size_t rcap = 0, total = 0;
-	if (!vals || !present || !memo) {
-		promql__oom(c);
-		goto done;
+	if (nthreads > RATE_MAX_THREADS)
+		nthreads = RATE_MAX_THREADS;
+	if (sc->n < RATE_MIN_SERIES_PARALLEL)
+		nthreads = 1;
+	pthread_mutex_init(&pp->mu, NULL);
+	pthread_cond_init(&pp->cv, NULL);
+	pp->rs = &rs;
+	pp->c = c;
+	pp->refs = sc->refs;
+	pp->n = sc->n;
+	pp->rowbytes = (rs.nsteps * (sizeof(double) + 1) + 15) & ~(size_t)15; /* rows stay aligned */
+	pp->block = RATE_BLOCK_BYTES / pp->rowbytes;
+	pp->block = pp->block < 4 ? 4 : pp->block > RATE_BLOCK_MAX ? RATE_BLOCK_MAX : pp->block;
+	pp->nblocks = (sc->n + pp->block - 1) / pp->block;
+	pp->lo = rc->g_start - rs.off - rs.range;
+	pp->hi = rc->g_end - rs.off;
+	size_t nslots = pp->nblocks < RATE_SLOTS ? pp->nblocks : RATE_SLOTS;
+	for (size_t k = 0; k < nslots; k++) {
+		pp->slots[k].data = malloc(pp->block * pp->rowbytes);
+		pp->slots[k].row_series = malloc(pp->block * sizeof *pp->slots[k].row_series);
+		if (!pp->slots[k].data || !pp->slots[k].row_series) {
+			promql__oom(c);
+			goto done;
+		}
 	}
-	memo_init(memo);
 	if (!sink) {
-		rc->ls = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->ls);
-		rc->drop = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->drop);
-		rc->vals = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->vals);
-		rc->present = arena_alloc(c->qa, (sc->n ? sc->n : 1) * sizeof *rc->present);
+		rc->ls = arena_alloc(c->qa, sc->n * sizeof *rc->ls);
+		rc->drop = arena_alloc(c->qa, sc->n * sizeof *rc->drop);
+		rc->vals = arena_alloc(c->qa, sc->n * sizeof *rc->vals);
+		rc->present = arena_alloc(c->qa, sc->n * sizeof *rc->present);
 		if (!rc->ls || !rc->drop || !rc->vals || !rc->present) {
 			promql__oom(c);
 			goto done;
 		}
 	}
-	/* part 0 here, rows handed on as they come */
-	for (size_t i = 0; i < to0; i++) {
-		if ((i & 255) == 255 && promql__check_deadline(c) < 0)
-			goto done;
-		if (c->q)
-			prefetch_ahead(c->q, sc->refs, i, to0);
-		long np = promql__read_series(c, sc->refs[i], lo, hi);
-		if (np < 0)
-			goto done;
-		if (np == 0)
-			continue;
-		if ((size_t)np > rcap) {
-			uint32_t *nr = realloc(resets, (size_t)np * sizeof *nr);
-			if (!nr) {
-				promql__oom(c);
-				goto done;
-			}
-			resets = nr;
-			rcap = (size_t)np;
-		}
-		size_t wn = 0;
-		long got = rate_row(&rs, memo, c->sbuf, (size_t)np, resets, vals, present, &wn);
-		if (got < 0) {
-			promql__account(c, wn);
-			goto done;
-		}
-		if (got == 0)
-			continue;
-		if ((total += (size_t)got) > c->max_samples) {
-			promql__account(c, total);
-			goto done;
-		}
-		if (deliver(c, rc, sc, i, sink, vals, present, rs.nsteps, rs.counter) < 0)
-			goto done;
-		memset(present, 0, rs.nsteps);
+	/* ws[0] is the caller: it reads through the query's querier (and its sample buffer) */
+	for (size_t t = 0; t < nthreads; t++) {
+		ws[t].pipe = pp;
+		memo_init(&ws[t].memo);
 	}
-	/* then the other parts' rows, in order */
-	for (size_t p = 1; p < nparts; p++) {
-		rate_part *pt = &parts[p];
-		if (pt->started) {
-			pthread_join(pt->thread, NULL);
-			pt->started = false;
-		} else {
-			part_run(pt); /* no thread: compute it here */
-		}
-		c->samples_loaded += pt->loaded;
-		if (pt->err != PART_OK) {
-			part_error(c, pt);
-			goto done;
-		}
-		for (size_t r = 0; r < pt->nrows; r++) {
-			unsigned char *d = pt->row_data[r];
-			double *v = (double *)d;
-			uint8_t *pr = d + rs.nsteps * sizeof(double);
-			size_t got = 0;
-			for (size_t k = 0; k < rs.nsteps; k++)
-				got += pr[k];
-			if ((total += got) > c->max_samples) {
-				promql__account(c, total);
-				goto done;
+	ws[0].q = c->q;
+	for (size_t t = 1; t < nthreads; t++) {
+		ws[t].q = tsdb_querier_open(c->db, pp->lo + 1, pp->hi);
+		ws[t].own_q = ws[t].q != NULL;
+		ws[t].started = ws[t].q && pthread_create(&ws[t].thread, NULL, worker_run, &ws[t]) == 0;
+	}
+	for (size_t b = 0; b < pp->nblocks; b++) {
+		rate_slot *sl = &pp->slots[b % RATE_SLOTS];
+		pthread_mutex_lock(&pp->mu);
+		while (!(sl->state == SLOT_READY && sl->block == b)) {
+			size_t cb;
+			rate_slot *mine = claim_locked(pp, &cb);
+			if (mine) {
+				pthread_mutex_unlock(&pp->mu);
+				compute_and_publish(pp, &ws[0], cb, mine);
+				pthread_mutex_lock(&pp->mu);
+				continue;
 			}
-			if (deliver(c, rc, sc, pt->row_series[r], sink, v, pr, rs.nsteps, rs.counter) < 0)
-				goto done;
+			pthread_cond_wait(&pp->cv, &pp->mu);
 		}
+		pthread_mutex_unlock(&pp->mu);
+		int rc2 = deliver_block(c, rc, sc, sink, pp, sl, &total);
+		pthread_mutex_lock(&pp->mu);
+		sl->state = SLOT_FREE;
+		pp->next_deliver = b + 1;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->mu);
+		if (rc2 < 0)
+			goto done;
 	}
 	ret = 0;
 done:
-	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-	for (size_t p = 1; p < nparts; p++) {
-		if (parts[p].started)
-			pthread_join(parts[p].thread, NULL);
-		part_free(&parts[p]);
+	pthread_mutex_lock(&pp->mu);
+	pp->stop = true;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+	for (size_t t = 0; t < RATE_MAX_THREADS; t++) {
+		if (ws[t].started)
+			pthread_join(ws[t].thread, NULL);
+		if (ws[t].own_q)
+			tsdb_querier_close(ws[t].q);
+		free(ws[t].sbuf);
+		free(ws[t].resets);
 	}
-	free(vals);
-	free(present);
-	free(memo);
-	free(resets);
+	for (size_t k = 0; k < RATE_SLOTS; k++) {
+		free(pp->slots[k].data);
+		free(pp->slots[k].row_series);
+	}
+	pthread_cond_destroy(&pp->cv);
+	pthread_mutex_destroy(&pp->mu);
+	free(pp);
+	free(ws);
 	return ret;
 }

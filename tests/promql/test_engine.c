@@ -452,6 +452,25 @@ static void test_rate_rows_parallel(void **state)
 		promql_result_free(rr);
 	}
 	promql_engine_free(e);
+	/* the limit hit in the middle of the pipeline: an error, no deadlock, nothing leaked */
+	promql_engine_opts lo;
+	promql_engine_opts_default(&lo);
+	lo.max_samples = 20000;
+	e = promql_engine_new(&lo);
+	for (int k = 0; k < 2; k++) {
+		promql_result *rr = promql_query_range(e, db, k ? "rate(req_total[2m])" : "sum by (grp) (rate(req_total[2m]))",
+						       60000, 30 * MIN_MS, 15000, NULL);
+		assert_int_equal(rr->err_type, PROMQL_ERRTYPE_TOO_MANY_SAMPLES);
+		promql_result_free(rr);
+	}
+	/* a canceled query stops there too */
+	volatile int cancel = 1;
+	promql_query_opts qo = {0};
+	qo.cancel = &cancel;
+	promql_result *rr = promql_query_range(e, db, "sum(rate(req_total[2m]))", 60000, 30 * MIN_MS, 15000, &qo);
+	assert_int_equal(rr->err_type, PROMQL_ERRTYPE_CANCELED);
+	promql_result_free(rr);
+	promql_engine_free(e);
 	tsdb_close(db);
 }
 
