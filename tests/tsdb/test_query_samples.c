@@ -28,8 +28,8 @@ static uint64_t rnd(void)
 typedef struct model {
 	tsdb_ref ref;
 	size_t n;
-	int64_t t[4000];
-	uint64_t v[4000];
+	int64_t t[16000];
+	uint64_t v[16000];
 } model;
 
 static int cmp_i64(const void *a, const void *b)
@@ -99,13 +99,15 @@ static void test_windows(void **state)
 	char err[256];
 	assert_int_equal(tsdb_open(&o, &db, err, sizeof err), 0);
 
-	static model ms[4];
+	/* s=verylong: 100 sealed chunks, so wide windows take the two-thread decode */
+	enum { NS = 5 };
+	static model ms[NS];
 	tu_labels l;
-	const char *names[] = {"s=long", "s=short", "s=ooo", "s=single"};
-	const size_t counts[] = {3000, 50, 900, 1};
+	const char *names[] = {"s=long", "s=short", "s=ooo", "s=single", "s=verylong"};
+	const size_t counts[] = {3000, 50, 900, 1, 12000};
 	tsdb_appender *a = tsdb_appender_new(db);
 	assert_non_null(a);
-	for (int s = 0; s < 4; s++) {
+	for (int s = 0; s < NS; s++) {
 		model *m = &ms[s];
 		int64_t t = 1790000000000LL + (int64_t)(rnd() % 1000);
 		for (size_t i = 0; i < counts[s]; i++) {
@@ -137,12 +139,12 @@ static void test_windows(void **state)
 		mo->n++;
 	}
 	tsdb_appender_free(a);
-	for (int s = 0; s < 4; s++)
+	for (int s = 0; s < NS; s++)
 		model_sort(&ms[s]);
 
 	tsdb_sample *out = NULL;
 	size_t cap = 0;
-	for (int s = 0; s < 4; s++) {
+	for (int s = 0; s < NS; s++) {
 		const model *m = &ms[s];
 		int64_t lo = m->t[0], hi = m->t[m->n - 1];
 		check_window(db, m, INT64_MIN, INT64_MAX, &out, &cap);
