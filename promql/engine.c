@@ -288,13 +288,6 @@ uint8_t promql__counter_name(const slod_labels *ls)
 	return 2;
 }
 
-bool promql__is_stale(double v)
-{
-	uint64_t b;
-	memcpy(&b, &v, sizeof b);
-	return b == TSDB_STALE_NAN_BITS;
-}
-
 void *promql__cache_get(ev_ctx *c, const promql_node *n)
 {
 	for (size_t i = 0; i < c->n_cache; i++)
@@ -1041,10 +1034,16 @@ static long read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi, bool ke
 		snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", got);
 		return -1;
 	}
-	size_t keep = 0;
-	for (long k = 0; k < got; k++)
-		if (keep_stale || !promql__is_stale(c->sbuf[k].v))
-			c->sbuf[keep++] = c->sbuf[k];
+	size_t keep = (size_t)got;
+	if (!keep_stale) { /* compact only from the first stale marker on (usually none) */
+		size_t k = 0;
+		while (k < (size_t)got && !promql__is_stale(c->sbuf[k].v))
+			k++;
+		keep = k;
+		for (; k < (size_t)got; k++)
+			if (!promql__is_stale(c->sbuf[k].v))
+				c->sbuf[keep++] = c->sbuf[k];
+	}
 	c->samples_loaded += keep;
 	return (long)keep;
 }

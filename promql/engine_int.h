@@ -258,7 +258,13 @@ slod_labels promql__labels_without(arena *a, const slod_labels *ls, const char *
 slod_labels promql__labels_set(arena *a, const slod_labels *ls, const char *name, const char *value);
 /* Hash of the labels selected by on/ignoring (ignoring always drops __name__). */
 uint64_t promql__signature(const slod_labels *ls, bool on, const char **names, size_t n);
-bool promql__is_stale(double v);
+/* v is Prometheus's stale marker (the exact NaN bit pattern). */
+static inline bool promql__is_stale(double v)
+{
+	uint64_t b;
+	memcpy(&b, &v, sizeof b);
+	return b == TSDB_STALE_NAN_BITS;
+}
 /* __name__, __type__ or __unit__: the metadata labels Prometheus drops together when it drops the
  * metric name (schema.IsMetadataLabel). */
 static inline bool promql__is_metadata_label(const char *n)

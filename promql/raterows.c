@@ -246,8 +246,10 @@ static long read_clean(tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t hi, ts
 	long got = tsdb_querier_samples(q, ref, lo + 1, hi, sbuf, cap);
 	if (got <= 0)
 		return got;
-	size_t keep = 0;
-	for (long k = 0; k < got; k++)
+	size_t k = 0, keep;
+	while (k < (size_t)got && !promql__is_stale((*sbuf)[k].v)) /* compact from the first stale marker */
+		k++;
+	for (keep = k; k < (size_t)got; k++)
 		if (!promql__is_stale((*sbuf)[k].v))
 			(*sbuf)[keep++] = (*sbuf)[k];
 	return (long)keep;
