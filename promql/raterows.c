@@ -72,7 +72,8 @@ static double window_delta(const tsdb_sample *p, size_t lo, size_t hi, const uin
  * then one multiplication, and the same double as the full computation (same operations on the
  * same inputs); any other window takes the full computation. Direct-mapped, per thread.
  */
-#define RATE_MEMO 1024
+#define RATE_MEMO 1024      /* entries per thread for large selectors */
+#define RATE_MEMO_SMALL 16  /* for a few series (rule evaluations): cheap to set up */
 
 typedef struct rate_memo_entry {
 	int64_t dsm, dem, sampled_ms; /* the timing (ms); sampled_ms < 0: empty slot */
@@ -82,13 +83,20 @@ typedef struct rate_memo_entry {
 } rate_memo_entry;
 
 typedef struct rate_memo {
-	rate_memo_entry e[RATE_MEMO];
+	size_t mask;                  /* entries - 1 (a power of two) */
+	rate_memo_entry *e;
 } rate_memo;
 
-static void memo_init(rate_memo *m)
+/* Sets up n (a power of two) empty entries; -1 when out of memory. */
+static int memo_init(rate_memo *m, size_t n)
 {
-	for (size_t i = 0; i < RATE_MEMO; i++)
+	m->e = malloc(n * sizeof *m->e);
+	if (!m->e)
+		return -1;
+	m->mask = n - 1;
+	for (size_t i = 0; i < n; i++)
 		m->e[i].sampled_ms = -1;
+	return 0;
 }
 
 /* The window's samples: what extrap_memo needs besides the memo. */
@@ -105,7 +113,7 @@ static double extrap_memo(rate_memo *m, const rate_win *w, bool counter, int64_t
 	int64_t dsm = w->t_first - range_start, dem = range_end - w->t_last, sm = w->t_last - w->t_first;
 	uint64_t h = (uint64_t)dsm * 0x9E3779B97F4A7C15ULL ^ (uint64_t)dem * 0xC2B2AE3D27D4EB4FULL ^
 		     (uint64_t)sm * 0x165667B19E3779F9ULL ^ (uint64_t)w->n;
-	rate_memo_entry *e = &m->e[(h ^ (h >> 29)) & (RATE_MEMO - 1)];
+	rate_memo_entry *e = &m->e[(h ^ (h >> 29)) & m->mask];
 	if (e->sampled_ms != sm || e->dsm != dsm || e->dem != dem || e->n != w->n) {
 		/* the timing half of promql_extrap_samples/promql_extrap_at, in their order */
 		double sampled = (double)sm / 1000, avg = sampled / (double)(w->n - 1);
@@ -459,6 +467,8 @@ int promql__rate_rows(ev_ctx *c, ev_rowcall *rc, ev_selcache *sc, const ev_row_s
 	pp->rowbytes = (rs.nsteps * (sizeof(double) + 1) + 15) & ~(size_t)15; /* rows stay aligned */
 	pp->block = RATE_BLOCK_BYTES / pp->rowbytes;
 	pp->block = pp->block < 4 ? 4 : pp->block > RATE_BLOCK_MAX ? RATE_BLOCK_MAX : pp->block;
+	if (pp->block > sc->n) /* a rule's few series: no bigger buffers than needed */
+		pp->block = sc->n;
 	pp->nblocks = (sc->n + pp->block - 1) / pp->block;
 	pp->lo = rc->g_start - rs.off - rs.range;
 	pp->hi = rc->g_end - rs.off;
@@ -484,7 +494,10 @@ int promql__rate_rows(ev_ctx *c, ev_rowcall *rc, ev_selcache *sc, const ev_row_s
 	/* ws[0] is the caller: it reads through the query's querier (and its sample buffer) */
 	for (size_t t = 0; t < nthreads; t++) {
 		ws[t].pipe = pp;
-		memo_init(&ws[t].memo);
+		if (memo_init(&ws[t].memo, sc->n >= 64 ? RATE_MEMO : RATE_MEMO_SMALL) < 0) {
+			promql__oom(c);
+			goto done;
+		}
 	}
 	ws[0].q = c->q;
 	for (size_t t = 1; t < nthreads; t++) {
@@ -529,6 +542,7 @@ done:
 			tsdb_querier_close(ws[t].q);
 		free(ws[t].sbuf);
 		free(ws[t].resets);
+		free(ws[t].memo.e);
 	}
 	for (size_t k = 0; k < RATE_SLOTS; k++) {
 		free(pp->slots[k].data);
