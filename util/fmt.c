@@ -2,12 +2,14 @@
  * fmt.c — Go-compatible float formatting and Prometheus duration/time parsing.
  *
  * Shortest digits: the least precision p in 1..17 whose "%.{p-1}e" strtod() reads back to the
- * same double (binary search over p). That gives the digit string d1..dn and decimal exponent e
+ * same double (for normal doubles: 15 digits without trailing zeros, else 16, else 17; see
+ * shortest_digits). That gives the digit string d1..dn and decimal exponent e
  * (value = 0.d1..dn × 10^(e+1)), which is then laid out as Go's 'f', 'e' or 'g' would.
- * Cost: about 5 snprintf/strtod pairs per number; fine off the hot ingest path.
+ * Cost: one or two snprintf/strtod pairs per number.
  */
 #include "util/fmt.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +19,32 @@
 /* digits: NUL-terminated significant digits without dot; returns exponent of the first digit. */
 static int shortest_digits(double v, char digits[20])
 {
-	/* round-tripping is monotone in p (a longer correctly rounded string is at least as close),
-	 * so the shortest p is found by binary search: ~5 snprintf/strtod pairs instead of up to 17 */
+	/* Round-tripping is monotone in p (a longer correctly rounded string is at least as close).
+	 * Normal doubles: if 15 digits round-trip, the shortest string is those 15 digits without
+	 * their trailing zeros (v lies within 2^-53 of its shortest decimal D, far inside D's
+	 * 15-digit rounding interval, so rounding v to 15 digits gives D padded with zeros); else 16
+	 * or 17. At most two snprintf/strtod pairs. Subnormals (fewer mantissa bits) and zero: binary
+	 * search over p. */
 	char tmp[40];
-	int lo = 1, hi = 17;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		snprintf(tmp, sizeof tmp, "%.*e", mid - 1, v);
-		if (strtod(tmp, NULL) == v)
-			hi = mid;
-		else
-			lo = mid + 1;
+	if (v >= DBL_MIN) {
+		snprintf(tmp, sizeof tmp, "%.14e", v); /* 15 digits; trailing zeros are stripped below */
+		if (strtod(tmp, NULL) != v) {
+			snprintf(tmp, sizeof tmp, "%.15e", v);
+			if (strtod(tmp, NULL) != v)
+				snprintf(tmp, sizeof tmp, "%.16e", v);
+		}
+	} else {
+		int lo = 1, hi = 17;
+		while (lo < hi) {
+			int mid = (lo + hi) / 2;
+			snprintf(tmp, sizeof tmp, "%.*e", mid - 1, v);
+			if (strtod(tmp, NULL) == v)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		snprintf(tmp, sizeof tmp, "%.*e", lo - 1, v);
 	}
-	snprintf(tmp, sizeof tmp, "%.*e", lo - 1, v);
 	/* tmp = "d.ddde[+-]xx" (v >= 0 here) */
 	size_t k = 0;
 	const char *s = tmp;

@@ -26,11 +26,16 @@ static void check_float(double v, char mode, const char *want)
 static void test_float_shortest_vs_linear(void **state)
 {
 	(void)state;
+	static const double edge[] = {2.2250738585072014e-308, 2.2250738585072009e-308, 4.9406564584124654e-324,
+				      1.7976931348623157e308, 0.1, 1.0 / 3, 2.0 / 3 * 1e300, 9.999999999999999e22,
+				      1e23, 5e-310, 123456789012345.0, 1234567890123456.0, 0.30000000000000004};
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
-	for (int i = 0; i < 200000; i++) {
+	for (int i = 0; i < 200000 + (int)(sizeof edge / sizeof edge[0]); i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		double v;
-		if (i % 3 == 0) {
+		if (i >= 200000) {
+			v = edge[i - 200000];
+		} else if (i % 3 == 0) {
 			memcpy(&v, &x, sizeof v);
 			if (isnan(v) || isinf(v))
 				continue;
