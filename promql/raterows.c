@@ -1,7 +1,8 @@
 /*
- * raterows.c — rate(), increase() and delta() over plain range selectors in range queries, for
- * every step at once and for several series in parallel: the most common shape of a dashboard
- * query (`sum by (x) (rate(m[5m]))` over hours at a 15 s step).
+ * raterows.c — rate(), increase() and delta() over plain range selectors in range queries (and in
+ * instant queries, as one step), for every step at once and for several series in parallel: the
+ * most common shape of a dashboard query (`sum by (x) (rate(m[5m]))` over hours at a 15 s step)
+ * and of SLO rules.
  *
  * Per series: its samples for the whole query range are read once; the window (t - range, t] of
  * each step is found by two cursors that only move forward; the window's delta is last - first
