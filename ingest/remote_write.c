@@ -678,13 +678,13 @@ static int series_walk_labels(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, s
 
 /* Walk 2 over a TimeSeries: decodes every Sample (always, so malformed samples are caught even in
  * rejected series) and appends it when s is not NULL. */
-static int series_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, ingest__series *s,
-			       ingest_result *res)
+static int walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, int series_msg, int sample_msg,
+			ingest__series *s, ingest_result *res)
 {
 	size_t off = lo;
 	rw_field f, g;
 	while (off < hi) {
-		if (next_field(d, MSG_SERIES, &off, hi, &f))
+		if (next_field(d, series_msg, &off, hi, &f))
 			return -1;
 		if (f.num != 2)
 			continue;
@@ -700,7 +700,7 @@ static int series_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, 
 				return bad(d, "protobuf: truncated varint field 2 in Sample at byte %zu", f.lo + 9);
 		}
 		while (lo2 < f.hi) {
-			if (next_field(d, MSG_SAMPLE, &lo2, f.hi, &g))
+			if (next_field(d, sample_msg, &lo2, f.hi, &g))
 				return -1;
 			if (g.num == 1)
 				vbits = g.u;
@@ -715,6 +715,12 @@ static int series_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, 
 		}
 	}
 	return 0;
+}
+
+static int series_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, ingest__series *s,
+			       ingest_result *res)
+{
+	return walk_samples(cx, d, lo, hi, MSG_SERIES, MSG_SAMPLE, s, res);
 }
 
 /* Ends a request a batch flush stopped (batch_flush returned -1): storage failure or malformed Sample. */
@@ -1029,42 +1035,11 @@ static int rw2_strict_labels(ingest_ctx *cx, const rw_label *raw, size_t n, uint
 	return 0;
 }
 
-/* Walk 2 over a v2 TimeSeries: decodes every Sample and appends it when s is not NULL. */
+/* Walk 2 over a v2 TimeSeries: decodes every Sample and appends it when s is not NULL. The Sample
+ * field numbers are v1's (value 1, timestamp 2), so v1's walk serves with v2's message kinds. */
 static int rw2_walk_samples(ingest_ctx *cx, rw_dec *d, size_t lo, size_t hi, ingest__series *s, ingest_result *res)
 {
-	size_t off = lo;
-	rw_field f, g;
-	while (off < hi) {
-		if (next_field(d, MSG2_SERIES, &off, hi, &f))
-			return -1;
-		if (f.num != 2)
-			continue;
-		uint64_t vbits = 0, tbits = 0;
-		size_t lo2 = f.lo;
-		const uint8_t *p = d->base;
-		if (f.hi - f.lo >= 11 && p[lo2] == 0x09 && p[lo2 + 9] == 0x10) {
-			for (int i = 0; i < 8; i++)
-				vbits |= (uint64_t)p[lo2 + 1 + i] << (8 * i);
-			lo2 += 10;
-			if (!read_varint(p, &lo2, f.hi, &tbits))
-				return bad(d, "protobuf: truncated varint field 2 in Sample at byte %zu", f.lo + 9);
-		}
-		while (lo2 < f.hi) {
-			if (next_field(d, MSG2_SAMPLE, &lo2, f.hi, &g))
-				return -1;
-			if (g.num == 1)
-				vbits = g.u;
-			else if (g.num == 2)
-				tbits = g.u;
-		}
-		if (s && !cx->fatal) {
-			double v;
-			memcpy(&v, &vbits, sizeof v);
-			if (ingest__append(cx, s, (int64_t)tbits, v, res) != 0)
-				return 0;
-		}
-	}
-	return 0;
+	return walk_samples(cx, d, lo, hi, MSG2_SERIES, MSG2_SAMPLE, s, res);
 }
 
 /* Records the symbol at [lo, hi) as entry i of cx->syms (growing it). Returns 0 or -1 (OOM). */
