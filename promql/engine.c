@@ -715,12 +715,7 @@ static int load_sel(ev_ctx *c, ev_selcache *s)
 			snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", got);
 			goto out;
 		}
-		size_t keep = 0;
-		for (long k = 0; k < got; k++) {
-			if (s->for_range && promql__is_stale(sbuf[k].v))
-				continue;
-			sbuf[keep++] = sbuf[k];
-		}
+		size_t keep = s->for_range ? promql__drop_stale(sbuf, (size_t)got) : (size_t)got;
 		if (keep == 0)
 			continue;
 		c->samples_loaded += keep;
@@ -1034,18 +1029,21 @@ static long read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi, bool ke
 		snprintf(c->err, sizeof c->err, "reading samples: storage error %ld", got);
 		return -1;
 	}
-	size_t keep = (size_t)got;
-	if (!keep_stale) { /* compact only from the first stale marker on (usually none) */
-		size_t k = 0;
-		while (k < (size_t)got && !promql__is_stale(c->sbuf[k].v))
-			k++;
-		keep = k;
-		for (; k < (size_t)got; k++)
-			if (!promql__is_stale(c->sbuf[k].v))
-				c->sbuf[keep++] = c->sbuf[k];
-	}
+	size_t keep = keep_stale ? (size_t)got : promql__drop_stale(c->sbuf, (size_t)got);
 	c->samples_loaded += keep;
 	return (long)keep;
+}
+
+size_t promql__drop_stale(tsdb_sample *p, size_t n)
+{
+	size_t k = 0; /* compact only from the first stale marker on (usually none) */
+	while (k < n && !promql__is_stale(p[k].v))
+		k++;
+	size_t keep = k;
+	for (; k < n; k++)
+		if (!promql__is_stale(p[k].v))
+			p[keep++] = p[k];
+	return keep;
 }
 
 long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi)

@@ -294,6 +294,8 @@ bool promql__matcher_match(const tsdb_matcher *m, const char *v);
 /* Reads the samples of a streamed series s (s->ref set, s->pts NULL) in the window of the matrix
  * value mv into c->sbuf and points *out at them. Returns the sample count (0: none) or -1. */
 long promql__stream(ev_ctx *c, const ev_value *mv, const ev_series *s, ev_series *out);
+/* Removes stale markers from p[0..n) in place, keeping order; returns the count left. */
+size_t promql__drop_stale(tsdb_sample *p, size_t n);
 /* Reads samples of ref in (lo, hi] into c->sbuf, stale markers dropped. Returns the count or -1. */
 long promql__read_series(ev_ctx *c, tsdb_ref ref, int64_t lo, int64_t hi);
 /* Per-node cache of one pointer (e.g. a compiled regex); NULL when absent. */

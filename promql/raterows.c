@@ -253,15 +253,7 @@ typedef struct rate_pipe {
 static long read_clean(tsdb_querier *q, tsdb_ref ref, int64_t lo, int64_t hi, tsdb_sample **sbuf, size_t *cap)
 {
 	long got = tsdb_querier_samples(q, ref, lo + 1, hi, sbuf, cap);
-	if (got <= 0)
-		return got;
-	size_t k = 0, keep;
-	while (k < (size_t)got && !promql__is_stale((*sbuf)[k].v)) /* compact from the first stale marker */
-		k++;
-	for (keep = k; k < (size_t)got; k++)
-		if (!promql__is_stale((*sbuf)[k].v))
-			(*sbuf)[keep++] = (*sbuf)[k];
-	return (long)keep;
+	return got <= 0 ? got : (long)promql__drop_stale(*sbuf, (size_t)got);
 }
 
 /* Computes block b into slot sl (no lock held: the slot is this thread's until marked ready). */
